@@ -1,0 +1,103 @@
+"""Compress-cache-retrieve: getting an original back after a lossy step.
+
+Every lossy step stores the original under the hash its marker names. The
+model asks for it with the `headroom_retrieve` tool; integrations answer that
+call with `handle_retrieve_call`, and anyone can call `retrieve()` directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from headroom.core.store import CCRStore, get_default_store
+from headroom.exceptions import RetrievalError
+
+__all__ = [
+    "RETRIEVE_TOOL_NAME",
+    "content_hash",
+    "handle_retrieve_call",
+    "retrieve",
+    "retrieve_tool_anthropic",
+    "retrieve_tool_openai",
+]
+
+RETRIEVE_TOOL_NAME = "headroom_retrieve"
+
+_DESCRIPTION = (
+    "Fetch the original, uncompressed content that a [headroom: ...] marker stands for. "
+    "Pass the hash named in the marker; add a query to get only the matching parts."
+)
+_PARAMETERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "hash": {"type": "string", "description": "The hash from the marker."},
+        "query": {
+            "type": "string",
+            "description": "Optional: words to look for; only matching parts are returned.",
+        },
+    },
+    "required": ["hash"],
+}
+
+
+def content_hash(text: str) -> str:
+    """The CCR key of a text: 16 lowercase hex characters of its SHA-256."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def retrieve(hash: str, query: str | None = None, *, store: CCRStore | None = None) -> str:
+    """The original stored under `hash`, or only its parts that match `query`.
+
+    Raises:
+        RetrievalError: nothing is stored under `hash` (unknown or expired).
+    """
+    key = hash.strip().lower()
+    original = (store or get_default_store()).get(key)
+    if original is None:
+        raise RetrievalError(f"no original stored under hash {key!r} (unknown or expired)")
+    if not query:
+        return original
+    from headroom.core.recall import matching_parts
+
+    parts = matching_parts(original, query, max_units=50)
+    return parts if parts else original
+
+
+def retrieve_tool_openai() -> dict[str, Any]:
+    """The `headroom_retrieve` tool in OpenAI Chat Completions shape."""
+    return {
+        "type": "function",
+        "function": {
+            "name": RETRIEVE_TOOL_NAME,
+            "description": _DESCRIPTION,
+            "parameters": json.loads(json.dumps(_PARAMETERS)),
+        },
+    }
+
+
+def retrieve_tool_anthropic() -> dict[str, Any]:
+    """The `headroom_retrieve` tool in Anthropic Messages shape."""
+    return {
+        "name": RETRIEVE_TOOL_NAME,
+        "description": _DESCRIPTION,
+        "input_schema": json.loads(json.dumps(_PARAMETERS)),
+    }
+
+
+def handle_retrieve_call(arguments: str | Mapping[str, Any] | None, *, store: CCRStore | None = None) -> str:
+    """Answer a model's `headroom_retrieve` call; errors come back as text for the model."""
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else {}
+        except json.JSONDecodeError:
+            return "headroom_retrieve error: arguments are not valid JSON"
+    if not isinstance(arguments, Mapping) or not isinstance(arguments.get("hash"), str):
+        return 'headroom_retrieve error: pass {"hash": "<hash from the marker>"}'
+    query = arguments.get("query")
+    try:
+        return retrieve(arguments["hash"], query if isinstance(query, str) else None, store=store)
+    except RetrievalError as exc:
+        return f"headroom_retrieve error: {exc}"

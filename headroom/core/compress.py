@@ -1,0 +1,370 @@
+"""`compress()`: the pipeline every integration calls.
+
+Each slot (a tool output, a pasted context) is compressed as a function of its
+own bytes and of what *preceded* it (the user's question, the tool call's
+arguments), and memoized by those, so re-sent history compresses to the same
+bytes at the cost of a lookup and the provider's prompt cache keeps hitting.
+What the newest question needs from earlier, already-compressed outputs is
+surfaced after it (recall) instead of rewriting the cached prefix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from headroom.core import window
+from headroom.core.cache_align import align_system_prompt
+from headroom.core.ccr import RETRIEVE_TOOL_NAME, content_hash
+from headroom.core.config import CompressConfig
+from headroom.core.hooks import CompressContext, CompressEvent, CompressionHooks
+from headroom.core.messages import (
+    Message,
+    Path,
+    Slot,
+    append_text,
+    detect_provider,
+    find_slots,
+    message_text_for_counting,
+    replace_slots,
+    tool_call_index,
+    user_text,
+    validate_messages,
+)
+from headroom.core.recall import build_recall
+from headroom.core.relevance import Relevance
+from headroom.core.result import CompressionResult
+from headroom.core.store import CCRStore, get_default_store
+from headroom.core.tokens import MESSAGE_OVERHEAD, TokenCounter, counter_for_model
+from headroom.core.transforms import compress_text, is_structured
+from headroom.core.transforms.base import Job
+from headroom.exceptions import CompressionError
+
+__all__ = ["compress"]
+
+logger = logging.getLogger("headroom")
+
+_DEFAULT_CONFIG = CompressConfig()
+
+
+@dataclass(frozen=True)
+class _SlotOutcome:
+    text: str | None  # None: leave the slot as it is
+    name: str
+    lossy: bool
+    tokens_before: int
+    tokens_after: int
+
+
+class _Memo:
+    """A bounded, thread-safe LRU keyed by content hashes."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+_slot_memo = _Memo(4096)
+_count_memo = _Memo(16384)
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _count(text: str, count: TokenCounter, counter_id: str) -> int:
+    if len(text) < 64:
+        return count(text)
+    key = _digest(counter_id, text)
+    cached = _count_memo.get(key)
+    if cached is None:
+        cached = count(text)
+        _count_memo.put(key, cached)
+    return int(cached)
+
+
+def _message_tokens(message: Mapping[str, Any], count: TokenCounter, counter_id: str) -> int:
+    return MESSAGE_OVERHEAD + _count(message_text_for_counting(message), count, counter_id)
+
+
+def compress(
+    messages: Sequence[Message],
+    model: str = "gpt-4o",
+    *,
+    model_limit: int | None = None,
+    config: CompressConfig | None = None,
+    hooks: CompressionHooks | None = None,
+    store: CCRStore | None = None,
+    token_counter: TokenCounter | None = None,
+) -> CompressionResult:
+    """Compress chat messages before they reach the provider.
+
+    Args:
+        messages: OpenAI chat messages or Anthropic Messages-API messages (dicts).
+            Never mutated; the result has the same shape.
+        model: The target model; picks the tokenizer and the default window.
+        model_limit: Context window to fit into (stubbing oldest tool exchanges
+            first). Defaults to the model's known window, if any.
+        config: Transform settings; `CompressConfig()` when omitted.
+        hooks: A `CompressionHooks` to steer or observe compression.
+        store: Where originals of lossy steps go; the process default if omitted.
+        token_counter: Count tokens with this instead of the model's tokenizer.
+
+    Returns:
+        A `CompressionResult`. On an internal error the input is returned
+        unchanged and the failure is logged (unless `config.fail_open` is off).
+
+    Raises:
+        ValidationError: `messages` is not a list of dicts with roles.
+    """
+    cfg = config or _DEFAULT_CONFIG
+    validate_messages(messages)
+    count = token_counter or counter_for_model(model)
+    counter_id = model if token_counter is None else f"custom:{id(token_counter)}"
+    try:
+        return _compress(list(messages), model, model_limit, cfg, hooks, store, count, counter_id)
+    except Exception as exc:
+        if not cfg.fail_open:
+            raise CompressionError(f"compression failed: {exc}") from exc
+        logger.warning("headroom: compression failed, sending the original messages", exc_info=True)
+        try:
+            tokens = sum(_message_tokens(m, count, counter_id) for m in messages)
+        except Exception:
+            tokens = 0
+        return CompressionResult(
+            messages=list(messages),
+            tokens_before=tokens,
+            tokens_after=tokens,
+            transforms_applied=[f"fail_open:{type(exc).__name__}"],
+        )
+
+
+def _build_context(messages: Sequence[Message], model: str) -> CompressContext:
+    prose = [user_text(m) for m in messages]
+    questions = [p for p in prose if p.strip()]
+    calls = tuple(
+        {"id": call_id, "name": name, "arguments": args}
+        for call_id, (name, args) in tool_call_index(messages).items()
+    )
+    return CompressContext(
+        model=model,
+        provider=detect_provider(messages, model),
+        query=questions[-1] if questions else "",
+        turn=len(questions),
+        tool_calls=calls,
+    )
+
+
+def _compress(
+    original: list[Message],
+    model: str,
+    model_limit: int | None,
+    cfg: CompressConfig,
+    hooks: CompressionHooks | None,
+    store: CCRStore | None,
+    count: TokenCounter,
+    counter_id: str,
+) -> CompressionResult:
+    store = store or get_default_store()
+    ctx = _build_context(original, model)
+    tokens_before = sum(_message_tokens(m, count, counter_id) for m in original)
+
+    work = original
+    protected: set[int] = set()
+    biases: dict[int, float] = {}
+    if hooks is not None:
+        work = list(_call_hook(hooks.pre_compress, original, [original, ctx]))
+        validate_messages(work)
+        protected = set(_call_hook(hooks.protect_messages, set(), [work, ctx]))
+        biases = dict(_call_hook(hooks.compute_biases, {}, [work, ctx]))
+
+    applied: list[str] = []
+    hashes: list[str] = []
+    replacements: dict[tuple[int, Path], str] = {}
+    lossy_slots: list[tuple[Slot, str, str]] = []  # (slot, ccr hash, compressed text)
+    slots = find_slots(work)
+    last_question = _last_question_index(work)
+
+    for slot in slots:
+        if slot.index in protected or not _eligible(slot, cfg, last_question):
+            continue
+        context_texts = _preceding_question(work, slot.index)
+        if slot.tool_args:
+            context_texts.append(slot.tool_args)
+        bias = float(biases.get(slot.index, 1.0))
+        outcome = _compress_slot(slot, context_texts, cfg, bias, count, counter_id)
+        if outcome.text is None:
+            continue
+        replacements[(slot.index, slot.path)] = outcome.text
+        applied.append(outcome.name)
+        if outcome.lossy:
+            ccr_hash = content_hash(slot.text)
+            if cfg.ccr:
+                store.put(ccr_hash, slot.text)
+                hashes.append(ccr_hash)
+            lossy_slots.append((slot, ccr_hash, outcome.text))
+
+    out = replace_slots(work, replacements)
+
+    if cfg.recall and lossy_slots:
+        out = _apply_recall(out, lossy_slots, cfg, count, counter_id, applied)
+
+    if cfg.cache_align:
+        aligned = align_system_prompt(out, last_question)
+        if aligned is not None:
+            out = aligned
+            applied.append("cache_align")
+
+    limit = model_limit if model_limit is not None else window.context_window(model)
+    if limit is not None:
+        budget = max(0, limit - cfg.output_reserve)
+        sizes = [_message_tokens(m, count, counter_id) for m in out]
+        if sum(sizes) > budget:
+            out, stub_hashes = window.fit(
+                out, sizes, budget, cfg, store, lambda m: _message_tokens(m, count, counter_id)
+            )
+            applied.append(f"window:stubbed {len(stub_hashes)}")
+            hashes.extend(stub_hashes)
+
+    tokens_after = sum(_message_tokens(m, count, counter_id) for m in out)
+    if tokens_after >= tokens_before and not applied:
+        out = list(original)
+        tokens_after = tokens_before
+    result = CompressionResult(
+        messages=out,
+        tokens_before=tokens_before,
+        tokens_after=tokens_after,
+        transforms_applied=applied,
+        ccr_hashes=list(dict.fromkeys(hashes)),
+    )
+    if hooks is not None:
+        event = CompressEvent(
+            context=ctx,
+            tokens_before=tokens_before,
+            tokens_after=tokens_after,
+            transforms_applied=tuple(applied),
+            ccr_hashes=tuple(result.ccr_hashes),
+            messages=out,
+        )
+        _call_hook(hooks.post_compress, None, [event])
+    return result
+
+
+def _call_hook(fn: Any, default: Any, args: list[Any]) -> Any:
+    try:
+        value = fn(*args)
+    except Exception:
+        logger.warning("headroom: hook %s raised; ignoring it", getattr(fn, "__name__", fn), exc_info=True)
+        return default
+    return default if value is None else value
+
+
+def _last_question_index(messages: Sequence[Message]) -> int:
+    for i in range(len(messages) - 1, -1, -1):
+        if user_text(messages[i]).strip():
+            return i
+    return -1
+
+
+def _preceding_question(messages: Sequence[Message], index: int) -> list[str]:
+    """The latest user prose at or before `index`: what the output was fetched for."""
+    for i in range(index, -1, -1):
+        text = user_text(messages[i])
+        if text.strip():
+            return [text]
+    return []
+
+
+def _eligible(slot: Slot, cfg: CompressConfig, last_question: int) -> bool:
+    if slot.kind == "tool_output":
+        return slot.tool_name != RETRIEVE_TOOL_NAME and slot.tool_name not in cfg.protect_tools
+    if slot.kind == "user_text":
+        return cfg.compress_user_context and slot.index != last_question
+    return False
+
+
+def _compress_slot(
+    slot: Slot,
+    context_texts: list[str],
+    cfg: CompressConfig,
+    bias: float,
+    count: TokenCounter,
+    counter_id: str,
+) -> _SlotOutcome:
+    text = slot.text
+    before = _count(text, count, counter_id)
+    min_tokens = cfg.min_tokens if slot.kind == "tool_output" else max(cfg.min_tokens, 1000)
+    if before < min_tokens:
+        return _SlotOutcome(None, "", False, before, before)
+    key = _digest(text, "\x01".join(context_texts), cfg.fingerprint(), repr(bias), slot.kind, counter_id)
+    cached = _slot_memo.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    outcome = _SlotOutcome(None, "", False, before, before)
+    if slot.kind != "user_text" or is_structured(text):
+        job = Job(
+            text=text,
+            relevance=Relevance.from_texts(context_texts),
+            config=cfg,
+            ccr_hash=content_hash(text) if cfg.ccr else "",
+            bias=bias,
+            tool_name=slot.tool_name,
+        )
+        result = compress_text(job)
+        if result is not None and result.text != text:
+            after = _count(result.text, count, counter_id)
+            if after < before:  # never inflate
+                outcome = _SlotOutcome(result.text, result.name, result.lossy, before, after)
+    _slot_memo.put(key, outcome)
+    return outcome
+
+
+def _apply_recall(
+    out: list[Message],
+    lossy_slots: list[tuple[Slot, str, str]],
+    cfg: CompressConfig,
+    count: TokenCounter,
+    counter_id: str,
+    applied: list[str],
+) -> list[Message]:
+    """Append to each user question what it needs from earlier lossy outputs."""
+    for i, message in enumerate(out):
+        question = user_text(message)
+        if not question.strip():
+            continue
+        earlier = [(h, s.text, c) for s, h, c in lossy_slots if s.index < i]
+        if not earlier:
+            continue
+        key = _digest("recall", question, *(h for h, _, _ in earlier), cfg.fingerprint(), counter_id)
+        recall = _slot_memo.get(key)
+        if recall is None:
+            recall = build_recall(question, earlier, cfg.max_recall_tokens, lambda t: _count(t, count, counter_id))
+            _slot_memo.put(key, recall)
+        if recall:
+            out[i] = append_text(message, recall)
+            applied.append("recall")
+    return out

@@ -1,0 +1,51 @@
+"""What every content transform receives and returns."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from headroom.core.config import CompressConfig
+from headroom.core.relevance import Relevance
+
+__all__ = ["SEVERITY", "Compressed", "Job", "marker"]
+
+#: Words that make a line or record something the model must see.
+SEVERITY = re.compile(
+    r"\b(?:errors?|err|fail(?:ed|ure|ures|ing|s)?|fatal|critical|crit|exception|traceback|panic|"
+    r"warn(?:ing)?|denied|refused|timeout|timed out|abort(?:ed)?|segfault|unhealthy|emerg|alert|"
+    r"couldn't|could not|cannot|can't|unable|invalid|killed|oom)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One text to compress and what the request around it is about."""
+
+    text: str
+    relevance: Relevance
+    config: CompressConfig
+    ccr_hash: str
+    bias: float = 1.0
+    tool_name: str | None = None
+
+    def scaled(self, n: int) -> int:
+        """`n` scaled by the caller's bias (>1 keeps more), at least 1."""
+        return max(1, round(n * self.bias))
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """A transform's output. `lossy` outputs are stored for retrieval."""
+
+    text: str
+    name: str
+    lossy: bool = False
+
+
+def marker(summary: str, ccr_hash: str | None) -> str:
+    """The one-line note that tells the model what was left out and how to get it back."""
+    if ccr_hash:
+        return f'[headroom: {summary}; full original: headroom_retrieve(hash="{ccr_hash}")]'
+    return f"[headroom: {summary}]"

@@ -1,0 +1,107 @@
+"""Logs: collapse recurring lines by template, keep everything that stands out.
+
+A line's template masks what varies (numbers, ids, hex, addresses, dates).
+Lines whose template recurs are written once with a count; lines that are
+rare, and every error/warning/fatal line with a line of context around it
+and its whole stack trace, stay verbatim, as do the first and last lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from headroom.core.transforms.base import SEVERITY, Compressed, Job, marker
+
+__all__ = ["compress_logs", "template_of"]
+
+_VARIABLE = re.compile(
+    r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b"
+    r"|[\w.:/@+=-]*\d[\w.:/@+=-]*"
+    r"|\b[0-9a-fA-F]{8,}\b"
+)
+_SPACES = re.compile(r"[ \t]{2,}")
+_TRACE = re.compile(r"^(?:\s+at |\s+File \"|\s+\.\.\. \d+ more|Caused by:|Traceback \(most recent|\s{4,}\S)")
+
+#: A template must recur this often before its lines are collapsed.
+_COLLAPSE_AT = 2
+#: Error/warning lines are collapsed only when their template recurs this often.
+_SEVERE_COLLAPSE_AT = 5
+_MAX_TRACE_LINES = 60
+
+
+def template_of(line: str) -> str:
+    """The line with its varying parts masked as `<*>`."""
+    return _VARIABLE.sub("<*>", _SPACES.sub(" ", line.strip()))
+
+
+def compress_logs(job: Job) -> Compressed | None:
+    lines = job.text.splitlines()
+    if len(lines) < 8:
+        return None
+    tidy = [_SPACES.sub(" ", line.rstrip()) for line in lines]
+    if not job.config.lossy:
+        return Compressed("\n".join(_dedupe_runs(tidy)), "logs:tidy")
+    templates = [template_of(line) for line in lines]
+    counts = Counter(templates)
+    severe = [bool(SEVERITY.search(line)) for line in lines]
+    relevant = set(job.relevance.top(lines, job.scaled(8), max_share=0.05)) if job.relevance else set()
+
+    verbatim: set[int] = {0, len(lines) - 1} | relevant
+    for i, t in enumerate(templates):
+        if severe[i] and counts[t] < _SEVERE_COLLAPSE_AT * job.bias:
+            verbatim.update(range(max(0, i - 1), min(len(lines), i + 2)))
+            verbatim.update(_trace_after(lines, i))
+        elif counts[t] < _COLLAPSE_AT:
+            verbatim.add(i)
+    first_last: dict[str, tuple[int, int]] = {}
+    for i, t in enumerate(templates):
+        lo, _ = first_last.get(t, (i, i))
+        first_last[t] = (lo, i)
+    for i, t in enumerate(templates):  # frequent error lines: show where they begin and end
+        if severe[i] and i in first_last[t]:
+            verbatim.add(i)
+
+    out: list[str] = []
+    shown_groups: set[str] = set()
+    collapsed_lines = 0
+    for i, line in enumerate(tidy):
+        if i in verbatim:
+            out.append(line)
+            continue
+        collapsed_lines += 1
+        t = templates[i]
+        if t not in shown_groups:
+            shown_groups.add(t)
+            out.append(f"[×{counts[t]}] {_SPACES.sub(' ', t)}")
+    if collapsed_lines == 0:
+        return Compressed("\n".join(tidy), "logs:tidy") if tidy != lines else None
+    summary = (
+        f"{collapsed_lines} of {len(lines)} lines collapsed into {len(shown_groups)} templates "
+        f"([×N] = N lines like this, <*> = varying value); error/warning and rare lines kept verbatim"
+    )
+    out.append(marker(summary, job.ccr_hash or None))
+    return Compressed("\n".join(out), "logs:templates", lossy=True)
+
+
+def _trace_after(lines: list[str], i: int) -> range:
+    end = i + 1
+    while end < len(lines) and end - i <= _MAX_TRACE_LINES and _TRACE.match(lines[end]):
+        end += 1
+    return range(i + 1, end)
+
+
+def _dedupe_runs(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    run = 0
+    for i, line in enumerate(lines):
+        if i and line == lines[i - 1]:
+            run += 1
+            continue
+        if run:
+            out.append(f"[previous line repeated {run} more times]")
+            run = 0
+        out.append(line)
+    if run:
+        out.append(f"[previous line repeated {run} more times]")
+    return out
