@@ -30,7 +30,7 @@ from headroom.core.messages import (
     append_text,
     detect_provider,
     find_slots,
-    message_text_for_counting,
+    message_pieces,
     replace_slots,
     tool_call_index,
     user_text,
@@ -108,7 +108,8 @@ def _count(text: str, count: TokenCounter, counter_id: str) -> int:
 
 
 def _message_tokens(message: Mapping[str, Any], count: TokenCounter, counter_id: str) -> int:
-    return MESSAGE_OVERHEAD + _count(message_text_for_counting(message), count, counter_id)
+    pieces, extra = message_pieces(message)
+    return MESSAGE_OVERHEAD + extra + sum(_count(p, count, counter_id) for p in pieces)
 
 
 def compress(
@@ -356,10 +357,12 @@ def _apply_recall(
         question = user_text(message)
         if not question.strip():
             continue
-        earlier = [(h, s.text, c) for s, h, c in lossy_slots if s.index < i]
+        earlier = [
+            (h, s.text, c, f"{s.tool_name or ''} {s.tool_args or ''}") for s, h, c in lossy_slots if s.index < i
+        ]
         if not earlier:
             continue
-        key = _digest("recall", question, *(h for h, _, _ in earlier), cfg.fingerprint(), counter_id)
+        key = _digest("recall", question, *(e[0] for e in earlier), cfg.fingerprint(), counter_id)
         recall = _slot_memo.get(key)
         if recall is None:
             recall = build_recall(question, earlier, cfg.max_recall_tokens, lambda t: _count(t, count, counter_id))

@@ -24,6 +24,7 @@ __all__ = [
     "append_text",
     "detect_provider",
     "find_slots",
+    "message_pieces",
     "message_text_for_counting",
     "replace_slots",
     "tool_call_index",
@@ -191,30 +192,41 @@ def replace_slots(messages: Sequence[Message], replacements: Mapping[tuple[int, 
     return out
 
 
-def message_text_for_counting(message: Mapping[str, Any]) -> str:
-    """All text a provider tokenizes for this message, images as a fixed-size stand-in."""
+def message_pieces(message: Mapping[str, Any]) -> tuple[list[str], int]:
+    """The texts a provider tokenizes for this message, and fixed-cost tokens (images).
+
+    Pieces are counted one by one, so a tool output's count is shared (memoized)
+    between the message total and the slot that compresses it.
+    """
     pieces: list[str] = [str(message.get("role", ""))]
     if message.get("name"):
         pieces.append(str(message["name"]))
-    _collect(message.get("content"), pieces)
+    extra = _collect(message.get("content"), pieces)
     for call in message.get("tool_calls") or ():
         if isinstance(call, Mapping):
             fn = call.get("function") or {}
             if isinstance(fn, Mapping):
                 pieces.append(str(fn.get("name", "")))
                 pieces.append(_as_text(fn.get("arguments")))
-    return "\n".join(p for p in pieces if p)
+    return [p for p in pieces if p], extra
 
 
-def _collect(content: Any, pieces: list[str]) -> None:
+def message_text_for_counting(message: Mapping[str, Any]) -> str:
+    """All text a provider tokenizes for this message, joined (images excluded)."""
+    return "\n".join(message_pieces(message)[0])
+
+
+def _collect(content: Any, pieces: list[str]) -> int:
+    """Append the text pieces of `content`; return the fixed tokens of its images."""
     if content is None:
-        return
+        return 0
     if isinstance(content, str):
         pieces.append(content)
-        return
+        return 0
     if not isinstance(content, list):
         pieces.append(_as_text(content))
-        return
+        return 0
+    extra = 0
     for block in content:
         if isinstance(block, str):
             pieces.append(block)
@@ -223,16 +235,17 @@ def _collect(content: Any, pieces: list[str]) -> None:
         elif block.get("type") == "text":
             pieces.append(str(block.get("text", "")))
         elif block.get("type") in ("image", "image_url", "input_image", "file", "document"):
-            pieces.append("x " * _IMAGE_TOKENS)
+            extra += _IMAGE_TOKENS
         elif block.get("type") == "tool_use":
             pieces.append(str(block.get("name", "")))
             pieces.append(_as_text(block.get("input")))
         elif block.get("type") == "tool_result":
-            _collect(block.get("content"), pieces)
+            extra += _collect(block.get("content"), pieces)
         elif block.get("type") in ("thinking", "redacted_thinking"):
             pieces.append(str(block.get("thinking") or block.get("data") or ""))
         else:
             pieces.append(_as_text({k: v for k, v in block.items() if k != "cache_control"}))
+    return extra
 
 
 def append_text(message: Mapping[str, Any], text: str) -> Message:

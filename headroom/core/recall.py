@@ -72,22 +72,39 @@ def matching_parts(original: str, query: str, max_units: int = 20) -> str:
     return "\n".join(units[i] for i in sorted(picked))
 
 
+def _targeted(question: str, earlier: Sequence[tuple[str, str, str, str]]) -> list[int]:
+    """Indices of the outputs the question points at by tool name or call arguments.
+
+    "go back to the log you pulled earlier (ssh_exec call)" names its source; when
+    no output is named this way, every output is a candidate.
+    """
+    terms = Relevance.from_texts([question]).terms
+    scores = []
+    for _, _, _, call in earlier:
+        lowered = call.lower()
+        scores.append(sum(1 for t in terms if t in lowered))
+    best = max(scores, default=0)
+    return [i for i, s in enumerate(scores) if s == best] if best else list(range(len(earlier)))
+
+
 def build_recall(
     question: str,
-    earlier: Sequence[tuple[str, str, str]],
+    earlier: Sequence[tuple[str, str, str, str]],
     max_tokens: int,
     count: Callable[[str], int],
 ) -> str:
     """Text to append after `question`: matching units not already visible, within budget.
 
-    `earlier` holds (ccr hash, original, compressed) of each lossy output before it.
+    `earlier` holds (ccr hash, original, compressed, "tool name + arguments") of
+    each lossy output before the question.
     """
     relevance = Relevance.from_texts([question])
     if not relevance or max_tokens <= 0:
         return ""
     blocks: list[str] = []
     used = 0
-    for ccr_hash, original, compressed in reversed(earlier):  # the newest output first
+    chosen = [earlier[i] for i in _targeted(question, earlier)]
+    for ccr_hash, original, compressed, _ in reversed(chosen):  # the newest output first
         visible = _normalize(compressed)
         units = units_of(original)
         picks = relevance.top(units, _PER_OUTPUT, max_share=0.05)

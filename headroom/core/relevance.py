@@ -25,27 +25,36 @@ _STOPWORDS = frozenset(
     their them then there these they this those through to too under until up very was we were what when
     where which while who whom why will with would you your yours exactly show tell find list return
     returns using use used go back earlier pulled wrap before line lines entries entry result results
-    file files output tool data above below""".split()
+    file files output tool data above below many much largest smallest highest lowest biggest
+    greatest least top bottom first last name names number give kind type what's does did
+    appear appears contain contains""".split()
 )
+_STRONG = re.compile(r"[\d_.@/:-]|[a-z][A-Z]")
 
 
 def extract_terms(text: str) -> set[str]:
     """Lower-cased search terms: identifiers, emails, numbers and their dotted parts."""
-    terms: set[str] = set()
+    return set(_terms(text))
+
+
+def _terms(text: str) -> dict[str, bool]:
+    """Term -> whether it is *strong* (an identifier, a quoted phrase, an id or number)."""
+    terms: dict[str, bool] = {}
     if not text:
         return terms
     for match in _QUOTED.finditer(text):
         phrase = next(g for g in match.groups() if g)
-        terms.add(phrase.lower())
+        terms[phrase.lower()] = True
     for raw in _WORD.findall(text):
-        word = raw.lower().strip(".-")
-        if len(word) < 3 or word in _STOPWORDS:
+        word = raw.strip(".-")
+        lower = word.lower()
+        if len(lower) < 3 or lower in _STOPWORDS:
             continue
-        terms.add(word)
-        if "." in word or "/" in word:
-            for part in re.split(r"[./]", word):
+        terms[lower] = terms.get(lower, False) or bool(_STRONG.search(word))
+        if "." in lower or "/" in lower:
+            for part in re.split(r"[./]", lower):
                 if len(part) >= 3 and part not in _STOPWORDS:
-                    terms.add(part)
+                    terms.setdefault(part, False)
     return terms
 
 
@@ -54,13 +63,15 @@ class Relevance:
     """Scores units of one output against a set of query terms."""
 
     terms: frozenset[str]
+    strong: frozenset[str] = frozenset()
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> Relevance:
-        terms: set[str] = set()
+        terms: dict[str, bool] = {}
         for text in texts:
-            terms |= extract_terms(text)
-        return cls(frozenset(terms))
+            for term, strong in _terms(text).items():
+                terms[term] = terms.get(term, False) or strong
+        return cls(frozenset(terms), frozenset(t for t, strong in terms.items() if strong))
 
     def __bool__(self) -> bool:
         return bool(self.terms)
@@ -76,14 +87,22 @@ class Relevance:
         n = len(units)
         limit = max(1, int(n * max_share))
         scores = [0.0] * n
+        weak_hits = [0] * n
+        strong_hit = [False] * n
         for term in self.terms:
             hits = [i for i, u in enumerate(lowered) if term in u]
             if not hits or len(hits) > limit:
                 continue
-            weight = math.log(1 + n / len(hits)) * (2.0 if len(term) >= 8 else 1.0)
+            strong = term in self.strong
+            weight = math.log(1 + n / len(hits)) * (2.0 if strong else 1.0)
             for i in hits:
                 scores[i] += weight
-        return scores
+                if strong:
+                    strong_hit[i] = True
+                else:
+                    weak_hits[i] += 1
+        # One ordinary word in common is chance; an identifier, or two words, is a match.
+        return [s if strong_hit[i] or weak_hits[i] >= 2 else 0.0 for i, s in enumerate(scores)]
 
     def top(self, units: Sequence[str], limit: int, max_share: float = 0.2) -> list[int]:
         """Indices of the best-matching units (score > 0), best first, at most `limit`."""

@@ -126,14 +126,15 @@ def counter_for_model(model: str) -> TokenCounter:
     def count(text: str) -> int:
         if not text:
             return 0
-        n = len(enc.encode(text, disallowed_special=()))
+        n = len(enc.encode_ordinary(text))
         return n if scale == 1.0 else int(n * scale + 0.999)
 
     return count
 
 
 def count_message_tokens(message: Any, count: TokenCounter) -> int:
-    """Tokens a chat message costs: its text, tool calls and framing."""
-    from headroom.core.messages import message_text_for_counting
+    """Tokens a chat message costs: its texts, tool calls, images and framing."""
+    from headroom.core.messages import message_pieces
 
-    return MESSAGE_OVERHEAD + count(message_text_for_counting(message))
+    pieces, extra = message_pieces(message)
+    return MESSAGE_OVERHEAD + extra + sum(count(p) for p in pieces)

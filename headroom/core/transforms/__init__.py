@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from headroom.core.detect import Kind, detect_kind
+from headroom.core.transforms import code, grep, json_data, logs, rag, tables, text
 from headroom.core.transforms.base import Compressed, Job
 
 __all__ = ["compress_text", "is_structured"]
@@ -12,31 +13,22 @@ __all__ = ["compress_text", "is_structured"]
 Transform = Callable[[Job], "Compressed | None"]
 
 
-def _registry() -> dict[Kind, Transform]:
-    from headroom.core.transforms import code, grep, json_data, logs, rag, tables, text
-
-    return {
-        "json": json_data.compress_json,
-        "table": tables.compress_table_text,
-        "csv": tables.compress_table_text,
-        "log": logs.compress_logs,
-        "code": code.compress_code,
-        "grep": grep.compress_grep,
-        "rag": rag.compress_rag,
-        "diff": text.compress_diff,
-        "html": text.compress_html,
-        "text": text.compress_text_lines,
-    }
-
-
-_TRANSFORMS: dict[Kind, Transform] | None = None
+_TRANSFORMS: dict[Kind, Transform] = {
+    "json": json_data.compress_json,
+    "table": tables.compress_table_text,
+    "csv": tables.compress_table_text,
+    "log": logs.compress_logs,
+    "code": code.compress_code,
+    "grep": grep.compress_grep,
+    "rag": rag.compress_rag,
+    "diff": text.compress_diff,
+    "html": text.compress_html,
+    "text": text.compress_text_lines,
+}
 
 
 def compress_text(job: Job) -> Compressed | None:
     """Compress one text by its detected kind; None when nothing helps."""
-    global _TRANSFORMS
-    if _TRANSFORMS is None:
-        _TRANSFORMS = _registry()
     return _TRANSFORMS[detect_kind(job.text)](job)
 
 

@@ -16,8 +16,8 @@ from headroom.core.transforms.base import SEVERITY, Compressed, Job, marker
 __all__ = ["compress_logs", "template_of"]
 
 _VARIABLE = re.compile(
-    r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b"
-    r"|[\w.:/@+=-]*\d[\w.:/@+=-]*"
+    r"(?<![\w.:/@+=-])[\w.:/@+=-]*?\d[\w.:/@+=-]*"
+    r"|\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b"
     r"|\b[0-9a-fA-F]{8,}\b"
 )
 _SPACES = re.compile(r"[ \t]{2,}")
@@ -30,9 +30,36 @@ _SEVERE_COLLAPSE_AT = 5
 _MAX_TRACE_LINES = 60
 
 
+_RUNS = re.compile(r"<\*>(?:[ :,]+<\*>)+")
+#: Lines sharing a template once rare words are masked too must number this many
+#: before they are merged (a user name, a host name).
+_GENERALIZE_AT = 5
+
+
 def template_of(line: str) -> str:
     """The line with its varying parts masked as `<*>`."""
-    return _VARIABLE.sub("<*>", _SPACES.sub(" ", line.strip()))
+    return _RUNS.sub("<*>", _VARIABLE.sub("<*>", _SPACES.sub(" ", line.strip())))
+
+
+def _templates(lines: list[str]) -> list[str]:
+    """Templates per line; rare words are masked too where that merges many lines.
+
+    Numbers and ids are always variable. A word found in very few lines (a user
+    name in "Invalid user oracle from ...") is variable only when masking it
+    makes the line one of at least `_GENERALIZE_AT` lines of the same shape, so
+    a rare line stays a template of its own and is kept verbatim.
+    """
+    base = [template_of(line) for line in lines]
+    split = [t.split(" ") for t in base]
+    df: Counter[str] = Counter()
+    for tokens in split:
+        df.update(set(tokens))
+    rare_at = max(2, len(lines) // 100)
+    general = [
+        " ".join("<*>" if df[tok] <= rare_at and tok != "<*>" else tok for tok in tokens) for tokens in split
+    ]
+    counts = Counter(general)
+    return [g if counts[g] >= _GENERALIZE_AT else b for g, b in zip(general, base)]
 
 
 def compress_logs(job: Job) -> Compressed | None:
@@ -42,7 +69,7 @@ def compress_logs(job: Job) -> Compressed | None:
     tidy = [_SPACES.sub(" ", line.rstrip()) for line in lines]
     if not job.config.lossy:
         return Compressed("\n".join(_dedupe_runs(tidy)), "logs:tidy")
-    templates = [template_of(line) for line in lines]
+    templates = _templates(lines)
     counts = Counter(templates)
     severe = [bool(SEVERITY.search(line)) for line in lines]
     relevant = set(job.relevance.top(lines, job.scaled(8), max_share=0.05)) if job.relevance else set()

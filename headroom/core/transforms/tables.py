@@ -34,26 +34,34 @@ class Table:
     columns: list[str]
     rows: list[list[Any]]
     notes: list[str] = field(default_factory=list)
+    _lines: list[str] | None = field(default=None, repr=False)
+
+    def lines(self) -> list[str]:
+        """Each row rendered once as its `|`-separated line."""
+        if self._lines is None:
+            self._lines = ["|".join([_cell(v) for v in row]) for row in self.rows]
+        return self._lines
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, str):
+        if "|" in value or "\n" in value or "\r" in value or value != value.strip():
+            return json.dumps(value, ensure_ascii=False)
+        return value
     if value is None:
         return ""
     if value is True:
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
-    if isinstance(value, str):
-        if "|" in value or "\n" in value or "\r" in value or value != value.strip():
-            return json.dumps(value, ensure_ascii=False)
-        return value
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return repr(value)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def render_rows(table: Table, indices: Sequence[int]) -> list[str]:
-    return ["|".join(_cell(v) for v in table.rows[i]) for i in indices]
+    lines = table.lines()
+    return [lines[i] for i in indices]
 
 
 def render_table(table: Table, indices: Sequence[int] | None = None, title: str = "") -> str:
@@ -146,8 +154,7 @@ def select_rows(table: Table, job: Job) -> tuple[list[int], str]:
         keep |= rare
         reasons.append(f"{len(rare)} with rare values")
     if job.relevance:
-        texts = ["|".join(_cell(v) for v in row) for row in table.rows]
-        matches = job.relevance.top(texts, job.scaled(job.config.target_rows), max_share=0.1)
+        matches = job.relevance.top(table.lines(), job.scaled(job.config.target_rows), max_share=0.1)
         if matches:
             keep.update(matches)
             reasons.append(f"{len(matches)} matching the request")

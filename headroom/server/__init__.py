@@ -1,0 +1,25 @@
+"""Headroom over HTTP: the compression service, the LLM proxy, and their operations.
+
+    from headroom.server import create_app, ServerSettings
+    app = create_app(ServerSettings(store="redis://localhost:6379/0"))
+
+or from a shell: ``headroom proxy --port 8787``. Needs ``pip install 'headroom[server]'``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from headroom.server.settings import ServerSettings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+__all__ = ["ServerSettings", "create_app"]
+
+
+def create_app(settings: ServerSettings | None = None, **kwargs: Any) -> Starlette:
+    """Build the ASGI app (see `headroom.server.app.create_app`)."""
+    from headroom.server.app import create_app as _create_app
+
+    return _create_app(settings, **kwargs)

@@ -1,0 +1,105 @@
+"""Settings of the Headroom server, from arguments or ``HEADROOM_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from headroom.core.config import CompressConfig
+from headroom.exceptions import ConfigurationError
+
+__all__ = ["ServerSettings"]
+
+_DEFAULT_MAX_BODY = 32 * 2**20
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything `create_app` needs; every field has a working default.
+
+    Attributes:
+        host: Interface uvicorn binds (the CLI's ``--host``).
+        port: Port uvicorn binds (the CLI's ``--port``).
+        upstream_openai: OpenAI-compatible base URL, ``/v1`` included
+            (``/v1/chat/completions`` goes to ``{upstream_openai}/chat/completions``).
+        upstream_anthropic: Anthropic base URL without ``/v1``
+            (``/v1/messages`` goes to ``{upstream_anthropic}/v1/messages``).
+        store: CCR backend: ``memory``, ``sqlite:PATH`` or ``redis://HOST:PORT/DB``.
+        ccr_ttl_seconds: How long originals stay retrievable.
+        api_keys: Bearer keys accepted; empty means no authentication. Each key
+            is its own tenant: CCR entries are only visible to the key that stored them.
+        max_body_bytes: Largest request body accepted (413 above it).
+        upstream_timeout: Seconds to wait for the upstream's response (and between
+            streamed chunks); connecting is bounded separately.
+        upstream_connect_timeout: Seconds to wait for a connection to the upstream.
+        optimize: Compress proxied requests; off makes the proxy a plain passthrough.
+        retrieve_rounds: How many times per request the proxy answers the model's
+            ``headroom_retrieve`` calls before handing the response to the client.
+        config: Default `CompressConfig`; ``/v1/compress`` may override fields per call.
+        default_model: Tokenizer to count with when a request names no model.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8787
+    upstream_openai: str = "https://api.openai.com/v1"
+    upstream_anthropic: str = "https://api.anthropic.com"
+    store: str = "memory"
+    ccr_ttl_seconds: float = 6 * 3600.0
+    api_keys: tuple[str, ...] = ()
+    max_body_bytes: int = _DEFAULT_MAX_BODY
+    upstream_timeout: float = 300.0
+    upstream_connect_timeout: float = 10.0
+    optimize: bool = True
+    retrieve_rounds: int = 3
+    config: CompressConfig = field(default_factory=CompressConfig)
+    default_model: str = "gpt-4o"
+
+    def __post_init__(self) -> None:
+        if self.max_body_bytes <= 0:
+            raise ConfigurationError(f"max_body_bytes must be positive, got {self.max_body_bytes}")
+        if self.upstream_timeout <= 0 or self.upstream_connect_timeout <= 0:
+            raise ConfigurationError("upstream timeouts must be positive")
+        if self.retrieve_rounds < 0:
+            raise ConfigurationError("retrieve_rounds must be >= 0")
+        for name in ("upstream_openai", "upstream_anthropic"):
+            url = getattr(self, name)
+            if not url.startswith(("http://", "https://")):
+                raise ConfigurationError(f"{name} must be an http(s) URL, got {url!r}")
+            object.__setattr__(self, name, url.rstrip("/"))
+        if any(not key for key in self.api_keys):
+            raise ConfigurationError("API keys must not be empty strings")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ServerSettings:
+        """Settings from ``HEADROOM_*`` variables, then `overrides` on top.
+
+        ``HEADROOM_API_KEY`` may hold several keys separated by commas.
+        """
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        text_vars = {
+            "HEADROOM_HOST": "host",
+            "HEADROOM_UPSTREAM_OPENAI": "upstream_openai",
+            "HEADROOM_UPSTREAM_ANTHROPIC": "upstream_anthropic",
+            "HEADROOM_STORE": "store",
+        }
+        number_vars = {
+            "HEADROOM_PORT": ("port", int),
+            "HEADROOM_CCR_TTL": ("ccr_ttl_seconds", float),
+            "HEADROOM_MAX_BODY_BYTES": ("max_body_bytes", int),
+            "HEADROOM_UPSTREAM_TIMEOUT": ("upstream_timeout", float),
+        }
+        for var, name in text_vars.items():
+            if env.get(var):
+                values[name] = env[var]
+        for var, (name, kind) in number_vars.items():
+            if env.get(var):
+                try:
+                    values[name] = kind(env[var])
+                except ValueError as exc:
+                    raise ConfigurationError(f"{var} must be a number, got {env[var]!r}") from exc
+        if env.get("HEADROOM_API_KEY"):
+            values["api_keys"] = tuple(k.strip() for k in env["HEADROOM_API_KEY"].split(",") if k.strip())
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
