@@ -18,7 +18,9 @@ __all__ = ["ApiError", "api_error_handler", "error_body", "read_body", "read_jso
 class ApiError(Exception):
     """A request the server refuses, rendered as a JSON error with `status`."""
 
-    def __init__(self, status: int, type: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, type: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.type = type
@@ -32,7 +34,9 @@ def error_body(type: str, message: str) -> dict[str, Any]:
 
 async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return JSONResponse(error_body(exc.type, exc.message), status_code=exc.status, headers=exc.headers)
+    return JSONResponse(
+        error_body(exc.type, exc.message), status_code=exc.status, headers=exc.headers
+    )
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -43,13 +47,17 @@ async def read_body(request: Request, limit: int) -> bytes:
     """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "request_too_large", f"request body is {declared} bytes; the limit is {limit}")
+        raise ApiError(
+            413, "request_too_large", f"request body is {declared} bytes; the limit is {limit}"
+        )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise ApiError(413, "request_too_large", f"request body exceeds the limit of {limit} bytes")
+            raise ApiError(
+                413, "request_too_large", f"request body exceeds the limit of {limit} bytes"
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -64,5 +72,7 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
-        raise ApiError(422, "invalid_request", f"request body must be a JSON object, got {type(data).__name__}")
+        raise ApiError(
+            422, "invalid_request", f"request body must be a JSON object, got {type(data).__name__}"
+        )
     return data

@@ -23,7 +23,9 @@ logger = logging.getLogger("headroom.server")
 def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
     """One log line as a JSON object, so log pipelines can index every field."""
     if logger.isEnabledFor(level):
-        logger.log(level, json.dumps({"event": event, **fields}, default=str, separators=(",", ":")))
+        logger.log(
+            level, json.dumps({"event": event, **fields}, default=str, separators=(",", ":"))
+        )
 
 
 class Observability:
@@ -49,7 +51,10 @@ class Observability:
         }
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "headroom_requests", "HTTP requests handled", ["route", "status"], registry=self.registry
+            "headroom_requests",
+            "HTTP requests handled",
+            ["route", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
             "headroom_request_duration_seconds",
@@ -64,7 +69,9 @@ class Observability:
         self.tokens_after = Counter(
             "headroom_tokens_after", "Tokens sent on after compression", registry=self.registry
         )
-        self.tokens_saved = Counter("headroom_tokens_saved", "Tokens removed by compression", registry=self.registry)
+        self.tokens_saved = Counter(
+            "headroom_tokens_saved", "Tokens removed by compression", registry=self.registry
+        )
         self.ratio = Histogram(
             "headroom_compression_ratio",
             "Share of tokens removed per compressed request (0..1)",
@@ -77,7 +84,10 @@ class Observability:
             registry=self.registry,
         )
         self.ccr = Counter(
-            "headroom_ccr_retrievals", "CCR retrievals by outcome", ["result"], registry=self.registry
+            "headroom_ccr_retrievals",
+            "CCR retrievals by outcome",
+            ["result"],
+            registry=self.registry,
         )
 
     def _add(self, **deltas: int) -> None:
@@ -90,7 +100,9 @@ class Observability:
         self.latency.labels(route=route).observe(seconds)
         self._add(total=1, rejected=int(400 <= status < 500), failed=int(status >= 500))
 
-    def record_compression(self, kind: str, tokens_before: int, tokens_after: int, failed_open: bool) -> None:
+    def record_compression(
+        self, kind: str, tokens_before: int, tokens_after: int, failed_open: bool
+    ) -> None:
         saved = max(0, tokens_before - tokens_after)
         self.tokens_before.inc(tokens_before)
         self.tokens_after.inc(tokens_after)

@@ -72,7 +72,9 @@ def responses_to_chat(items: list[Any]) -> list[dict[str, Any]]:
             if isinstance(content, list):
                 content = [
                     {"type": "text", "text": p["text"]}
-                    if isinstance(p, dict) and p.get("type") in _TEXT_PARTS and isinstance(p.get("text"), str)
+                    if isinstance(p, dict)
+                    and p.get("type") in _TEXT_PARTS
+                    and isinstance(p.get("text"), str)
                     else p
                     for p in content
                 ]
@@ -86,13 +88,22 @@ def responses_to_chat(items: list[Any]) -> list[dict[str, Any]]:
                         {
                             "id": str(item.get("call_id", "")),
                             "type": "function",
-                            "function": {"name": str(item.get("name", "")), "arguments": str(item.get("arguments", ""))},
+                            "function": {
+                                "name": str(item.get("name", "")),
+                                "arguments": str(item.get("arguments", "")),
+                            },
                         }
                     ],
                 }
             )
         elif kind == "function_call_output" and isinstance(item.get("output"), str):
-            out.append({"role": "tool", "tool_call_id": str(item.get("call_id", "")), "content": item["output"]})
+            out.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": str(item.get("call_id", "")),
+                    "content": item["output"],
+                }
+            )
         else:
             out.append({"role": "assistant", "content": ""})
     return out
@@ -101,7 +112,7 @@ def responses_to_chat(items: list[Any]) -> list[dict[str, Any]]:
 def write_back_responses(items: list[Any], compressed: list[dict[str, Any]]) -> list[Any]:
     """Copy compressed text from `compressed` (see `responses_to_chat`) into `items`."""
     out: list[Any] = []
-    for item, new in zip(items, compressed):
+    for item, new in zip(items, compressed, strict=False):
         if not isinstance(item, dict):
             out.append(item)
             continue
@@ -109,7 +120,14 @@ def write_back_responses(items: list[Any], compressed: list[dict[str, Any]]) -> 
         if kind == "function_call_output" and isinstance(item.get("output"), str):
             out.append({**item, "output": new.get("content")})
         elif kind == "message" and isinstance(item.get("role"), str):
-            out.append({**item, "content": _write_back_content(item.get("content"), new.get("content"), item["role"])})
+            out.append(
+                {
+                    **item,
+                    "content": _write_back_content(
+                        item.get("content"), new.get("content"), item["role"]
+                    ),
+                }
+            )
         else:
             out.append(item)
     return out
@@ -153,7 +171,8 @@ def compress_body(
     conversation = body.get(route.field)
     if not isinstance(conversation, list) or not conversation:
         return body, None
-    model = body.get("model") if isinstance(body.get("model"), str) else default_model
+    raw_model = body.get("model")
+    model = raw_model if isinstance(raw_model, str) and raw_model else default_model
     if route.api == "openai_responses":
         chat = responses_to_chat(conversation)
         result = compress(chat, model=model, config=config, store=store)

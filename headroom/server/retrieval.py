@@ -9,6 +9,7 @@ client only ever sees the final answer. One small adapter per wire format.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,9 @@ class RetrieveCall:
 
 
 def _is_retrieve(name: object) -> bool:
-    return isinstance(name, str) and (name == RETRIEVE_TOOL_NAME or name.endswith(f"__{RETRIEVE_TOOL_NAME}"))
+    return isinstance(name, str) and (
+        name == RETRIEVE_TOOL_NAME or name.endswith(f"__{RETRIEVE_TOOL_NAME}")
+    )
 
 
 def _parse_args(raw: object) -> dict[str, Any]:
@@ -42,7 +45,9 @@ def _parse_args(raw: object) -> dict[str, Any]:
     return {}
 
 
-def _with_tool(body: dict[str, Any], tool: dict[str, Any], name_of: Callable[[Any], object]) -> dict[str, Any]:
+def _with_tool(
+    body: dict[str, Any], tool: dict[str, Any], name_of: Callable[[Any], object]
+) -> dict[str, Any]:
     tools = body.get("tools")
     if tools is None:
         return {**body, "tools": [tool]}
@@ -59,17 +64,22 @@ def _flat_tool_name(tool: Any) -> object:
     return tool.get("name") if isinstance(tool, dict) else None
 
 
-class RetrieveAdapter:
+class RetrieveAdapter(ABC):
     """Offer the tool, find its calls, and build the follow-up request, for one API."""
 
+    @abstractmethod
     def add_tool(self, body: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+        """`body` with the ``headroom_retrieve`` tool added (once)."""
 
+    @abstractmethod
     def calls(self, response: Any) -> list[RetrieveCall]:
-        raise NotImplementedError
+        """The ``headroom_retrieve`` calls in a (JSON) model response."""
 
-    def follow_up(self, body: dict[str, Any], response: Any, answers: list[tuple[RetrieveCall, str]]) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def follow_up(
+        self, body: dict[str, Any], response: Any, answers: list[tuple[RetrieveCall, str]]
+    ) -> dict[str, Any]:
+        """`body` extended by the model's retrieve calls and their answers."""
 
 
 class _OpenAIChat(RetrieveAdapter):
@@ -88,10 +98,16 @@ class _OpenAIChat(RetrieveAdapter):
         found = []
         for call in self._message(response).get("tool_calls") or []:
             if isinstance(call, dict) and _is_retrieve(call.get("function", {}).get("name")):
-                found.append(RetrieveCall(str(call.get("id")), _parse_args(call["function"].get("arguments"))))
+                found.append(
+                    RetrieveCall(
+                        str(call.get("id")), _parse_args(call["function"].get("arguments"))
+                    )
+                )
         return found
 
-    def follow_up(self, body: dict[str, Any], response: Any, answers: list[tuple[RetrieveCall, str]]) -> dict[str, Any]:
+    def follow_up(
+        self, body: dict[str, Any], response: Any, answers: list[tuple[RetrieveCall, str]]
+    ) -> dict[str, Any]:
         message = self._message(response)
         # Only the retrieve calls are echoed: each gets its answer below, and the
         # model re-plans any other call it made once it has read the original.
@@ -99,9 +115,15 @@ class _OpenAIChat(RetrieveAdapter):
         assistant = {
             "role": "assistant",
             "content": message.get("content"),
-            "tool_calls": [c for c in message.get("tool_calls") or [] if isinstance(c, dict) and c.get("id") in ids],
+            "tool_calls": [
+                c
+                for c in message.get("tool_calls") or []
+                if isinstance(c, dict) and c.get("id") in ids
+            ],
         }
-        tools = [{"role": "tool", "tool_call_id": call.id, "content": text} for call, text in answers]
+        tools = [
+            {"role": "tool", "tool_call_id": call.id, "content": text} for call, text in answers
+        ]
         return {**body, "messages": [*body.get("messages", []), assistant, *tools]}
 
 
@@ -114,17 +136,28 @@ class _AnthropicMessages(RetrieveAdapter):
         return [
             RetrieveCall(str(block.get("id")), _parse_args(block.get("input")))
             for block in content or []
-            if isinstance(block, dict) and block.get("type") == "tool_use" and _is_retrieve(block.get("name"))
+            if isinstance(block, dict)
+            and block.get("type") == "tool_use"
+            and _is_retrieve(block.get("name"))
         ]
 
-    def follow_up(self, body: dict[str, Any], response: Any, answers: list[tuple[RetrieveCall, str]]) -> dict[str, Any]:
+    def follow_up(
+        self, body: dict[str, Any], response: Any, answers: list[tuple[RetrieveCall, str]]
+    ) -> dict[str, Any]:
         ids = {call.id for call, _ in answers}
         kept = [
             block
             for block in response.get("content", [])
-            if not (isinstance(block, dict) and block.get("type") == "tool_use" and block.get("id") not in ids)
+            if not (
+                isinstance(block, dict)
+                and block.get("type") == "tool_use"
+                and block.get("id") not in ids
+            )
         ]
-        results = [{"type": "tool_result", "tool_use_id": call.id, "content": text} for call, text in answers]
+        results = [
+            {"type": "tool_result", "tool_use_id": call.id, "content": text}
+            for call, text in answers
+        ]
         turns = [{"role": "assistant", "content": kept}, {"role": "user", "content": results}]
         return {**body, "messages": [*body.get("messages", []), *turns]}
 
@@ -139,18 +172,33 @@ class _OpenAIResponses(RetrieveAdapter):
         return [
             RetrieveCall(str(item.get("call_id")), _parse_args(item.get("arguments")))
             for item in output or []
-            if isinstance(item, dict) and item.get("type") == "function_call" and _is_retrieve(item.get("name"))
+            if isinstance(item, dict)
+            and item.get("type") == "function_call"
+            and _is_retrieve(item.get("name"))
         ]
 
-    def follow_up(self, body: dict[str, Any], response: Any, answers: list[tuple[RetrieveCall, str]]) -> dict[str, Any]:
+    def follow_up(
+        self, body: dict[str, Any], response: Any, answers: list[tuple[RetrieveCall, str]]
+    ) -> dict[str, Any]:
         ids = {call.id for call, _ in answers}
         previous = body.get("input")
-        items: list[Any] = [{"role": "user", "content": previous}] if isinstance(previous, str) else list(previous or [])
+        items: list[Any] = (
+            [{"role": "user", "content": previous}]
+            if isinstance(previous, str)
+            else list(previous or [])
+        )
         for item in response.get("output", []):
-            if isinstance(item, dict) and item.get("type") == "function_call" and item.get("call_id") not in ids:
+            if (
+                isinstance(item, dict)
+                and item.get("type") == "function_call"
+                and item.get("call_id") not in ids
+            ):
                 continue
             items.append(item)
-        items.extend({"type": "function_call_output", "call_id": call.id, "output": text} for call, text in answers)
+        items.extend(
+            {"type": "function_call_output", "call_id": call.id, "output": text}
+            for call, text in answers
+        )
         return {**body, "input": items}
 
 

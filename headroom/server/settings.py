@@ -100,6 +100,8 @@ class ServerSettings:
                 except ValueError as exc:
                     raise ConfigurationError(f"{var} must be a number, got {env[var]!r}") from exc
         if env.get("HEADROOM_API_KEY"):
-            values["api_keys"] = tuple(k.strip() for k in env["HEADROOM_API_KEY"].split(",") if k.strip())
+            values["api_keys"] = tuple(
+                k.strip() for k in env["HEADROOM_API_KEY"].split(",") if k.strip()
+            )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

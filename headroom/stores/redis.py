@@ -50,7 +50,9 @@ class RedisStore(CCRStore):
 
     def put(self, key: str, original: str) -> None:
         try:
-            self._client.set(self.prefix + key, original.encode("utf-8", "surrogatepass"), ex=self.ttl_seconds)
+            self._client.set(
+                self.prefix + key, original.encode("utf-8", "surrogatepass"), ex=self.ttl_seconds
+            )
         except _redis.RedisError as exc:
             raise StorageError(f"Redis CCR store write failed: {exc}") from exc
 

@@ -35,7 +35,9 @@ class SQLiteStore(CCRStore):
         purge_every: Expired rows are deleted once every this many writes.
     """
 
-    def __init__(self, path: str | Path, ttl_seconds: float = 6 * 3600, purge_every: int = 256) -> None:
+    def __init__(
+        self, path: str | Path, ttl_seconds: float = 6 * 3600, purge_every: int = 256
+    ) -> None:
         self.path = Path(path)
         self.ttl_seconds = ttl_seconds
         self.purge_every = max(1, purge_every)
@@ -63,7 +65,9 @@ class SQLiteStore(CCRStore):
                 )
                 self._writes += 1
                 if self._writes % self.purge_every == 0:
-                    self._conn.execute("DELETE FROM headroom_ccr WHERE expires_at < ?", (time.time(),))
+                    self._conn.execute(
+                        "DELETE FROM headroom_ccr WHERE expires_at < ?", (time.time(),)
+                    )
                 self._conn.commit()
         except sqlite3.Error as exc:
             raise StorageError(f"SQLite CCR store write failed: {exc}") from exc

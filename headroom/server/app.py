@@ -1,0 +1,83 @@
+"""`create_app`: the Headroom service and proxy as one Starlette app."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+try:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+except ImportError as exc:  # pragma: no cover - exercised by a sys.modules test
+    raise ImportError(
+        "the Headroom server needs its web stack: pip install 'headroom[server]'"
+    ) from exc
+
+from headroom.core.store import CCRStore
+from headroom.server.http import ApiError, api_error_handler
+from headroom.server.observability import RequestLogMiddleware, log_event
+from headroom.server.proxy import proxy_routes
+from headroom.server.routes import service_routes
+from headroom.server.settings import ServerSettings
+from headroom.server.state import ServerState
+from headroom.stores import open_store
+
+__all__ = ["create_app"]
+
+
+def _store_kind(spec: str, store: CCRStore) -> str:
+    return spec.split(":", 1)[0] if spec else type(store).__name__
+
+
+def create_app(
+    settings: ServerSettings | None = None, *, store: CCRStore | None = None
+) -> Starlette:
+    """Build the ASGI app serving /v1/compress, /v1/retrieve, the proxy routes and operations.
+
+    Args:
+        settings: Server settings; `ServerSettings.from_env()` when omitted.
+        store: A CCR store to use instead of opening ``settings.store``
+            (the caller then owns it and closes it).
+
+    Raises:
+        ConfigurationError: the settings name an unknown store or invalid values.
+    """
+    settings = settings if settings is not None else ServerSettings.from_env()
+    owns_store = store is None
+    ccr = (
+        store
+        if store is not None
+        else open_store(settings.store, ttl_seconds=settings.ccr_ttl_seconds)
+    )
+    state = ServerState(
+        settings=settings,
+        store=ccr,
+        store_kind=_store_kind(settings.store if owns_store else "", ccr),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        log_event(
+            "startup",
+            store=state.store_kind,
+            auth=bool(settings.api_keys),
+            upstream_openai=settings.upstream_openai,
+            upstream_anthropic=settings.upstream_anthropic,
+        )
+        try:
+            yield
+        finally:
+            if state.client is not None:
+                await state.client.aclose()
+                state.client = None
+            if owns_store:
+                ccr.close()
+
+    app = Starlette(
+        routes=[*service_routes(), *proxy_routes()],
+        middleware=[Middleware(RequestLogMiddleware, observability=state.obs)],
+        exception_handlers={ApiError: api_error_handler},
+        lifespan=lifespan,
+    )
+    app.state.headroom = state
+    return app

@@ -1,0 +1,118 @@
+"""``headroom proxy``: run the service and proxy under uvicorn.
+
+The ``headroom`` console script dispatches ``headroom proxy ...`` here; it also
+runs as ``python -m headroom.server.cli ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from headroom.exceptions import ConfigurationError
+from headroom.server.settings import ServerSettings
+
+__all__ = ["build_parser", "run_proxy", "settings_from_args"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="headroom proxy",
+        description="Serve /v1/compress and /v1/retrieve, and proxy LLM calls with compression.",
+    )
+    parser.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port to bind (default 8787)")
+    parser.add_argument(
+        "--upstream-openai",
+        metavar="URL",
+        help="OpenAI-compatible base URL incl. /v1 (default https://api.openai.com/v1)",
+    )
+    parser.add_argument(
+        "--upstream-anthropic",
+        metavar="URL",
+        help="Anthropic base URL (default https://api.anthropic.com)",
+    )
+    parser.add_argument(
+        "--store",
+        metavar="SPEC",
+        help="CCR store: memory (default), sqlite:PATH or redis://HOST:PORT/DB",
+    )
+    parser.add_argument(
+        "--ccr-ttl", type=float, metavar="SECONDS", help="how long originals stay retrievable"
+    )
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        metavar="KEY",
+        help="accept this bearer key (repeat for several tenants; default: $HEADROOM_API_KEY, else no auth)",
+    )
+    parser.add_argument(
+        "--max-body-bytes", type=int, metavar="N", help="largest request body accepted"
+    )
+    parser.add_argument(
+        "--upstream-timeout", type=float, metavar="SECONDS", help="bound on each upstream response"
+    )
+    parser.add_argument(
+        "--no-optimize", action="store_true", help="forward requests without compressing them"
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> ServerSettings:
+    """Settings from ``HEADROOM_*`` variables, overridden by the flags given."""
+    flags = {
+        "host": args.host,
+        "port": args.port,
+        "upstream_openai": args.upstream_openai,
+        "upstream_anthropic": args.upstream_anthropic,
+        "store": args.store,
+        "ccr_ttl_seconds": args.ccr_ttl,
+        "api_keys": tuple(args.api_key) if args.api_key else None,
+        "max_body_bytes": args.max_body_bytes,
+        "upstream_timeout": args.upstream_timeout,
+        "optimize": False if args.no_optimize else None,
+    }
+    return ServerSettings.from_env(**{k: v for k, v in flags.items() if v is not None})
+
+
+def run_proxy(argv: list[str]) -> int:
+    """Parse `argv` (everything after ``headroom proxy``) and serve until stopped.
+
+    Returns the process exit code: 0 after a clean shutdown, 2 on bad settings.
+    """
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
+    try:
+        import uvicorn
+
+        from headroom.server.app import create_app
+
+        settings = settings_from_args(args)
+        app = create_app(settings)
+    except (ConfigurationError, ImportError) as exc:
+        print(f"headroom proxy: {exc}", file=sys.stderr)
+        return 2
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_proxy(list(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""The LLM proxy: compress, forward to the upstream, stream the answer back.
+
+``/v1/chat/completions`` and ``/v1/responses`` go to the OpenAI-compatible
+upstream, ``/v1/messages`` to the Anthropic one; any other ``/v1/...`` path is
+passed through untouched. Streaming responses are relayed chunk by chunk as
+they arrive. When compression leaves markers in a non-streaming request, the
+proxy offers ``headroom_retrieve`` and answers the model's calls itself.
+Streaming requests are compressed losslessly only, because a stream already
+sent to the client cannot be taken back to answer a retrieve call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from headroom.core.ccr import handle_retrieve_call
+from headroom.core.result import CompressionResult
+from headroom.exceptions import ValidationError
+from headroom.server.auth import Tenant
+from headroom.server.http import ApiError, read_body, read_json_object
+from headroom.server.observability import log_event
+from headroom.server.payloads import CHAT_ROUTES, ChatRoute, compress_body, dumps
+from headroom.server.retrieval import RETRIEVE_ADAPTERS
+from headroom.server.routes import server_state, tenant_of
+from headroom.server.state import ServerState
+
+__all__ = ["BYPASS_HEADER", "proxy_routes"]
+
+BYPASS_HEADER = "x-headroom-bypass"
+
+# Hop-by-hop and framing headers are the proxy's own business on each side.
+_REQUEST_DROP = frozenset(
+    {
+        "host",
+        "content-length",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "upgrade",
+        "trailer",
+        "proxy-authorization",
+        "proxy-connection",
+    }
+)
+_RESPONSE_DROP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+
+
+def _upstream_url(state: ServerState, upstream: str, path: str, query: str) -> str:
+    s = state.settings
+    if upstream == "anthropic":
+        url = s.upstream_anthropic + path  # base URL without /v1, like ANTHROPIC_BASE_URL
+    else:
+        url = s.upstream_openai + (
+            path[3:] if path.startswith("/v1/") else path
+        )  # base includes /v1
+    return f"{url}?{query}" if query else url
+
+
+def _request_headers(request: Request, tenant: Tenant) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        lower = name.lower()
+        if lower in _REQUEST_DROP or lower.startswith("x-headroom-"):
+            continue
+        if (
+            lower == "authorization"
+            and tenant.key is not None
+            and value.partition(" ")[2].strip() == tenant.key
+        ):
+            continue  # the key was Headroom's own, not the upstream's
+        headers[lower] = value
+    # Without this httpx would ask for gzip the client never requested.
+    headers.setdefault("accept-encoding", "identity")
+    return headers
+
+
+def _response_headers(response: httpx.Response, *, decoded: bool) -> dict[str, str]:
+    drop = _RESPONSE_DROP | {"content-encoding"} if decoded else _RESPONSE_DROP
+    return {k: v for k, v in response.headers.items() if k.lower() not in drop}
+
+
+def _upstream_error(exc: httpx.HTTPError, url: str) -> ApiError:
+    if isinstance(exc, httpx.TimeoutException):
+        return ApiError(
+            504, "upstream_timeout", f"upstream {url} did not answer in time: {type(exc).__name__}"
+        )
+    return ApiError(
+        502, "upstream_unreachable", f"upstream {url} failed: {type(exc).__name__}: {exc}"
+    )
+
+
+async def _relay(
+    state: ServerState,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    content: bytes,
+    extra: dict[str, str],
+) -> Response:
+    """Send the request and stream the upstream's response back as it arrives."""
+    client = state.upstream_client()
+    upstream_request = client.build_request(method, url, headers=headers, content=content)
+    try:
+        upstream = await client.send(upstream_request, stream=True)
+    except httpx.HTTPError as exc:
+        raise _upstream_error(exc, url) from exc
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in upstream.aiter_raw():
+                yield chunk
+        except httpx.HTTPError as exc:
+            log_event("upstream_stream_error", url=url, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            await upstream.aclose()
+
+    return StreamingResponse(
+        chunks(),
+        status_code=upstream.status_code,
+        headers={**_response_headers(upstream, decoded=False), **extra},
+    )
+
+
+async def _retrieve_loop(
+    state: ServerState,
+    route: ChatRoute,
+    url: str,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    tenant: Tenant,
+    extra: dict[str, str],
+) -> Response:
+    """Call the upstream, answering ``headroom_retrieve`` calls until the model is done."""
+    client = state.upstream_client()
+    adapter = RETRIEVE_ADAPTERS[route.api]
+    store = tenant.store(state.store)
+    rounds = state.settings.retrieve_rounds
+    for round_no in range(rounds + 1):
+        try:
+            upstream = await client.post(url, headers=headers, content=dumps(body))
+        except httpx.HTTPError as exc:
+            raise _upstream_error(exc, url) from exc
+        if upstream.status_code != 200 or round_no == rounds:
+            break
+        try:
+            data = upstream.json()
+        except ValueError:
+            break
+        calls = adapter.calls(data)
+        if not calls:
+            break
+        answers = []
+        for call in calls:
+            text = await run_in_threadpool(handle_retrieve_call, call.arguments, store=store)
+            state.obs.record_retrieval(
+                not text.startswith("headroom_retrieve error"), via_proxy=True
+            )
+            answers.append((call, text))
+        log_event("retrieve_answered", tenant=tenant.id, calls=len(calls), round=round_no + 1)
+        body = adapter.follow_up(body, data, answers)
+    return Response(
+        upstream.content,
+        status_code=upstream.status_code,
+        headers={**_response_headers(upstream, decoded=True), **extra},
+    )
+
+
+async def chat_proxy(request: Request) -> Response:
+    """Compress a chat request, forward it, and relay (or complete) the answer."""
+    state = server_state(request)
+    tenant = tenant_of(request)
+    route = CHAT_ROUTES[request.url.path]
+    body = await read_json_object(request, state.settings.max_body_bytes)
+    bypass = request.headers.get(BYPASS_HEADER, "").strip().lower() == "true"
+    stream = body.get("stream") is True
+    result: CompressionResult | None = None
+    send_body = body
+    if state.settings.optimize and not bypass:
+        config = state.settings.config
+        if stream:
+            config = config.model_copy(update={"lossy": False})
+        try:
+            send_body, result = await run_in_threadpool(
+                compress_body,
+                route,
+                body,
+                config=config,
+                store=tenant.store(state.store),
+                default_model=state.settings.default_model,
+            )
+        except ValidationError as exc:
+            # Not a conversation Headroom can read: the upstream is the judge of it.
+            log_event("compress_skipped", path=request.url.path, reason=str(exc))
+    if result is not None:
+        failed = any(t.startswith("fail_open:") for t in result.transforms_applied)
+        state.obs.record_compression("proxy", result.tokens_before, result.tokens_after, failed)
+        request.state.log_fields = {
+            "model": body.get("model"),
+            "tokens_before": result.tokens_before,
+            "tokens_after": result.tokens_after,
+            "stream": stream,
+        }
+    else:
+        state.obs.record_bypass()
+        request.state.log_fields = {"bypass": True, "stream": stream}
+    extra = {
+        "x-headroom-compressed": "true"
+        if result is not None and result.tokens_saved > 0
+        else "false",
+        "x-headroom-tokens-saved": str(result.tokens_saved if result is not None else 0),
+    }
+    headers = _request_headers(request, tenant)
+    headers["content-type"] = "application/json"
+    url = _upstream_url(state, route.upstream, request.url.path, request.url.query)
+    if (
+        result is not None
+        and result.ccr_hashes
+        and not stream
+        and state.settings.retrieve_rounds > 0
+    ):
+        adapter = RETRIEVE_ADAPTERS[route.api]
+        headers["accept-encoding"] = "gzip, deflate"  # decoded here, re-sent as identity
+        return await _retrieve_loop(
+            state, route, url, headers, adapter.add_tool(send_body), tenant, extra
+        )
+    return await _relay(state, "POST", url, headers, dumps(send_body), extra)
+
+
+async def passthrough(request: Request) -> Response:
+    """Any other ``/v1/...`` call (models, token counting, ...) is forwarded unchanged."""
+    state = server_state(request)
+    tenant = tenant_of(request)
+    path = request.url.path
+    upstream = "anthropic" if path.startswith("/v1/messages") else "openai"
+    content = await read_body(request, state.settings.max_body_bytes)
+    url = _upstream_url(state, upstream, path, request.url.query)
+    return await _relay(state, request.method, url, _request_headers(request, tenant), content, {})
+
+
+def proxy_routes() -> list[Route]:
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    return [
+        *(Route(path, chat_proxy, methods=["POST"]) for path in CHAT_ROUTES),
+        Route("/v1/{rest:path}", passthrough, methods=methods),
+    ]

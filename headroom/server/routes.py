@@ -1,0 +1,200 @@
+"""The service routes: /v1/compress, /v1/retrieve, /health, /stats, /metrics."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pydantic
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from headroom import __version__
+from headroom.core.ccr import retrieve
+from headroom.core.compress import compress
+from headroom.core.config import CompressConfig
+from headroom.core.result import CompressionResult
+from headroom.exceptions import RetrievalError, StorageError, ValidationError
+from headroom.server.auth import Tenant, authenticate
+from headroom.server.http import ApiError, read_json_object
+from headroom.server.state import ServerState
+
+__all__ = ["server_state", "service_routes", "tenant_of"]
+
+_HASH = re.compile(r"[0-9a-fA-F]{8,64}")
+
+
+def server_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.headroom
+    return state
+
+
+def tenant_of(request: Request) -> Tenant:
+    """Authenticate `request` and note its tenant for the request log."""
+    tenant = authenticate(request, server_state(request).settings.api_keys)
+    request.state.tenant = tenant.id
+    return tenant
+
+
+def _config(default: CompressConfig, overrides: Any) -> CompressConfig:
+    if overrides is None:
+        return default
+    if not isinstance(overrides, dict):
+        raise ApiError(
+            422, "invalid_request", "'config' must be an object of CompressConfig fields"
+        )
+    try:
+        return CompressConfig.model_validate({**default.model_dump(), **overrides})
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ApiError(422, "invalid_config", f"invalid 'config': {problems}") from exc
+
+
+def _validate_messages(messages: Any) -> list[dict[str, Any]]:
+    if not isinstance(messages, list):
+        raise ApiError(422, "invalid_request", "'messages' must be a list of message objects")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise ApiError(
+                422,
+                "invalid_request",
+                f"messages[{i}] must be an object, got {type(message).__name__}",
+            )
+        if not isinstance(message.get("role"), str):
+            raise ApiError(422, "invalid_request", f"messages[{i}] needs a string 'role'")
+    return messages
+
+
+async def compress_route(request: Request) -> Response:
+    """Compress a conversation; one message comes back per message sent."""
+    state = server_state(request)
+    tenant = tenant_of(request)
+    body = await read_json_object(request, state.settings.max_body_bytes)
+    messages = _validate_messages(body.get("messages"))
+    model = body.get("model") or state.settings.default_model
+    if not isinstance(model, str):
+        raise ApiError(422, "invalid_request", "'model' must be a string")
+    model_limit = body.get("model_limit")
+    if model_limit is not None and (
+        not isinstance(model_limit, int) or isinstance(model_limit, bool) or model_limit <= 0
+    ):
+        raise ApiError(422, "invalid_request", "'model_limit' must be a positive integer")
+    config = _config(state.settings.config, body.get("config"))
+    try:
+        result: CompressionResult = await run_in_threadpool(
+            compress,
+            messages,
+            model=model,
+            model_limit=model_limit,
+            config=config,
+            store=tenant.store(state.store),
+        )
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_messages", str(exc)) from exc
+    if len(result.messages) != len(
+        messages
+    ):  # the core promises this; never pass a reshaped list on
+        result = CompressionResult(
+            list(messages), result.tokens_before, result.tokens_before, ["fail_open:shape"]
+        )
+    failed_open = any(t.startswith("fail_open:") for t in result.transforms_applied)
+    state.obs.record_compression("compress", result.tokens_before, result.tokens_after, failed_open)
+    request.state.log_fields = {
+        "model": model,
+        "messages": len(messages),
+        "tokens_before": result.tokens_before,
+        "tokens_after": result.tokens_after,
+        "ccr_hashes": len(result.ccr_hashes),
+    }
+    return JSONResponse(result.to_dict())
+
+
+async def _retrieve(request: Request, hash_value: Any, query: Any) -> Response:
+    state = server_state(request)
+    tenant = tenant_of(request)
+    if not isinstance(hash_value, str) or not _HASH.fullmatch(hash_value):
+        raise ApiError(
+            400, "invalid_hash", "hash must be the hex string named in a [headroom: ...] marker"
+        )
+    if query is not None and not isinstance(query, str):
+        raise ApiError(422, "invalid_request", "'query' must be a string")
+    try:
+        original = await run_in_threadpool(
+            retrieve, hash_value, query or None, store=tenant.store(state.store)
+        )
+    except RetrievalError as exc:
+        state.obs.record_retrieval(False)
+        raise ApiError(
+            404, "not_found", f"{exc}; originals expire after {state.settings.ccr_ttl_seconds:g}s"
+        ) from exc
+    except StorageError as exc:
+        raise ApiError(503, "store_unavailable", str(exc)) from exc
+    state.obs.record_retrieval(True)
+    return JSONResponse(
+        {
+            "hash": hash_value.lower(),
+            "original_content": original,
+            "query": query or None,
+            "chars": len(original),
+        }
+    )
+
+
+async def retrieve_get(request: Request) -> Response:
+    """The original a marker stands for; ``?query=`` returns only matching parts."""
+    return await _retrieve(request, request.path_params["hash"], request.query_params.get("query"))
+
+
+async def retrieve_post(request: Request) -> Response:
+    """Same as GET, with ``{"hash": ..., "query"?: ...}`` in the body."""
+    body = await read_json_object(request, server_state(request).settings.max_body_bytes)
+    return await _retrieve(request, body.get("hash"), body.get("query"))
+
+
+def _store_ok(state: ServerState) -> bool:
+    ping = getattr(state.store, "ping", None)
+    if ping is None:
+        return True
+    return bool(ping())
+
+
+async def health(request: Request) -> Response:
+    """Liveness and store reachability; 503 when the CCR store does not answer."""
+    state = server_state(request)
+    ok = await run_in_threadpool(_store_ok, state)
+    body = {
+        "status": "healthy" if ok else "degraded",
+        "version": __version__,
+        "store": state.store_kind,
+    }
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+async def stats(request: Request) -> Response:
+    """Counters of this process: requests, tokens before/after/saved, failures."""
+    tenant_of(request)
+    state = server_state(request)
+    return JSONResponse(state.obs.snapshot(state.store_kind))
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus exposition of this app's registry."""
+    tenant_of(request)
+    return Response(
+        server_state(request).obs.prometheus(),
+        media_type="text/plain; version=0.0.4; charset=utf-8",
+    )
+
+
+def service_routes() -> list[Route]:
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/stats", stats, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/v1/compress", compress_route, methods=["POST"]),
+        Route("/v1/saas/compress", compress_route, methods=["POST"]),
+        Route("/v1/retrieve/{hash}", retrieve_get, methods=["GET"]),
+        Route("/v1/retrieve", retrieve_post, methods=["POST"]),
+    ]
