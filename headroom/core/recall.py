@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from headroom.core.detect import detect_kind, parse_json
 from headroom.core.relevance import Relevance
 from headroom.core.transforms.code import _split_numbering, find_functions
 from headroom.core.transforms.rag import split_passages
-from headroom.core.transforms.tables import parse_text_table
+from headroom.core.transforms.json_data import _flatten
+from headroom.core.transforms.tables import _as_number, _cell, parse_text_table
 
 __all__ = ["build_recall", "matching_parts", "units_of"]
 
@@ -25,18 +27,33 @@ _WS = re.compile(r"\s+")
 _PER_OUTPUT = 3
 
 
-def units_of(text: str) -> list[str]:
-    """The original split into answerable units: records, lines, functions, passages."""
-    kind = detect_kind(text)
+def _record_rows(text: str, kind: str) -> list[dict[str, Any]] | None:
     if kind == "json":
-        value = parse_json(text)
-        records = _records(value)
-        if records:
-            return [json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records]
+        records = _records(parse_json(text))
+        if records and all(isinstance(r, dict) for r in records):
+            return [_flatten(r) for r in records if isinstance(r, dict)]
     if kind in ("table", "csv"):
         table = parse_text_table(text)
         if table is not None:
-            return [json.dumps(dict(zip(table.columns, row)), ensure_ascii=False) for row in table.rows]
+            return [dict(zip(table.columns, row)) for row in table.rows]
+    return None
+
+
+def _row_unit(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+
+
+def _row_line(row: dict[str, Any]) -> str:
+    """How the row reads in a compressed table, to tell whether it is already visible."""
+    return "|".join(_cell(v) for v in row.values())
+
+
+def units_of(text: str) -> list[str]:
+    """The original split into answerable units: records, lines, functions, passages."""
+    kind = detect_kind(text)
+    rows = _record_rows(text, kind)
+    if rows is not None:
+        return [_row_unit(r) for r in rows]
     if kind == "code":
         lines = text.splitlines()
         _, code = _split_numbering(lines)
@@ -59,6 +76,42 @@ def _records(value: object, depth: int = 0) -> list[object]:
                 best = found
         return best
     return []
+
+
+_DESC = re.compile(r"\b(?:most|highest|largest|biggest|greatest|maximum|max|top|longest|heaviest|best)\b", re.I)
+_ASC = re.compile(r"\b(?:least|lowest|smallest|fewest|minimum|min|bottom|shortest|lightest|cheapest|worst)\b", re.I)
+_COUNT = re.compile(r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty)\b", re.I)
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                 "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15, "twenty": 20}
+_NAME_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def _ranked_rows(question: str, rows: list[dict[str, Any]]) -> list[int]:
+    """For "which 4 cars have the most horsepower": the top-4 rows by that column."""
+    direction = _DESC.search(question), _ASC.search(question)
+    if not any(direction):
+        return []
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
+    wanted = _COUNT.search(question)
+    k = 1
+    if wanted:
+        token = wanted.group(1).lower()
+        k = int(token) if token.isdigit() else _NUMBER_WORDS[token]
+    k = max(1, min(k, 25))
+    picked: list[int] = []
+    for column in rows[0] if rows else {}:
+        parts = {p.lower() for p in _NAME_PARTS.findall(column) if len(p) >= 3}
+        if not parts or not parts <= words and not (parts & words and len(parts) > 1):
+            continue
+        values = [(_as_number(r.get(column)), i) for i, r in enumerate(rows)]
+        numbers = [(v, i) for v, i in values if v is not None]
+        if len(numbers) < len(rows) * 0.9:
+            continue
+        for found, reverse in ((direction[0], True), (direction[1], False)):
+            if found:
+                ranked = sorted(numbers, key=lambda p: p[0], reverse=reverse)
+                picked.extend(i for _, i in ranked[:k])
+    return picked
 
 
 def _normalize(text: str) -> str:
@@ -106,9 +159,17 @@ def build_recall(
     chosen = [earlier[i] for i in _targeted(question, earlier)]
     for ccr_hash, original, compressed, _ in reversed(chosen):  # the newest output first
         visible = _normalize(compressed)
-        units = units_of(original)
-        picks = relevance.top(units, _PER_OUTPUT, max_share=0.05)
-        fresh = [units[i] for i in sorted(picks) if _normalize(units[i]) not in visible]
+        kind = detect_kind(original)
+        rows = _record_rows(original, kind)
+        if rows is not None:
+            units = [_row_unit(r) for r in rows]
+            keys = [_normalize(_row_line(r)) for r in rows]
+            picks = [*relevance.top(units, _PER_OUTPUT, max_share=0.05), *_ranked_rows(question, rows)]
+        else:
+            units = units_of(original)
+            keys = [_normalize(u) for u in units]
+            picks = relevance.top(units, _PER_OUTPUT, max_share=0.05)
+        fresh = [units[i] for i in sorted(set(picks)) if keys[i] not in visible]
         if not fresh:
             continue
         block = f"from the output stored as {ccr_hash}:\n" + "\n".join(fresh)
