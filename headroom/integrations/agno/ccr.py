@@ -11,8 +11,7 @@ from typing import Any
 
 from agno.tools.function import Function
 
-from headroom.core.ccr import RETRIEVE_TOOL_NAME, handle_retrieve_call, retrieve_tool_openai
-from headroom.core.store import CCRStore
+from headroom.core import RETRIEVE_TOOL_NAME, CCRStore, handle_retrieve_call, retrieve_tool_openai
 
 __all__ = ["MARKER_CALL", "has_markers", "retrieve_function", "tool_name"]
 

@@ -45,7 +45,9 @@ def _to_dict(message: Any, use_compressed_content: bool) -> dict[str, Any]:
     return out
 
 
-def to_core(messages: Sequence[Message], *, use_compressed_content: bool = False) -> list[dict[str, Any]]:
+def to_core(
+    messages: Sequence[Message], *, use_compressed_content: bool = False
+) -> list[dict[str, Any]]:
     """Agno messages as OpenAI chat dicts (content shared, not copied: the core never mutates).
 
     Args:
@@ -77,9 +79,9 @@ def from_core(
     if not (len(originals) == len(sent) == len(compressed)):
         raise ValueError("compressed messages do not line up with the originals")
     out: list[Message] = []
-    for original, before, after in zip(originals, sent, compressed):
+    for original, before, after in zip(originals, sent, compressed, strict=True):
         update: dict[str, Any] = {}
-        if after.get("content") is not before.get("content") and after.get("content") != before.get("content"):
+        if after.get("content") != before.get("content"):
             update[content_field(original, use_compressed_content)] = after.get("content")
         if after.get("tool_calls") != before.get("tool_calls") and after.get("tool_calls"):
             update["tool_calls"] = after.get("tool_calls")

@@ -1,0 +1,165 @@
+"""Agent pre/post hooks that change the run, not just watch it.
+
+- `headroom_input_hook()`: a pre-hook that compresses large structured content
+  pasted into the user's input (logs, JSON, tables, code) before the agent
+  builds its messages, so neither this request nor any later one that replays
+  the history pays for it in full. The prose of the input is kept verbatim; what
+  a lossy step drops is stored for `headroom_retrieve`.
+- `headroom_output_hook()`: a post-hook that writes the run's Headroom figures to
+  ``run_output.metadata["headroom"]`` and resolves any compression marker the
+  model copied into its answer, so the user never sees ``[headroom: ...]``
+  plumbing they cannot act on.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any, Literal
+
+from agno.run.agent import RunInput, RunOutput
+
+from headroom.core import CCRStore, CompressConfig, TokenCounter, compress, retrieve
+from headroom.exceptions import RetrievalError
+from headroom.integrations.agno.model import RUN_METRIC_KEYS
+
+__all__ = ["HeadroomInputHook", "HeadroomOutputHook", "headroom_input_hook", "headroom_output_hook"]
+
+MarkerMode = Literal["expand", "strip", "keep"]
+
+_MARKER = re.compile(
+    r'\[headroom: (?:(?!\[headroom: ).)*?full original: headroom_retrieve\(hash="([0-9a-f]{16})"\)\]',
+    re.DOTALL,
+)
+_QUERY_CHARS = 600
+
+
+class HeadroomInputHook:
+    """Pre-hook: compress structured content pasted into the run's input.
+
+    The input is compressed as the context a question refers to: the question
+    is taken from the input's first and last lines, which is where people write
+    it around a paste. Only string inputs are rewritten.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str = "gpt-4o",
+        config: CompressConfig | None = None,
+        store: CCRStore | None = None,
+        token_counter: TokenCounter | None = None,
+    ) -> None:
+        self.model = model
+        self.config = config or CompressConfig()
+        self.store = store
+        self.token_counter = token_counter
+        self._lock = threading.Lock()
+        self._saved = 0
+
+    @property
+    def total_tokens_saved(self) -> int:
+        """Input tokens removed from user inputs so far."""
+        with self._lock:
+            return self._saved
+
+    def compress_text(self, text: str) -> str:
+        """`text` with its pasted structured content compressed (unchanged if nothing applies)."""
+        query = (
+            text
+            if len(text) <= 2 * _QUERY_CHARS
+            else text[:_QUERY_CHARS] + "\n" + text[-_QUERY_CHARS:]
+        )
+        result = compress(
+            [{"role": "user", "content": text}, {"role": "user", "content": query}],
+            model=self.model,
+            config=self.config.model_copy(update={"recall": False, "cache_align": False}),
+            store=self.store,
+            token_counter=self.token_counter,
+        )
+        new = result.messages[0].get("content")
+        if not isinstance(new, str) or len(new) >= len(text):
+            return text
+        with self._lock:
+            self._saved += result.tokens_saved
+        return new
+
+    def __call__(self, run_input: RunInput) -> None:
+        if isinstance(run_input.input_content, str):
+            run_input.input_content = self.compress_text(run_input.input_content)
+
+
+class HeadroomOutputHook:
+    """Post-hook: report the run's savings and resolve markers the model echoed.
+
+    Args:
+        markers: What to do with a ``[headroom: ...]`` marker found in the answer:
+            ``"expand"`` replaces it with the original it stands for (when that is at
+            most `max_expand_chars`, else it becomes a plain note), ``"strip"``
+            replaces it with a plain note, ``"keep"`` leaves it.
+        store: The store the originals were put in (the process default if omitted).
+        max_expand_chars: Largest original put back into an answer.
+    """
+
+    def __init__(
+        self,
+        *,
+        markers: MarkerMode = "expand",
+        store: CCRStore | None = None,
+        max_expand_chars: int = 20_000,
+    ) -> None:
+        if markers not in ("expand", "strip", "keep"):
+            raise ValueError(f"markers must be 'expand', 'strip' or 'keep', not {markers!r}")
+        self.markers = markers
+        self.store = store
+        self.max_expand_chars = max_expand_chars
+
+    def _replace(self, match: re.Match[str]) -> str:
+        key = match.group(1)
+        if self.markers == "expand":
+            try:
+                original = retrieve(key, store=self.store)
+            except RetrievalError:
+                original = None
+            if original is not None and len(original) <= self.max_expand_chars:
+                return original
+        return f"[part of a tool output omitted; the original is kept under {key}]"
+
+    def resolve_markers(self, text: str) -> tuple[str, list[str]]:
+        """`text` with its markers handled per `markers`, and the hashes they named."""
+        hashes = [m.group(1) for m in _MARKER.finditer(text)]
+        if not hashes or self.markers == "keep":
+            return text, hashes
+        return _MARKER.sub(self._replace, text), hashes
+
+    def __call__(self, run_output: RunOutput) -> None:
+        report: dict[str, Any] = {}
+        extra = run_output.metrics.additional_metrics if run_output.metrics is not None else None
+        for key in RUN_METRIC_KEYS:
+            if extra and key in extra:
+                report[key.removeprefix("headroom_")] = extra[key]
+        if isinstance(run_output.content, str):
+            content, hashes = self.resolve_markers(run_output.content)
+            if hashes:
+                report["markers_in_answer"] = hashes
+                run_output.content = content
+        # A fresh dict: run metadata may be the agent's own, shared across runs.
+        run_output.metadata = {**(run_output.metadata or {}), "headroom": report}
+
+
+def headroom_input_hook(
+    *,
+    model: str = "gpt-4o",
+    config: CompressConfig | None = None,
+    store: CCRStore | None = None,
+    token_counter: TokenCounter | None = None,
+) -> HeadroomInputHook:
+    """A pre-hook for ``Agent(pre_hooks=[...])`` that compresses pasted structured input."""
+    return HeadroomInputHook(model=model, config=config, store=store, token_counter=token_counter)
+
+
+def headroom_output_hook(
+    *, markers: MarkerMode = "expand", store: CCRStore | None = None, max_expand_chars: int = 20_000
+) -> HeadroomOutputHook:
+    """A post-hook for ``Agent(post_hooks=[...])``: savings to metadata, echoed markers resolved."""
+    return HeadroomOutputHook(markers=markers, store=store, max_expand_chars=max_expand_chars)
