@@ -18,17 +18,26 @@ __all__ = ["main"]
 
 
 def _compress_command(args: argparse.Namespace) -> int:
-    raw = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+    if args.file == "-":
+        raw = sys.stdin.read()
+    else:
+        with open(args.file, encoding="utf-8") as fh:
+            raw = fh.read()
     try:
         payload = json.loads(raw)
     except json.JSONDecodeError as exc:
         print(f"headroom: input is not JSON: {exc}", file=sys.stderr)
         return 2
     messages = payload.get("messages") if isinstance(payload, dict) else payload
+    if not isinstance(messages, list):
+        print("headroom: expected a list of messages or {\"messages\": [...]}", file=sys.stderr)
+        return 2
     model = args.model or (payload.get("model") if isinstance(payload, dict) else None) or "gpt-4o"
     config = CompressConfig(lossy=not args.lossless)
     result = compress(messages, model=model, config=config)
-    out: Any = {**payload, "messages": result.messages} if isinstance(payload, dict) else result.messages
+    out: Any = (
+        {**payload, "messages": result.messages} if isinstance(payload, dict) else result.messages
+    )
     text = json.dumps(out, ensure_ascii=False, indent=2 if args.pretty else None)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
@@ -65,7 +74,9 @@ def _demo_command(args: argparse.Namespace) -> int:
         messages = case["messages"]
         result = compress(messages, model=args.model)
         print(f"\n=== {case['id']} ({case['category']}): {case['question']}")
-        print(f"{'#':>3} {'role':<10} {'tool':<18} {'kind':<6} {'before':>7} {'after':>7}  transform")
+        print(
+            f"{'#':>3} {'role':<10} {'tool':<18} {'kind':<6} {'before':>7} {'after':>7}  transform"
+        )
         before_slots = {(s.index, s.path): s for s in find_slots(messages)}
         after_slots = {(s.index, s.path): s for s in find_slots(result.messages)}
         for key, slot in before_slots.items():
@@ -103,7 +114,10 @@ def _proxy_command(argv: Sequence[str]) -> int:
     try:
         from headroom.server.cli import run_proxy
     except ImportError as exc:
-        print(f"headroom proxy needs the server extra: pip install 'headroom[server]' ({exc})", file=sys.stderr)
+        print(
+            f"headroom proxy needs the server extra: pip install 'headroom[server]' ({exc})",
+            file=sys.stderr,
+        )
         return 2
     return run_proxy(list(argv))
 

@@ -25,11 +25,16 @@ def corpus_dir() -> Path:
 
 
 def load_cases() -> list[dict[str, Any]]:
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(corpus_dir().glob("p-*.json"))]
+    return [
+        json.loads(p.read_text(encoding="utf-8")) for p in sorted(corpus_dir().glob("p-*.json"))
+    ]
 
 
 def case(case_id: str) -> dict[str, Any]:
-    for path in (corpus_dir() / f"{case_id}.json", ROOT / "headroom" / "demo_data" / f"{case_id}.json"):
+    for path in (
+        corpus_dir() / f"{case_id}.json",
+        ROOT / "headroom" / "demo_data" / f"{case_id}.json",
+    ):
         if path.exists():
             return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
     pytest.skip(f"corpus case {case_id} not available")

@@ -14,7 +14,13 @@ from headroom.core.compress import compress
 from headroom.core.config import CompressConfig
 from headroom.core.hooks import CompressContext, CompressEvent, CompressionHooks
 from headroom.core.result import CompressionResult
-from headroom.core.store import CCRStore, InMemoryStore, ScopedStore, get_default_store, set_default_store
+from headroom.core.store import (
+    CCRStore,
+    InMemoryStore,
+    ScopedStore,
+    get_default_store,
+    set_default_store,
+)
 from headroom.core.tokens import TokenCounter, counter_for_model
 
 __all__ = [

@@ -10,7 +10,7 @@ that is cached.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from headroom.core.messages import Message, append_text
 
@@ -48,17 +48,25 @@ def align_system_prompt(messages: Sequence[Message], question_index: int) -> lis
     out = list(messages)
     moved: list[str] = []
     for i, message in enumerate(out):
-        if message.get("role") not in ("system", "developer") or not isinstance(message.get("content"), str):
+        if message.get("role") not in ("system", "developer") or not isinstance(
+            message.get("content"), str
+        ):
             continue
         values = find_volatile(message["content"])
         if not values:
             continue
-        counter = iter(range(len(moved) + 1, len(moved) + len(values) + 1))
-        stable = _VOLATILE.sub(lambda _m: f"<value {next(counter)} in the dynamic context>", message["content"])
+        numbers = iter(range(len(moved) + 1, len(moved) + len(values) + 1))
+
+        def reference(_match: re.Match[str], numbers: Iterator[int] = numbers) -> str:
+            return f"<value {next(numbers)} in the dynamic context>"
+
+        stable = _VOLATILE.sub(reference, message["content"])
         out[i] = {**message, "content": stable}
         moved.extend(values)
     if not moved:
         return None
     listing = "; ".join(f"value {n}: {v}" for n, v in enumerate(moved, 1))
-    out[question_index] = append_text(out[question_index], f"[dynamic context from the system prompt: {listing}]")
+    out[question_index] = append_text(
+        out[question_index], f"[dynamic context from the system prompt: {listing}]"
+    )
     return out

@@ -87,7 +87,9 @@ def retrieve_tool_anthropic() -> dict[str, Any]:
     }
 
 
-def handle_retrieve_call(arguments: str | Mapping[str, Any] | None, *, store: CCRStore | None = None) -> str:
+def handle_retrieve_call(
+    arguments: str | Mapping[str, Any] | None, *, store: CCRStore | None = None
+) -> str:
     """Answer a model's `headroom_retrieve` call; errors come back as text for the model."""
     if isinstance(arguments, str):
         try:

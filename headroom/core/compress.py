@@ -279,7 +279,9 @@ def _call_hook(fn: Any, default: Any, args: list[Any]) -> Any:
     try:
         value = fn(*args)
     except Exception:
-        logger.warning("headroom: hook %s raised; ignoring it", getattr(fn, "__name__", fn), exc_info=True)
+        logger.warning(
+            "headroom: hook %s raised; ignoring it", getattr(fn, "__name__", fn), exc_info=True
+        )
         return default
     return default if value is None else value
 
@@ -321,7 +323,9 @@ def _compress_slot(
     min_tokens = cfg.min_tokens if slot.kind == "tool_output" else max(cfg.min_tokens, 1000)
     if before < min_tokens:
         return _SlotOutcome(None, "", False, before, before)
-    key = _digest(text, "\x01".join(context_texts), cfg.fingerprint(), repr(bias), slot.kind, counter_id)
+    key = _digest(
+        text, "\x01".join(context_texts), cfg.fingerprint(), repr(bias), slot.kind, counter_id
+    )
     cached = _slot_memo.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -358,14 +362,18 @@ def _apply_recall(
         if not question.strip():
             continue
         earlier = [
-            (h, s.text, c, f"{s.tool_name or ''} {s.tool_args or ''}") for s, h, c in lossy_slots if s.index < i
+            (h, s.text, c, f"{s.tool_name or ''} {s.tool_args or ''}")
+            for s, h, c in lossy_slots
+            if s.index < i
         ]
         if not earlier:
             continue
         key = _digest("recall", question, *(e[0] for e in earlier), cfg.fingerprint(), counter_id)
         recall = _slot_memo.get(key)
         if recall is None:
-            recall = build_recall(question, earlier, cfg.max_recall_tokens, lambda t: _count(t, count, counter_id))
+            recall = build_recall(
+                question, earlier, cfg.max_recall_tokens, lambda t: _count(t, count, counter_id)
+            )
             _slot_memo.put(key, recall)
         if recall:
             out[i] = append_text(message, recall)

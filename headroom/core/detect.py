@@ -53,9 +53,15 @@ def detect_kind(text: str) -> Kind:
     if not lines:
         return "text"
     head = lines[:6]
-    if stripped.startswith(("diff --git", "--- a/", "Index: ")) or _share(lines, re.compile(r"^@@ -\d")) > 0:
+    if (
+        stripped.startswith(("diff --git", "--- a/", "Index: "))
+        or _share(lines, re.compile(r"^@@ -\d")) > 0
+    ):
         return "diff"
-    if re.match(r"(?is)<!doctype html|<html", stripped) or _share(lines, re.compile(r"</?(?:div|p|span|a|td|li)\b")) > 0.3:
+    if (
+        re.match(r"(?is)<!doctype html|<html", stripped)
+        or _share(lines, re.compile(r"</?(?:div|p|span|a|td|li)\b")) > 0.3
+    ):
         return "html"
     if any(_PSQL_RULE.match(line) for line in head) or any(_MD_RULE.match(line) for line in head):
         return "table"
@@ -63,9 +69,9 @@ def detect_kind(text: str) -> Kind:
         return "grep"
     if _share(lines, CAT_N) > 0.8:
         return "code"
-    if _share(lines, _PASSAGE) >= 0.02 and sum(1 for line in lines if _PASSAGE.match(line)) >= 2:
-        if not _share(lines, _CODE) > 0.3:
-            return "rag"
+    passages = sum(1 for line in lines if _PASSAGE.match(line))
+    if passages >= max(2, len(lines) * 0.02) and _share(lines, _CODE) <= 0.3:
+        return "rag"
     if _share(lines, _TIMESTAMP) > 0.5:
         return "log"
     if _share(lines, _CODE) > 0.15:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
 from headroom.core.messages import Message, Provider
 
 __all__ = ["CompressContext", "CompressEvent", "CompressionHooks"]
@@ -69,5 +68,3 @@ class CompressionHooks:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
-
-

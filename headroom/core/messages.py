@@ -92,12 +92,18 @@ def tool_call_index(messages: Sequence[Mapping[str, Any]]) -> dict[str, tuple[st
             if isinstance(call, Mapping):
                 fn = call.get("function") or {}
                 if isinstance(fn, Mapping) and call.get("id") is not None:
-                    index[str(call["id"])] = (str(fn.get("name", "")), _as_text(fn.get("arguments")))
+                    index[str(call["id"])] = (
+                        str(fn.get("name", "")),
+                        _as_text(fn.get("arguments")),
+                    )
         content = m.get("content")
         if isinstance(content, list):
             for block in content:
                 if isinstance(block, Mapping) and block.get("type") == "tool_use":
-                    index[str(block.get("id"))] = (str(block.get("name", "")), _as_text(block.get("input")))
+                    index[str(block.get("id"))] = (
+                        str(block.get("name", "")),
+                        _as_text(block.get("input")),
+                    )
     return index
 
 
@@ -119,7 +125,11 @@ def _text_parts(content: Any, base: Path) -> list[tuple[Path, str]]:
     out: list[tuple[Path, str]] = []
     if isinstance(content, list):
         for j, part in enumerate(content):
-            if isinstance(part, Mapping) and part.get("type") == "text" and isinstance(part.get("text"), str):
+            if (
+                isinstance(part, Mapping)
+                and part.get("type") == "text"
+                and isinstance(part.get("text"), str)
+            ):
                 out.append(((*base, j, "text"), part["text"]))
     return out
 
@@ -145,7 +155,9 @@ def find_slots(messages: Sequence[Mapping[str, Any]]) -> list[Slot]:
                     call_id = block.get("tool_use_id")
                     name, args = calls.get(str(call_id), ("", ""))
                     for path, text in _text_parts(block.get("content"), ("content", j, "content")):
-                        slots.append(Slot(i, path, text, "tool_output", name or None, args, call_id))
+                        slots.append(
+                            Slot(i, path, text, "tool_output", name or None, args, call_id)
+                        )
                 elif block.get("type") == "text" and isinstance(block.get("text"), str):
                     slots.append(Slot(i, ("content", j, "text"), block["text"], _text_kind(role)))
         elif isinstance(content, str):
@@ -184,10 +196,14 @@ def _set_path(node: Any, path: Path, value: str) -> Any:
     raise ValidationError(f"cannot write at path {path!r}")
 
 
-def replace_slots(messages: Sequence[Message], replacements: Mapping[tuple[int, Path], str]) -> list[Message]:
+def replace_slots(
+    messages: Sequence[Message], replacements: Mapping[tuple[int, Path], str]
+) -> list[Message]:
     """A new message list with the given slot texts replaced, sharing untouched messages."""
     out = list(messages)
-    for (index, path), text in sorted(replacements.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+    for (index, path), text in sorted(
+        replacements.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))
+    ):
         out[index] = _set_path(out[index], path, text)
     return out
 

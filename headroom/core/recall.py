@@ -17,8 +17,8 @@ from typing import Any
 from headroom.core.detect import detect_kind, parse_json
 from headroom.core.relevance import Relevance
 from headroom.core.transforms.code import _split_numbering, find_functions
-from headroom.core.transforms.rag import split_passages
 from headroom.core.transforms.json_data import _flatten
+from headroom.core.transforms.rag import split_passages
 from headroom.core.transforms.tables import _as_number, _cell, parse_text_table
 
 __all__ = ["build_recall", "matching_parts", "units_of"]
@@ -35,7 +35,7 @@ def _record_rows(text: str, kind: str) -> list[dict[str, Any]] | None:
     if kind in ("table", "csv"):
         table = parse_text_table(text)
         if table is not None:
-            return [dict(zip(table.columns, row)) for row in table.rows]
+            return [dict(zip(table.columns, row, strict=False)) for row in table.rows]
     return None
 
 
@@ -78,11 +78,31 @@ def _records(value: object, depth: int = 0) -> list[object]:
     return []
 
 
-_DESC = re.compile(r"\b(?:most|highest|largest|biggest|greatest|maximum|max|top|longest|heaviest|best)\b", re.I)
-_ASC = re.compile(r"\b(?:least|lowest|smallest|fewest|minimum|min|bottom|shortest|lightest|cheapest|worst)\b", re.I)
-_COUNT = re.compile(r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty)\b", re.I)
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                 "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15, "twenty": 20}
+_DESC = re.compile(
+    r"\b(?:most|highest|largest|biggest|greatest|maximum|max|top|longest|heaviest|best)\b", re.I
+)
+_ASC = re.compile(
+    r"\b(?:least|lowest|smallest|fewest|minimum|min|bottom|shortest|lightest|cheapest|worst)\b",
+    re.I,
+)
+_COUNT = re.compile(
+    r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty)\b", re.I
+)
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+}
 _NAME_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
@@ -101,7 +121,7 @@ def _ranked_rows(question: str, rows: list[dict[str, Any]]) -> list[int]:
     picked: list[int] = []
     for column in rows[0] if rows else {}:
         parts = {p.lower() for p in _NAME_PARTS.findall(column) if len(p) >= 3}
-        if not parts or not parts <= words and not (parts & words and len(parts) > 1):
+        if not parts or (not parts <= words and not (parts & words and len(parts) > 1)):
             continue
         values = [(_as_number(r.get(column)), i) for i, r in enumerate(rows)]
         numbers = [(v, i) for v, i in values if v is not None]
@@ -164,7 +184,10 @@ def build_recall(
         if rows is not None:
             units = [_row_unit(r) for r in rows]
             keys = [_normalize(_row_line(r)) for r in rows]
-            picks = [*relevance.top(units, _PER_OUTPUT, max_share=0.05), *_ranked_rows(question, rows)]
+            picks = [
+                *relevance.top(units, _PER_OUTPUT, max_share=0.05),
+                *_ranked_rows(question, rows),
+            ]
         else:
             units = units_of(original)
             keys = [_normalize(u) for u in units]
@@ -180,4 +203,7 @@ def build_recall(
         used += cost
     if not blocks:
         return ""
-    return "[headroom recall: parts of earlier compressed outputs that match this question]\n" + "\n".join(blocks)
+    return (
+        "[headroom recall: parts of earlier compressed outputs that match this question]\n"
+        + "\n".join(blocks)
+    )

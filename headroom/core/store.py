@@ -57,7 +57,9 @@ class InMemoryStore(CCRStore):
                 self._bytes -= len(old[1])
             self._data[key] = (expires, original)
             self._bytes += len(original)
-            while self._data and (len(self._data) > self.max_entries or self._bytes > self.max_bytes):
+            while self._data and (
+                len(self._data) > self.max_entries or self._bytes > self.max_bytes
+            ):
                 _, (_, dropped) = self._data.popitem(last=False)
                 self._bytes -= len(dropped)
 

@@ -78,8 +78,14 @@ def fit(
             continue
         ccr_hash = content_hash(slot.text)
         store.put(ccr_hash, slot.text)
-        what = f"output of {slot.tool_name}" if slot.tool_name else f"earlier {slot.kind.split('_')[0]} message"
-        stub = marker(f"{what} ({len(slot.text)} chars) moved out to fit the context window", ccr_hash)
+        what = (
+            f"output of {slot.tool_name}"
+            if slot.tool_name
+            else f"earlier {slot.kind.split('_')[0]} message"
+        )
+        stub = marker(
+            f"{what} ({len(slot.text)} chars) moved out to fit the context window", ccr_hash
+        )
         before = measure(out[slot.index])
         out = replace_slots(out, {(slot.index, slot.path): stub})
         total += measure(out[slot.index]) - before

@@ -31,7 +31,11 @@ from tests.conftest import case
 
 def big_json(n: int = 300) -> str:
     return json.dumps(
-        [{"id": i, "title": f"Result {i}", "score": (i * 31) % 97, "status": "ok"} for i in range(n)], indent=2
+        [
+            {"id": i, "title": f"Result {i}", "score": (i * 31) % 97, "status": "ok"}
+            for i in range(n)
+        ],
+        indent=2,
     )
 
 
@@ -42,7 +46,13 @@ def agent(tool_output: str, question: str = "Find the results") -> list[dict[str
         {
             "role": "assistant",
             "content": None,
-            "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "search", "arguments": "{}"}}],
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "search", "arguments": "{}"},
+                }
+            ],
         },
         {"role": "tool", "tool_call_id": "call_1", "content": tool_output},
     ]
@@ -136,12 +146,18 @@ def test_store_ttl_and_lru() -> None:
 def test_anthropic_shape_is_kept() -> None:
     messages = [
         {"role": "user", "content": [{"type": "text", "text": "List the results"}]},
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "search", "input": {}}]},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "toolu_1", "name": "search", "input": {}}],
+        },
         {
             "role": "user",
             "content": [
                 {"type": "tool_result", "tool_use_id": "toolu_1", "content": big_json()},
-                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}},
+                {
+                    "type": "image",
+                    "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"},
+                },
             ],
         },
     ]
@@ -178,7 +194,15 @@ def test_never_inflates_small_outputs() -> None:
         json.dumps({"k": "v" * 500_000}),
         12345,
     ],
-    ids=["none", "malformed-json", "base64", "bad-unicode", "deep-nesting", "huge-value", "non-string"],
+    ids=[
+        "none",
+        "malformed-json",
+        "base64",
+        "bad-unicode",
+        "deep-nesting",
+        "huge-value",
+        "non-string",
+    ],
 )
 def test_bad_input_never_crashes(content: Any) -> None:
     messages = agent("x")
@@ -231,14 +255,18 @@ class RecordingHooks(CompressionHooks):
         self.events: list[CompressEvent] = []
         self.contexts: list[CompressContext] = []
 
-    def pre_compress(self, messages: list[dict[str, Any]], ctx: CompressContext) -> list[dict[str, Any]]:
+    def pre_compress(
+        self, messages: list[dict[str, Any]], ctx: CompressContext
+    ) -> list[dict[str, Any]]:
         self.contexts.append(ctx)
         return messages
 
     def protect_messages(self, messages: list[dict[str, Any]], ctx: CompressContext) -> set[int]:
         return {5}
 
-    def compute_biases(self, messages: list[dict[str, Any]], ctx: CompressContext) -> dict[int, float]:
+    def compute_biases(
+        self, messages: list[dict[str, Any]], ctx: CompressContext
+    ) -> dict[int, float]:
         return {3: 3.0}
 
     def post_compress(self, event: CompressEvent) -> None:
@@ -248,9 +276,17 @@ class RecordingHooks(CompressionHooks):
 def test_hooks_steer_and_observe() -> None:
     messages = agent(big_json(), question="Which result is best?")
     messages += [
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_2", "type": "function", "function": {"name": "search", "arguments": "{}"}}
-        ]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_2",
+                    "type": "function",
+                    "function": {"name": "search", "arguments": "{}"},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_2", "content": big_json(400)},
     ]
     hooks = RecordingHooks()
@@ -259,15 +295,21 @@ def test_hooks_steer_and_observe() -> None:
     assert biased.messages[5] == messages[5]  # protected
     assert len(biased.messages[3]["content"]) > len(plain.messages[3]["content"])  # bias keeps more
     (ctx,) = hooks.contexts
-    assert ctx.model == "gpt-4o" and ctx.provider == "openai" and ctx.query == "Which result is best?"
+    assert (
+        ctx.model == "gpt-4o" and ctx.provider == "openai" and ctx.query == "Which result is best?"
+    )
     assert ctx.turn == 1 and {c["id"] for c in ctx.tool_calls} == {"call_1", "call_2"}
     (event,) = hooks.events
-    assert event.ccr_hashes == tuple(biased.ccr_hashes) and event.tokens_saved == biased.tokens_saved
+    assert (
+        event.ccr_hashes == tuple(biased.ccr_hashes) and event.tokens_saved == biased.tokens_saved
+    )
 
 
 def test_failing_hook_is_ignored(caplog: pytest.LogCaptureFixture) -> None:
     class Broken(CompressionHooks):
-        def pre_compress(self, messages: list[dict[str, Any]], ctx: CompressContext) -> list[dict[str, Any]]:
+        def pre_compress(
+            self, messages: list[dict[str, Any]], ctx: CompressContext
+        ) -> list[dict[str, Any]]:
             raise ValueError("nope")
 
     result = compress(agent(big_json()), hooks=Broken())
@@ -293,9 +335,15 @@ def test_window_stubs_oldest_tool_exchange_first() -> None:
 
 def test_cache_align_moves_volatile_values_to_the_end() -> None:
     messages = agent(big_json())
-    messages[0] = {"role": "system", "content": "You are helpful. Today is 2026-11-22, request 0b9f6a5e-1c1d-4c55-8b1b-111122223333."}
+    messages[0] = {
+        "role": "system",
+        "content": "You are helpful. Today is 2026-11-22, request 0b9f6a5e-1c1d-4c55-8b1b-111122223333.",
+    }
     a = compress(messages)
-    messages[0] = {"role": "system", "content": "You are helpful. Today is 2026-11-23, request 9e9f6a5e-1c1d-4c55-8b1b-111122224444."}
+    messages[0] = {
+        "role": "system",
+        "content": "You are helpful. Today is 2026-11-23, request 9e9f6a5e-1c1d-4c55-8b1b-111122224444.",
+    }
     b = compress(messages)
     assert a.messages[0] == b.messages[0]
     assert "2026-11-22" in a.messages[1]["content"] and "2026-11-23" in b.messages[1]["content"]

@@ -39,9 +39,15 @@ def tool_output(draw: st.DrawFn) -> Any:
     if kind == "records":
         n = draw(st.integers(min_value=0, max_value=120))
         seed = draw(st.integers(min_value=0, max_value=10**6))
-        return json.dumps([{"id": i, "v": (i * seed) % 101, "tag": f"t{(i + seed) % 4}"} for i in range(n)])
+        return json.dumps(
+            [{"id": i, "v": (i * seed) % 101, "tag": f"t{(i + seed) % 4}"} for i in range(n)]
+        )
     if kind == "lines":
-        words = draw(st.lists(st.sampled_from(["INFO ok", "WARN slow", "ERROR boom 42", "retry 7"]), max_size=200))
+        words = draw(
+            st.lists(
+                st.sampled_from(["INFO ok", "WARN slow", "ERROR boom 42", "retry 7"]), max_size=200
+            )
+        )
         return "\n".join(words)
     if kind == "none":
         return None
@@ -62,7 +68,11 @@ def conversation(draw: st.DrawFn) -> list[dict[str, Any]]:
                     "role": "assistant",
                     "content": None,
                     "tool_calls": [
-                        {"id": i, "type": "function", "function": {"name": "tool", "arguments": '{"q": "x"}'}}
+                        {
+                            "id": i,
+                            "type": "function",
+                            "function": {"name": "tool", "arguments": '{"q": "x"}'},
+                        }
                         for i in ids
                     ],
                 }
@@ -84,7 +94,7 @@ def test_invariants(messages: list[dict[str, Any]]) -> None:
     out = result.messages
     assert messages == snapshot, "input mutated"
     assert len(out) == len(messages)
-    for before, after in zip(messages, out):
+    for before, after in zip(messages, out, strict=True):
         assert after["role"] == before["role"]
         assert after.get("tool_calls") == before.get("tool_calls")
         assert after.get("tool_call_id") == before.get("tool_call_id")
@@ -93,7 +103,9 @@ def test_invariants(messages: list[dict[str, Any]]) -> None:
         if before["role"] == "user":
             assert user_text(after).startswith(user_text(before))
     assert result.tokens_after <= result.tokens_before
-    assert json.dumps(compress(copy.deepcopy(messages)).messages) == json.dumps(out), "not deterministic"
+    assert json.dumps(compress(copy.deepcopy(messages)).messages) == json.dumps(out), (
+        "not deterministic"
+    )
 
 
 @SETTINGS

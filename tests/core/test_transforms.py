@@ -22,7 +22,13 @@ def job(body: str, query: str = "", **config: object) -> Job:
 
 def records(n: int) -> list[dict[str, object]]:
     return [
-        {"id": i, "name": f"item-{i}", "status": "ok", "latency_ms": 100 + (i * 37) % 50, "owner": f"user{i}@x.io"}
+        {
+            "id": i,
+            "name": f"item-{i}",
+            "status": "ok",
+            "latency_ms": 100 + (i * 37) % 50,
+            "owner": f"user{i}@x.io",
+        }
         for i in range(n)
     ]
 
@@ -111,7 +117,10 @@ def test_csv_table() -> None:
 
 
 def _log() -> str:
-    lines = [f"2024-05-01 10:00:{i % 60:02d} INFO worker-{i % 7} heartbeat ok seq={i}" for i in range(400)]
+    lines = [
+        f"2024-05-01 10:00:{i % 60:02d} INFO worker-{i % 7} heartbeat ok seq={i}"
+        for i in range(400)
+    ]
     lines[200] = "2024-05-01 10:03:20 FATAL worker-3 out of memory while loading shard 17"
     lines[201] = "Traceback (most recent call last):"
     lines[202] = '  File "loader.py", line 12, in load'
@@ -140,7 +149,9 @@ def test_logs_frequent_error_template_keeps_first_and_last() -> None:
     lines = [f"10:00:{i:02d} ERROR retry {i} failed" for i in range(50)]
     out = logs.compress_logs(job("\n".join(lines)))
     assert out is not None
-    assert "10:00:00 ERROR retry 0 failed" in out.text and "10:00:49 ERROR retry 49 failed" in out.text
+    assert (
+        "10:00:00 ERROR retry 0 failed" in out.text and "10:00:49 ERROR retry 49 failed" in out.text
+    )
     assert "[×50]" in out.text
 
 
@@ -151,8 +162,20 @@ def _module(numbered: bool) -> str:
     src = ["import os", ""]
     for name in ("alpha", "beta", "gamma"):
         src += [f"def {name}(x):", f'    """Do {name}."""', "    y = x + 1", "    z = y * 2"]
-        src += [f"    if z > 10:", f'        raise ValueError("bad {name} input")', "    return z", ""]
-    src += ["class Box:", "    def open(self):", "        a = 1", "        b = 2", "        c = 3", "        return a"]
+        src += [
+            "    if z > 10:",
+            f'        raise ValueError("bad {name} input")',
+            "    return z",
+            "",
+        ]
+    src += [
+        "class Box:",
+        "    def open(self):",
+        "        a = 1",
+        "        b = 2",
+        "        c = 3",
+        "        return a",
+    ]
     if numbered:
         return "\n".join(f"{i + 1:>6}\t{line}" for i, line in enumerate(src))
     return "\n".join(src)
@@ -181,7 +204,14 @@ def test_brace_language_functions() -> None:
         + [
             line
             for i in range(5)
-            for line in (f"function f{i}(a) {{", "  let x = a;", "  x += 1;", "  x *= 2;", "  return x;", "}")
+            for line in (
+                f"function f{i}(a) {{",
+                "  let x = a;",
+                "  x += 1;",
+                "  x *= 2;",
+                "  return x;",
+                "}",
+            )
         ]
     )
     names = [f.name for f in code.find_functions(body.splitlines())]
@@ -217,13 +247,21 @@ def test_rag_keeps_the_matching_passage_whole() -> None:
 
 
 def test_diff_trims_context() -> None:
-    body = "diff --git a/x b/x\n@@ -1,30 +1,30 @@\n" + "\n".join(f" same {i}" for i in range(30)) + "\n-old\n+new"
+    body = (
+        "diff --git a/x b/x\n@@ -1,30 +1,30 @@\n"
+        + "\n".join(f" same {i}" for i in range(30))
+        + "\n-old\n+new"
+    )
     out = text.compress_diff(job(body))
-    assert out is not None and "-old" in out.text and "+new" in out.text and " same 15" not in out.text
+    assert (
+        out is not None and "-old" in out.text and "+new" in out.text and " same 15" not in out.text
+    )
 
 
 def test_html_to_text() -> None:
-    out = text.compress_html(job('<html><script>x()</script><p>Hello <a href="/u">you</a></p></html>'))
+    out = text.compress_html(
+        job('<html><script>x()</script><p>Hello <a href="/u">you</a></p></html>')
+    )
     assert out is not None and out.text.startswith("Hello you (/u)")
 
 

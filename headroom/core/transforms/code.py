@@ -56,7 +56,9 @@ def _python_functions(code: list[str]) -> list[Function]:
         indent = len(m.group(1))
         j, depth = i, 0
         while j < len(code):  # the signature may span lines
-            depth += code[j].count("(") + code[j].count("[") - code[j].count(")") - code[j].count("]")
+            depth += (
+                code[j].count("(") + code[j].count("[") - code[j].count(")") - code[j].count("]")
+            )
             if depth <= 0 and code[j].rstrip().endswith(":"):
                 break
             j += 1
@@ -127,7 +129,11 @@ def compress_code(job: Job) -> Compressed | None:
     while i < len(lines):
         if i in elide:
             end = elide[i]
-            indent = " " * _indent(code[i]) if code[i].strip() else " " * (_indent(code[i - 1]) if i else 0)
+            indent = (
+                " " * _indent(code[i])
+                if code[i].strip()
+                else " " * (_indent(code[i - 1]) if i else 0)
+            )
             out.append(f"{indent}... ({end - i} lines elided)")
             elided += end - i
             i = end

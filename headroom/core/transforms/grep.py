@@ -65,7 +65,9 @@ def compress_grep(job: Job) -> Compressed | None:
     if not lossy or not omitted_by_path:
         return Compressed("\n".join(out), "grep:hoist")
     omitted = sum(omitted_by_path.values())
-    per_file = ", ".join(f"{p} {n}" for p, n in sorted(omitted_by_path.items(), key=lambda kv: -kv[1])[:12])
+    per_file = ", ".join(
+        f"{p} {n}" for p, n in sorted(omitted_by_path.items(), key=lambda kv: -kv[1])[:12]
+    )
     summary = f"{omitted} of {len(matches)} matches omitted (per file: {per_file})"
     out.append(marker(summary, job.ccr_hash or None))
     return Compressed("\n".join(out), "grep:select", lossy=True)

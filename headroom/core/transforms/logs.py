@@ -21,7 +21,9 @@ _VARIABLE = re.compile(
     r"|\b[0-9a-fA-F]{8,}\b"
 )
 _SPACES = re.compile(r"[ \t]{2,}")
-_TRACE = re.compile(r"^(?:\s+at |\s+File \"|\s+\.\.\. \d+ more|Caused by:|Traceback \(most recent|\s{4,}\S)")
+_TRACE = re.compile(
+    r"^(?:\s+at |\s+File \"|\s+\.\.\. \d+ more|Caused by:|Traceback \(most recent|\s{4,}\S)"
+)
 
 #: A template must recur this often before its lines are collapsed.
 _COLLAPSE_AT = 2
@@ -56,10 +58,11 @@ def _templates(lines: list[str]) -> list[str]:
         df.update(set(tokens))
     rare_at = max(2, len(lines) // 100)
     general = [
-        " ".join("<*>" if df[tok] <= rare_at and tok != "<*>" else tok for tok in tokens) for tokens in split
+        " ".join("<*>" if df[tok] <= rare_at and tok != "<*>" else tok for tok in tokens)
+        for tokens in split
     ]
     counts = Counter(general)
-    return [g if counts[g] >= _GENERALIZE_AT else b for g, b in zip(general, base)]
+    return [g if counts[g] >= _GENERALIZE_AT else b for g, b in zip(general, base, strict=True)]
 
 
 def compress_logs(job: Job) -> Compressed | None:
@@ -72,7 +75,9 @@ def compress_logs(job: Job) -> Compressed | None:
     templates = _templates(lines)
     counts = Counter(templates)
     severe = [bool(SEVERITY.search(line)) for line in lines]
-    relevant = set(job.relevance.top(lines, job.scaled(8), max_share=0.05)) if job.relevance else set()
+    relevant = (
+        set(job.relevance.top(lines, job.scaled(8), max_share=0.05)) if job.relevance else set()
+    )
 
     verbatim: set[int] = {0, len(lines) - 1} | relevant
     for i, t in enumerate(templates):

@@ -29,7 +29,9 @@ def compress_rag(job: Job) -> Compressed | None:
     passages = split_passages(job.text)
     if len(passages) < 3 or not job.config.lossy:
         return None
-    relevant = set(job.relevance.top(passages, job.scaled(3), max_share=0.3)) if job.relevance else set()
+    relevant = (
+        set(job.relevance.top(passages, job.scaled(3), max_share=0.3)) if job.relevance else set()
+    )
     out: list[str] = []
     outlined = 0
     for i, passage in enumerate(passages):
@@ -41,7 +43,9 @@ def compress_rag(job: Job) -> Compressed | None:
             out.append(passage)
             continue
         outlined += 1
-        out.append("\n".join([*lines[:_OUTLINE_LINES], f"... ({len(lines) - _OUTLINE_LINES} more lines)"]))
+        out.append(
+            "\n".join([*lines[:_OUTLINE_LINES], f"... ({len(lines) - _OUTLINE_LINES} more lines)"])
+        )
     if not outlined:
         return None
     summary = f"{outlined} of {len(passages)} passages cut to their first lines"

@@ -154,7 +154,9 @@ def select_rows(table: Table, job: Job) -> tuple[list[int], str]:
         keep |= rare
         reasons.append(f"{len(rare)} with rare values")
     if job.relevance:
-        matches = job.relevance.top(table.lines(), job.scaled(job.config.target_rows), max_share=0.1)
+        matches = job.relevance.top(
+            table.lines(), job.scaled(job.config.target_rows), max_share=0.1
+        )
         if matches:
             keep.update(matches)
             reasons.append(f"{len(matches)} matching the request")

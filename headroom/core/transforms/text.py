@@ -49,12 +49,16 @@ def compress_diff(job: Job) -> Compressed | None:
 
 
 def _is_structural(line: str) -> bool:
-    return line.startswith(("+", "-", "@@", "diff ", "index ", "new file", "deleted file", "rename "))
+    return line.startswith(
+        ("+", "-", "@@", "diff ", "index ", "new file", "deleted file", "rename ")
+    )
 
 
 _SCRIPT = re.compile(r"<(script|style|noscript|svg)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_BLOCK = re.compile(r"</?(?:p|div|br|li|tr|h[1-6]|section|article|header|footer|table|ul|ol)\b[^>]*>", re.IGNORECASE)
+_BLOCK = re.compile(
+    r"</?(?:p|div|br|li|tr|h[1-6]|section|article|header|footer|table|ul|ol)\b[^>]*>", re.IGNORECASE
+)
 _LINK = re.compile(r"<a\b[^>]*href=\"([^\"]+)\"[^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 
