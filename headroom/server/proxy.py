@@ -50,6 +50,8 @@ _REQUEST_DROP = frozenset(
         "proxy-connection",
     }
 )
+# Headroom's own routes: another method on them is an error, never a passthrough.
+_OWN_PATHS = frozenset({"/v1/compress", "/v1/saas/compress", "/v1/retrieve"})
 _RESPONSE_DROP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 
 
@@ -239,6 +241,8 @@ async def passthrough(request: Request) -> Response:
     state = server_state(request)
     tenant = tenant_of(request)
     path = request.url.path
+    if path in _OWN_PATHS or path.startswith("/v1/retrieve/"):
+        raise ApiError(405, "method_not_allowed", f"{request.method} is not allowed on {path}")
     upstream = "anthropic" if path.startswith("/v1/messages") else "openai"
     content = await read_body(request, state.settings.max_body_bytes)
     url = _upstream_url(state, upstream, path, request.url.query)

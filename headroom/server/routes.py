@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pydantic
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,7 +15,7 @@ from headroom.core.ccr import retrieve
 from headroom.core.compress import compress
 from headroom.core.config import CompressConfig
 from headroom.core.result import CompressionResult
-from headroom.exceptions import RetrievalError, StorageError, ValidationError
+from headroom.exceptions import ConfigurationError, RetrievalError, StorageError, ValidationError
 from headroom.server.auth import Tenant, authenticate
 from headroom.server.http import ApiError, read_json_object
 from headroom.server.state import ServerState
@@ -46,10 +45,9 @@ def _config(default: CompressConfig, overrides: Any) -> CompressConfig:
             422, "invalid_request", "'config' must be an object of CompressConfig fields"
         )
     try:
-        return CompressConfig.model_validate({**default.model_dump(), **overrides})
-    except pydantic.ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ApiError(422, "invalid_config", f"invalid 'config': {problems}") from exc
+        return CompressConfig.from_dict({**default.to_dict(), **overrides})
+    except ConfigurationError as exc:
+        raise ApiError(422, "invalid_config", f"invalid 'config': {exc}") from exc
 
 
 def _validate_messages(messages: Any) -> list[dict[str, Any]]:
