@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from headroom.exceptions import ConfigurationError
 
 __all__ = ["CompressConfig"]
 
+_MINIMUMS = {
+    "min_tokens": 0,
+    "keep_last_turns": 1,
+    "output_reserve": 0,
+    "target_rows": 1,
+    "top_k": 1,
+    "max_recall_tokens": 0,
+}
 
-class CompressConfig(BaseModel):
+
+@dataclass(frozen=True)
+class CompressConfig:
     """Knobs for `compress()`. Defaults keep every answer and save the most.
+
+    A plain frozen dataclass (no pydantic at import time keeps `import headroom`
+    fast); `from_dict` validates untrusted input such as a server request.
 
     Attributes:
         min_tokens: Tool outputs (and pasted context) below this are left alone.
@@ -25,28 +44,68 @@ class CompressConfig(BaseModel):
         protect_tools: Tool names whose outputs are never compressed.
         keep_last_turns: Turns the context-window manager never stubs.
         output_reserve: Tokens kept free for the reply when fitting `model_limit`.
-        target_rows: Rows a record table keeps beyond the must-keep ones.
+        target_rows: Rows matching the request that a record table keeps.
         top_k: Rows kept at each end of every numeric column (top-k and bottom-k).
+        max_recall_tokens: Budget of the recall block appended after a question.
         fail_open: On an internal error return the input unchanged (logged)
             instead of raising `CompressionError`.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    min_tokens: int = Field(default=250, ge=0)
+    min_tokens: int = 250
     lossy: bool = True
     ccr: bool = True
     recall: bool = True
     cache_align: bool = True
     compress_user_context: bool = True
-    protect_tools: tuple[str, ...] = ()
-    keep_last_turns: int = Field(default=2, ge=1)
-    output_reserve: int = Field(default=4096, ge=0)
-    target_rows: int = Field(default=12, ge=1)
-    top_k: int = Field(default=5, ge=1)
-    max_recall_tokens: int = Field(default=1500, ge=0)
+    protect_tools: tuple[str, ...] = field(default=())
+    keep_last_turns: int = 2
+    output_reserve: int = 4096
+    target_rows: int = 12
+    top_k: int = 5
+    max_recall_tokens: int = 1500
     fail_open: bool = True
+
+    def __post_init__(self) -> None:
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            if spec.name == "protect_tools":
+                if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                    raise ConfigurationError("protect_tools must be a list of tool names")
+                object.__setattr__(self, "protect_tools", tuple(value))
+            elif spec.type == "bool":
+                if not isinstance(value, bool):
+                    raise ConfigurationError(f"{spec.name} must be true or false, got {value!r}")
+            elif (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or value < _MINIMUMS[spec.name]
+            ):
+                raise ConfigurationError(
+                    f"{spec.name} must be an integer >= {_MINIMUMS[spec.name]}, got {value!r}"
+                )
+        data = self.to_dict()
+        del data["fail_open"]
+        object.__setattr__(self, "_fingerprint", json.dumps(data, sort_keys=True))
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> CompressConfig:
+        """Build from untrusted input; unknown keys or wrong types raise `ConfigurationError`."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigurationError(f"unknown config fields: {', '.join(unknown)}")
+        return cls(**dict(values))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON-ready values."""
+        data = dataclasses.asdict(self)
+        data["protect_tools"] = list(self.protect_tools)
+        return data
+
+    def replace(self, **changes: Any) -> CompressConfig:
+        """A copy with `changes` applied (validated)."""
+        return dataclasses.replace(self, **changes)
 
     def fingerprint(self) -> str:
         """A stable string of the settings that change output bytes (for memo keys)."""
-        return self.model_dump_json(exclude={"fail_open"})
+        return str(self.__dict__["_fingerprint"])

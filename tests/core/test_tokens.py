@@ -1,0 +1,63 @@
+"""Token counting works offline and is exact for OpenAI models."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from headroom.core.tokens import ANTHROPIC_MARGIN, counter_for_model, encoding_name_for_model
+
+
+def test_exact_known_counts() -> None:
+    assert counter_for_model("gpt-4o")("hello world") == 2
+    assert counter_for_model("gpt-4")("hello world") == 2
+    assert counter_for_model("openai/gpt-4o-mini")("") == 0
+
+
+def test_model_table() -> None:
+    assert encoding_name_for_model("gpt-4o-2024-08-06") == ("o200k_base", True)
+    assert encoding_name_for_model("azure/gpt-35-turbo")[1] is False
+    assert encoding_name_for_model("gpt-3.5-turbo") == ("cl100k_base", True)
+    assert encoding_name_for_model("claude-sonnet-4-5") == ("o200k_base", False)
+
+
+def test_claude_counts_with_a_margin() -> None:
+    text = "def f(x):\n    return {'a': [1, 2, 3]}\n" * 50
+    exact = counter_for_model("gpt-4o")(text)
+    assert counter_for_model("claude-sonnet-4-5")(text) >= int(exact * ANTHROPIC_MARGIN)
+
+
+def test_loads_without_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    code = (
+        "import socket\n"
+        "def refuse(*a, **k): raise OSError('no network')\n"
+        "socket.socket.connect = refuse; socket.create_connection = refuse\n"
+        "from headroom.core.tokens import counter_for_model\n"
+        "print(counter_for_model('gpt-4o')('offline tokens'), counter_for_model('gpt-3.5-turbo')('x y'))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "TIKTOKEN_CACHE_DIR": "/nonexistent-dir"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["2", "2"]
+
+
+def test_import_headroom_pulls_in_no_framework() -> None:
+    code = (
+        "import sys, headroom\n"
+        "heavy = [m for m in ('langchain_core', 'agno', 'litellm', 'starlette', 'fastapi', 'httpx', 'redis')"
+        " if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
