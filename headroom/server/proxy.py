@@ -188,7 +188,7 @@ async def chat_proxy(request: Request) -> Response:
     if state.settings.optimize and not bypass:
         config = state.settings.config
         if stream:
-            config = config.model_copy(update={"lossy": False})
+            config = config.replace(lossy=False)
         try:
             send_body, result = await run_in_threadpool(
                 compress_body,

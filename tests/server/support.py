@@ -49,7 +49,9 @@ def serve(app: Any) -> Iterator[str]:
         thread.join(timeout=15)
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes] | None, timeout: float = STARTUP_TIMEOUT) -> None:
+def _wait_http(
+    url: str, proc: subprocess.Popen[bytes] | None, timeout: float = STARTUP_TIMEOUT
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -81,7 +83,16 @@ def spawn_proxy(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("HEADROOM_")}
     full_env.update({"PYTHONPATH": str(ROOT), **(env or {})})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "headroom.server.cli", "--host", "127.0.0.1", "--port", str(port), *args],
+        [
+            sys.executable,
+            "-m",
+            "headroom.server.cli",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *args,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=full_env,

@@ -13,7 +13,9 @@ def test_two_server_processes_share_ccr_through_redis(redis_url: str) -> None:
     args = ("--store", redis_url, "--api-key", "tenant-1", "--api-key", "tenant-2")
     with spawn_proxy(*args) as first, spawn_proxy(*args) as second:
         auth = {"authorization": "Bearer tenant-1"}
-        r = httpx.post(first + "/v1/compress", json={"messages": data["messages"]}, headers=auth, timeout=60)
+        r = httpx.post(
+            first + "/v1/compress", json={"messages": data["messages"]}, headers=auth, timeout=60
+        )
         assert r.status_code == 200, r.text
         hashes = r.json()["ccr_hashes"]
         assert hashes
@@ -21,7 +23,9 @@ def test_two_server_processes_share_ccr_through_redis(redis_url: str) -> None:
             got = httpx.get(f"{second}/v1/retrieve/{h}", headers=auth, timeout=10)
             assert got.status_code == 200, got.text
             assert got.json()["original_content"] == data["messages"][-1]["content"]
-            other = httpx.get(f"{second}/v1/retrieve/{h}", headers={"authorization": "Bearer tenant-2"})
+            other = httpx.get(
+                f"{second}/v1/retrieve/{h}", headers={"authorization": "Bearer tenant-2"}
+            )
             assert other.status_code == 404
         health = httpx.get(second + "/health").json()
         assert health == {"status": "healthy", "version": health["version"], "store": "redis"}
@@ -35,5 +39,7 @@ def test_a_server_whose_redis_is_down_fails_open_and_says_so() -> None:
         data = case("p-logs-apache")
         r = httpx.post(base + "/v1/compress", json={"messages": data["messages"]}, timeout=30)
         assert r.status_code == 200
-        assert r.json()["messages"] == data["messages"]  # no stub whose original could not be stored
+        assert (
+            r.json()["messages"] == data["messages"]
+        )  # no stub whose original could not be stored
         assert r.json()["ccr_hashes"] == []

@@ -55,7 +55,9 @@ def test_compress_then_retrieve_round_trip(client: httpx.Client, path: str) -> N
     assert len(body["messages"]) == len(sent)
     assert [m["role"] for m in body["messages"]] == [m["role"] for m in sent]
     assert body["tokens_saved"] == body["tokens_before"] - body["tokens_after"] > 0
-    assert body["compression_ratio"] == pytest.approx(body["tokens_saved"] / body["tokens_before"], abs=1e-5)
+    assert body["compression_ratio"] == pytest.approx(
+        body["tokens_saved"] / body["tokens_before"], abs=1e-5
+    )
     assert body["ccr_hashes"] and all(HEX.fullmatch(h) for h in body["ccr_hashes"])
     for h in body["ccr_hashes"]:
         assert f'hash="{h}"' in str(body["messages"])  # every stub names its hash
@@ -76,7 +78,9 @@ def test_reply_is_what_the_library_returns(client: httpx.Client) -> None:
 
 def test_config_overrides_apply_per_request(client: httpx.Client) -> None:
     data = case("p-logs-apache")
-    lossless = client.post("/v1/compress", json={"messages": data["messages"], "config": {"lossy": False}}).json()
+    lossless = client.post(
+        "/v1/compress", json={"messages": data["messages"], "config": {"lossy": False}}
+    ).json()
     expected = compress(data["messages"], config=CompressConfig(lossy=False), store=InMemoryStore())
     assert lossless["ccr_hashes"] == expected.ccr_hashes
     assert lossless["tokens_after"] == expected.tokens_after
@@ -149,7 +153,10 @@ def test_unknown_and_malformed_hashes(client: httpx.Client) -> None:
     r = client.get("/v1/retrieve/not-a-hash!")
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_hash"
     assert client.post("/v1/retrieve", json={"hash": 12}).status_code == 400
-    assert client.post("/v1/retrieve", json={"hash": "0123456789abcdef", "query": 3}).status_code == 422
+    assert (
+        client.post("/v1/retrieve", json={"hash": "0123456789abcdef", "query": 3}).status_code
+        == 422
+    )
 
 
 def test_unknown_route_and_wrong_method(client: httpx.Client) -> None:
@@ -177,9 +184,16 @@ def test_health_stats_and_metrics() -> None:
         assert stats["tokens"]["before"] == body["tokens_before"]
         assert stats["tokens"]["after"] == body["tokens_after"]
         assert stats["tokens"]["saved"] == body["tokens_saved"]
-        assert stats["ccr"] == {"store": "memory", "hits": 1, "misses": 1, "retrieve_calls_answered": 0}
+        assert stats["ccr"] == {
+            "store": "memory",
+            "hits": 1,
+            "misses": 1,
+            "retrieve_calls_answered": 0,
+        }
         metrics = c.get("/metrics")
-        assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
+        assert metrics.status_code == 200 and metrics.headers["content-type"].startswith(
+            "text/plain"
+        )
         text = metrics.text
         assert f"headroom_tokens_saved_total {float(body['tokens_saved'])}" in text
         assert 'headroom_requests_total{route="/v1/compress",status="200"} 1.0' in text

@@ -1,0 +1,171 @@
+"""A stand-in for OpenAI and Anthropic on 127.0.0.1 that records what it received.
+
+When offered ``headroom_retrieve`` and not yet answered, the fake model calls it
+with the first hash named in a marker; otherwise it answers with plain text.
+Streaming requests get three SSE events, spaced in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+MARKER_HASH = re.compile(r'headroom_retrieve\(hash=\\?"([0-9a-f]{12,24})')
+STREAM_GAP = 0.3
+
+
+@dataclass
+class Call:
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class FakeUpstream:
+    calls: list[Call] = field(default_factory=list)
+
+    def _offered(self, body: dict[str, Any]) -> bool:
+        return "headroom_retrieve" in json.dumps(body.get("tools", []))
+
+    def _hash(self, conversation: Any) -> str | None:
+        found = MARKER_HASH.search(json.dumps(conversation))
+        return found.group(1) if found else None
+
+    async def _record(self, request: Request) -> Any:
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode(errors="replace")
+        self.calls.append(Call(request.url.path, dict(request.headers), body))
+        return body
+
+    async def _sse(self, events: list[str]) -> StreamingResponse:
+        async def gen() -> Any:
+            for i, event in enumerate(events):
+                if i:
+                    await asyncio.sleep(STREAM_GAP)
+                yield event.encode()
+
+        return StreamingResponse(gen(), media_type="text/event-stream")
+
+    async def chat(self, request: Request) -> Response:
+        body = await self._record(request)
+        if body.get("model") == "slow":
+            await asyncio.sleep(3)
+        if body.get("model") == "bad":
+            return JSONResponse({"error": {"message": "no such model"}}, status_code=400)
+        if body.get("stream"):
+            return await self._sse(
+                [f'data: {{"choices":[{{"delta":{{"content":"part{i}"}}}}]}}\n\n' for i in range(3)]
+                + ["data: [DONE]\n\n"]
+            )
+        messages = body["messages"]
+        answered = any(
+            m.get("role") == "tool" and m.get("tool_call_id") == "call_hr_1" for m in messages
+        )
+        h = self._hash(messages)
+        if self._offered(body) and h and not answered:
+            call = {
+                "id": "call_hr_1",
+                "type": "function",
+                "function": {"name": "headroom_retrieve", "arguments": json.dumps({"hash": h})},
+            }
+            message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [call]}
+        else:
+            message = {"role": "assistant", "content": "final answer"}
+        return JSONResponse(
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            }
+        )
+
+    async def messages(self, request: Request) -> Response:
+        body = await self._record(request)
+        if body.get("stream"):
+            return await self._sse(
+                [
+                    f'event: content_block_delta\ndata: {{"type":"content_block_delta","delta":{{"type":"text_delta","text":"part{i}"}}}}\n\n'
+                    for i in range(3)
+                ]
+            )
+        conversation = body["messages"]
+        answered = "toolu_hr_1" in json.dumps(conversation[-1])
+        h = self._hash(conversation)
+        if self._offered(body) and h and not answered:
+            content: list[dict[str, Any]] = [
+                {"type": "text", "text": "Let me look."},
+                {
+                    "type": "tool_use",
+                    "id": "toolu_hr_1",
+                    "name": "headroom_retrieve",
+                    "input": {"hash": h},
+                },
+            ]
+        else:
+            content = [{"type": "text", "text": "final answer"}]
+        return JSONResponse(
+            {
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "content": content,
+                "stop_reason": "end_turn",
+            }
+        )
+
+    async def responses(self, request: Request) -> Response:
+        body = await self._record(request)
+        items = body["input"]
+        answered = any(
+            isinstance(i, dict)
+            and i.get("call_id") == "fc_hr_1"
+            and i.get("type") == "function_call_output"
+            for i in items
+        )
+        h = self._hash(items)
+        if self._offered(body) and h and not answered:
+            output = [
+                {
+                    "type": "function_call",
+                    "call_id": "fc_hr_1",
+                    "name": "headroom_retrieve",
+                    "arguments": json.dumps({"hash": h}),
+                }
+            ]
+        else:
+            output = [
+                {
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": "final answer"}],
+                }
+            ]
+        return JSONResponse({"id": "resp_1", "object": "response", "output": output})
+
+    async def other(self, request: Request) -> Response:
+        await self._record(request)
+        return JSONResponse(
+            {"path": request.url.path, "query": request.url.query, "method": request.method}
+        )
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/v1/messages", self.messages, methods=["POST"]),
+                Route("/v1/responses", self.responses, methods=["POST"]),
+                Route("/{rest:path}", self.other, methods=["GET", "POST", "DELETE"]),
+            ]
+        )
