@@ -1,0 +1,439 @@
+"""`HeadroomCallback`: compress every chat request LiteLLM sends, on every hook that can change it.
+
+LiteLLM has no single pre-request hook. Measured on litellm 1.106 from the
+provider's side (see docs/litellm.md):
+
+* SDK `acompletion`, `Router.acompletion`, `litellm.anthropic.messages.acreate`:
+  `async_pre_call_deployment_hook` (returns new kwargs; sees `messages=` only).
+* The proxy: `async_pre_call_hook`, then the deployment hook again.
+* `litellm.anthropic.messages`: also `async_pre_request_hook` (in-place only).
+* Sync `litellm.completion` / `Router.completion`: no hook can change the
+  request, so `headroom.integrations.litellm.completion` is the sync path.
+
+Several hooks fire for one call, and the core is not idempotent on its own
+output, so the callback remembers what it produced and never compresses it
+again. When content is stubbed, the `headroom_retrieve` tool is added and the
+model's calls to it are answered in LiteLLM's agentic loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from litellm.integrations.custom_logger import CustomLogger
+
+from headroom.core import (
+    CCRStore,
+    CompressConfig,
+    CompressContext,
+    CompressEvent,
+    CompressionHooks,
+    CompressionResult,
+    compress,
+)
+from headroom.core import window as _window
+from headroom.core.messages import Message
+from headroom.core.tokens import count_message_tokens, counter_for_model
+from headroom.exceptions import ValidationError
+from headroom.integrations.litellm._ccr import answer_calls, followup_messages, retrieve_calls
+from headroom.integrations.litellm._request import (
+    CHAT_CALL_TYPES,
+    OutputMemo,
+    cache_breakpoint_index,
+    call_type_name,
+    has_retrieve_tool,
+    metadata_key,
+    tool_shape,
+    upper_bound_tokens,
+    with_retrieve_tool,
+    with_stats,
+)
+from headroom.integrations.litellm.remote import DEFAULT_API_URL, RemoteCompressor
+
+__all__ = ["HeadroomCallback"]
+
+logger = logging.getLogger("headroom.litellm")
+
+# LiteLLM's flag for "the callback turned a stream into a single response so the
+# agentic loop can inspect it; re-wrap the final answer as a stream".
+_CONVERTED_STREAM_KEY = "_headroom_interception_converted_stream"
+
+
+@lru_cache(maxsize=512)
+def _context_window(model: str) -> int | None:
+    """The model's input window from LiteLLM's (local) cost map, else the core's table."""
+    try:
+        import litellm
+
+        cost = getattr(litellm, "model_cost", None) or {}
+    except Exception:
+        cost = {}
+    for key in (model, model.split("/", 1)[-1], model.rsplit("/", 1)[-1]):
+        info = cost.get(key) if isinstance(cost, Mapping) else None
+        if isinstance(info, Mapping):
+            size = info.get("max_input_tokens") or info.get("max_tokens")
+            if isinstance(size, int) and size > 0:
+                return size
+    return _window.context_window(model)
+
+
+class _Protecting(CompressionHooks):
+    """The caller's hooks plus indices that must not be rewritten."""
+
+    def __init__(self, inner: CompressionHooks | None, protected: set[int]) -> None:
+        self._inner = inner or CompressionHooks()
+        self._protected = protected
+
+    def pre_compress(self, messages: list[Message], ctx: CompressContext) -> list[Message]:
+        return self._inner.pre_compress(messages, ctx)
+
+    def compute_biases(self, messages: list[Message], ctx: CompressContext) -> dict[int, float]:
+        return self._inner.compute_biases(messages, ctx)
+
+    def protect_messages(self, messages: list[Message], ctx: CompressContext) -> set[int]:
+        return set(self._inner.protect_messages(messages, ctx) or set()) | self._protected
+
+    def post_compress(self, event: CompressEvent) -> None:
+        self._inner.post_compress(event)
+
+
+@dataclass(frozen=True)
+class _Job:
+    messages: list[Message]
+    model: str
+    call_type: str
+    protected: frozenset[int]
+    breakpoint: int
+
+
+class HeadroomCallback(CustomLogger):  # type: ignore[misc]
+    """A LiteLLM callback that compresses chat requests before they reach the provider.
+
+    Args:
+        min_tokens: Requests smaller than this (in tokens) are sent untouched.
+        model_limit: Context window to fit into; defaults to the model's input
+            window from LiteLLM's local cost map (or the core's table).
+        hooks: A `CompressionHooks` passed to every `compress()` call.
+        api_key: Remote mode: key for a Headroom server (else ``HEADROOM_API_KEY``).
+        api_url: Remote mode: server base URL (else ``HEADROOM_API_URL``). Remote
+            mode is on when either is set; otherwise compression runs in-process.
+        config: `CompressConfig` for local mode.
+        store: CCR store for local mode (the process default if omitted).
+        retrieval: Add `headroom_retrieve` when content was stubbed and answer
+            the model's calls to it in LiteLLM's agentic loop (local mode).
+        timeout: Remote mode: seconds before failing open.
+    """
+
+    def __init__(
+        self,
+        min_tokens: int = 500,
+        model_limit: int | None = None,
+        hooks: CompressionHooks | None = None,
+        api_key: str | None = None,
+        api_url: str | None = None,
+        *,
+        config: CompressConfig | None = None,
+        store: CCRStore | None = None,
+        retrieval: bool = True,
+        timeout: float = 5.0,
+    ) -> None:
+        super().__init__()
+        self.min_tokens = int(min_tokens)
+        self.model_limit = model_limit
+        self.hooks = hooks
+        self.config = config or CompressConfig()
+        self.store = store
+        self.retrieval = retrieval
+        key = api_key or os.environ.get("HEADROOM_API_KEY") or None
+        url = api_url or os.environ.get("HEADROOM_API_URL") or None
+        self.remote: RemoteCompressor | None = (
+            RemoteCompressor(url or DEFAULT_API_URL, key, timeout=timeout) if (key or url) else None
+        )
+        self._memo = OutputMemo()
+        self._lock = threading.Lock()
+        self._saved = 0
+        self._warned_positional = False
+
+    # ------------------------------------------------------------------ stats
+
+    @property
+    def total_tokens_saved(self) -> int:
+        """Tokens saved over every request this callback compressed (thread-safe)."""
+        with self._lock:
+            return self._saved
+
+    @property
+    def mode(self) -> str:
+        return "remote" if self.remote is not None else "local"
+
+    # ------------------------------------------------------------ the request
+
+    def _begin(self, kwargs: Mapping[str, Any], call_type: str) -> _Job | None:
+        messages = kwargs.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return None
+        try:
+            from headroom.core.messages import validate_messages
+
+            validate_messages(messages)
+        except ValidationError:
+            return None  # not plain dicts (e.g. SDK objects): send as is
+        if upper_bound_tokens(messages) < self.min_tokens or self._memo.is_output(messages):
+            return None
+        breakpoint = cache_breakpoint_index(messages)
+        protected = self._memo.produced_indices(messages) | set(range(breakpoint + 1))
+        if len(protected) >= len(messages):
+            return None
+        return _Job(
+            list(messages),
+            str(kwargs.get("model") or ""),
+            call_type,
+            frozenset(protected),
+            breakpoint,
+        )
+
+    def _limit(self, model: str) -> int | None:
+        return self.model_limit if self.model_limit is not None else _context_window(model)
+
+    def _local(self, job: _Job) -> CompressionResult:
+        config = (
+            self.config
+            if job.breakpoint < 0
+            else self.config.model_copy(update={"cache_align": False})
+        )
+        hooks: CompressionHooks | None = (
+            _Protecting(self.hooks, set(job.protected)) if job.protected else self.hooks
+        )
+        return compress(
+            job.messages,
+            job.model or "gpt-4o",
+            model_limit=self._limit(job.model),
+            config=config,
+            hooks=hooks,
+            store=self.store,
+        )
+
+    def _finish(
+        self, job: _Job, result: CompressionResult | None, kwargs: Mapping[str, Any], add_tool: bool
+    ) -> dict[str, Any] | None:
+        if result is None or any(t.startswith("fail_open") for t in result.transforms_applied):
+            return None
+        out = list(result.messages)
+        tokens_after = result.tokens_after
+        if len(out) == len(job.messages) and job.protected:
+            restored = [job.messages[i] if i in job.protected else m for i, m in enumerate(out)]
+            if restored != out:  # only a remote server can touch what we protect
+                out = restored
+                count = counter_for_model(job.model or "gpt-4o")
+                tokens_after = sum(count_message_tokens(m, count) for m in out)
+        if result.tokens_before < self.min_tokens or out == job.messages:
+            return None
+        saved = max(0, result.tokens_before - tokens_after)
+        self._memo.record(job.messages, out, result.ccr_hashes)
+        with self._lock:
+            self._saved += saved
+        new = dict(kwargs)
+        new["messages"] = out
+        if result.ccr_hashes and add_tool and self.retrieval and self.remote is None:
+            new["tools"] = with_retrieve_tool(kwargs.get("tools"), tool_shape(job.call_type))
+        stats = {
+            "mode": self.mode,
+            "tokens_before": result.tokens_before,
+            "tokens_after": tokens_after,
+            "tokens_saved": saved,
+            "compression_ratio": round(saved / result.tokens_before, 6)
+            if result.tokens_before
+            else 0.0,
+            "transforms_applied": list(result.transforms_applied),
+            "ccr_hashes": list(result.ccr_hashes),
+        }
+        return with_stats(new, metadata_key(kwargs, job.call_type), stats)
+
+    def _can_answer(self, call_type: str, kwargs: Mapping[str, Any]) -> bool:
+        """Whether LiteLLM's agentic loop will let us answer `headroom_retrieve` on this path."""
+        if call_type == "acompletion":
+            return True  # streams are converted, see `async_pre_call_deployment_hook`
+        return call_type == "anthropic_messages" and not kwargs.get("stream")
+
+    def compress_request(
+        self, kwargs: Mapping[str, Any], call_type: str = "completion", *, add_tool: bool = False
+    ) -> dict[str, Any] | None:
+        """New kwargs with compressed `messages` (and metadata), or None to send as is. Blocking.
+
+        Args:
+            kwargs: LiteLLM call kwargs holding `model` and `messages`.
+            call_type: "completion", "acompletion" or "anthropic_messages".
+            add_tool: Add `headroom_retrieve` if content was stubbed (only when
+                the caller answers it).
+        """
+        job = self._begin(kwargs, call_type)
+        if job is None:
+            return None
+        try:
+            result = (
+                self.remote.compress(job.messages, job.model, self.model_limit)
+                if self.remote
+                else self._local(job)
+            )
+        except Exception:
+            logger.warning(
+                "headroom: compression failed; sending the request uncompressed", exc_info=True
+            )
+            return None
+        return self._finish(job, result, kwargs, add_tool)
+
+    async def acompress_request(
+        self, kwargs: Mapping[str, Any], call_type: str = "acompletion", *, add_tool: bool = False
+    ) -> dict[str, Any] | None:
+        """`compress_request` off the event loop (local mode runs in a worker thread)."""
+        job = self._begin(kwargs, call_type)
+        if job is None:
+            return None
+        try:
+            if self.remote is not None:
+                result = await self.remote.acompress(job.messages, job.model, self.model_limit)
+            else:
+                result = await asyncio.to_thread(self._local, job)
+        except Exception:
+            logger.warning(
+                "headroom: compression failed; sending the request uncompressed", exc_info=True
+            )
+            return None
+        return self._finish(job, result, kwargs, add_tool)
+
+    # ------------------------------------------------------------ LiteLLM hooks
+
+    async def async_pre_call_hook(
+        self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
+    ) -> dict[str, Any]:
+        """Proxy only: runs first on `/v1/chat/completions` and `/v1/messages`."""
+        name = call_type_name(call_type)
+        if name not in CHAT_CALL_TYPES:
+            return data
+        new = await self.acompress_request(data, name, add_tool=self._can_answer(name, data))
+        return new if new is not None else data
+
+    async def async_pre_call_deployment_hook(
+        self, kwargs: dict[str, Any], call_type: Any
+    ) -> dict[str, Any] | None:
+        """SDK async calls, the Router and the proxy: return the kwargs to send."""
+        name = call_type_name(call_type)
+        if name not in CHAT_CALL_TYPES:
+            return None
+        if "messages" not in kwargs:
+            if not self._warned_positional:
+                self._warned_positional = True
+                logger.warning(
+                    "headroom: messages passed positionally are not visible to LiteLLM callbacks and are "
+                    "sent uncompressed; pass messages=... (or use headroom.integrations.litellm.acompletion)"
+                )
+            return None
+        new = await self.acompress_request(kwargs, name, add_tool=self._can_answer(name, kwargs))
+        effective = new if new is not None else kwargs
+        if (
+            name == "acompletion"
+            and self.retrieval
+            and effective.get("stream")
+            and has_retrieve_tool(effective.get("tools"))
+            and not effective.get(_CONVERTED_STREAM_KEY)
+        ):
+            # LiteLLM's agentic loop only sees whole responses: ask for one and let
+            # LiteLLM re-wrap the final answer as a stream for the caller.
+            return {**effective, "stream": False, _CONVERTED_STREAM_KEY: True}
+        return new
+
+    async def async_pre_request_hook(
+        self, model: str, messages: list[Any], kwargs: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """`litellm.anthropic.messages`: LiteLLM ignores returned messages, so edit in place.
+
+        Reached with uncompressed messages only when they bypassed the
+        deployment hook (passed positionally to `litellm.anthropic_messages`).
+        """
+        request = {
+            "model": model,
+            "messages": messages,
+            "tools": kwargs.get("tools"),
+            "stream": kwargs.get("stream"),
+        }
+        new = await self.acompress_request(
+            request, "anthropic_messages", add_tool=not kwargs.get("stream")
+        )
+        if new is None:
+            return None
+        messages[:] = new["messages"]
+        out = dict(kwargs)
+        if "tools" in new and new["tools"] is not None:
+            out["tools"] = new["tools"]
+        out["litellm_metadata"] = new["litellm_metadata"]
+        return out
+
+    # -------------------------------------------------------- CCR agentic loop
+
+    def retrieval_followup(self, response: Any, sent: list[Any]) -> list[Any] | None:
+        """The next turn's messages if `response` calls `headroom_retrieve`, else None.
+
+        Answers only hashes this callback issued and that `sent` names.
+        """
+        calls = retrieve_calls(response)
+        if not calls:
+            return None
+        answers = answer_calls(calls, sent, self._memo.issued, self.store)
+        return followup_messages(response, sent, answers)
+
+    async def async_should_run_agentic_loop(
+        self,
+        response: Any,
+        model: str,
+        messages: list[Any],
+        tools: list[Any] | None,
+        stream: bool,
+        custom_llm_provider: str,
+        kwargs: dict[str, Any],
+    ) -> tuple[bool, dict[str, Any]]:
+        """Run the loop when the model called `headroom_retrieve` (a tool we added)."""
+        if not self.retrieval or self.remote is not None or not has_retrieve_tool(tools):
+            return False, {}
+        calls = retrieve_calls(response)
+        return (True, {"tool_calls": calls}) if calls else (False, {})
+
+    async def async_build_agentic_loop_plan(
+        self,
+        tools: dict[str, Any],
+        model: str,
+        messages: list[Any],
+        response: Any,
+        anthropic_messages_provider_config: Any,
+        anthropic_messages_optional_request_params: dict[str, Any],
+        logging_obj: Any,
+        stream: bool,
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """Answer the retrieve calls from the CCR store and ask LiteLLM for the follow-up turn."""
+        from litellm.types.integrations.custom_logger import (
+            AgenticLoopPlan,
+            AgenticLoopRequestPatch,
+        )
+
+        answers = answer_calls(tools.get("tool_calls", []), messages, self._memo.issued, self.store)
+        params = dict(anthropic_messages_optional_request_params or {})
+        max_tokens = params.pop("max_tokens", None) or kwargs.get("max_tokens")
+        return AgenticLoopPlan(
+            run_agentic_loop=True,
+            request_patch=AgenticLoopRequestPatch(
+                messages=followup_messages(response, messages, answers),
+                max_tokens=max_tokens,
+                optional_params=params,
+            ),
+            metadata={"tool_type": "headroom_retrieve"},
+        )
+
+    def __repr__(self) -> str:
+        return f"HeadroomCallback(mode={self.mode!r}, min_tokens={self.min_tokens}, model_limit={self.model_limit})"

@@ -1,0 +1,94 @@
+"""Drop-in `completion` / `acompletion` that compress first.
+
+Sync `litellm.completion` and `Router.completion` run no hook that can change
+the request (LiteLLM's `log_pre_api_call` fires after the body is built), so a
+callback cannot reach them; these wrappers can. They also take messages
+positionally, which LiteLLM hides from its async hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import litellm
+
+from headroom.integrations.litellm.callback import HeadroomCallback
+
+__all__ = ["acompletion", "completion", "default_callback"]
+
+_default: HeadroomCallback | None = None
+
+#: Retrieval round trips the sync wrapper answers before returning the response as is.
+MAX_RETRIEVAL_ROUNDS = 3
+
+
+def default_callback() -> HeadroomCallback:
+    """The `HeadroomCallback` in ``litellm.callbacks`` if there is one, else a shared default."""
+    global _default
+    for cb in litellm.callbacks:
+        if isinstance(cb, HeadroomCallback):
+            return cb
+    if _default is None:
+        _default = HeadroomCallback()
+    return _default
+
+
+def _request(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    if len(args) > 2:
+        raise TypeError("pass at most model and messages positionally")
+    request = dict(kwargs)
+    for name, value in zip(("model", "messages"), args, strict=False):
+        if name in request:
+            raise TypeError(f"got multiple values for argument {name!r}")
+        request[name] = value
+    return request
+
+
+def completion(
+    *args: Any, callback: HeadroomCallback | None = None, router: Any = None, **kwargs: Any
+) -> Any:
+    """`litellm.completion` (or `router.completion`) with the request compressed first.
+
+    Args:
+        *args: `model` and `messages`, as for `litellm.completion`.
+        callback: The `HeadroomCallback` to use; see `default_callback`.
+        router: A `litellm.Router` to send through instead of `litellm.completion`.
+        **kwargs: Everything else `litellm.completion` takes.
+
+    When content was stubbed and the call does not stream, `headroom_retrieve`
+    is offered to the model and its calls are answered here (up to
+    `MAX_RETRIEVAL_ROUNDS`), so the caller only sees the final answer.
+    """
+    cb = callback or default_callback()
+    request = _request(args, kwargs)
+    answer_here = not request.get("stream")
+    send = cb.compress_request(request, "completion", add_tool=answer_here) or request
+    call = router.completion if router is not None else litellm.completion
+    response = call(**send)
+    if answer_here and send is not request:
+        for _ in range(MAX_RETRIEVAL_ROUNDS):
+            followup = cb.retrieval_followup(response, send["messages"])
+            if followup is None:
+                break
+            send = {**send, "messages": followup}
+            response = call(**send)
+    return response
+
+
+async def acompletion(
+    *args: Any, callback: HeadroomCallback | None = None, router: Any = None, **kwargs: Any
+) -> Any:
+    """`litellm.acompletion` (or `router.acompletion`) with the request compressed first.
+
+    Useful when messages are passed positionally. With the callback also in
+    ``litellm.callbacks`` the hooks see the compressed request and leave it
+    alone, and LiteLLM's agentic loop answers `headroom_retrieve`; otherwise
+    the tool is not offered.
+    """
+    cb = callback or default_callback()
+    request = _request(args, kwargs)
+    registered = any(c is cb for c in litellm.callbacks)
+    send = await cb.acompress_request(request, "acompletion", add_tool=registered) or request
+    call = router.acompletion if router is not None else litellm.acompletion
+    return await call(**send)

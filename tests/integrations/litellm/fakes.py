@@ -1,0 +1,214 @@
+"""Ground truth for the tests: what the provider receives.
+
+`FakeProvider` is a LiteLLM `CustomLLM` (provider prefix ``fake/``).
+`StubServer` is a real HTTP server on 127.0.0.1 speaking enough of the OpenAI
+and Anthropic wire formats for ``openai/...`` and ``anthropic/...`` models with
+``api_base`` pointed at it, plus a configurable ``/v1/compress``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import litellm
+from litellm import CustomLLM
+from litellm.types.utils import GenericStreamingChunk
+
+__all__ = ["FakeProvider", "StubServer", "retrieve_call_reply"]
+
+Reply = dict[str, Any]  # {"content": str} or {"tool_calls": [{"id", "name", "arguments"}]}
+
+
+def retrieve_call_reply(ccr_hash: str, call_id: str = "call_hr_1") -> Reply:
+    """A model turn that calls `headroom_retrieve` for `ccr_hash`."""
+    return {"tool_calls": [{"id": call_id, "name": "headroom_retrieve", "arguments": json.dumps({"hash": ccr_hash})}]}
+
+
+class FakeProvider(CustomLLM):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[dict[str, Any]] = []
+        self.replies: deque[Reply] = deque()
+
+    def _record(self, method: str, messages: Any, optional_params: dict[str, Any]) -> Reply:
+        self.requests.append(
+            {"method": method, "messages": copy.deepcopy(messages), "tools": copy.deepcopy(optional_params.get("tools"))}
+        )
+        return self.replies.popleft() if self.replies else {"content": "fake answer"}
+
+    @staticmethod
+    def _response(reply: Reply) -> litellm.ModelResponse:
+        calls = [
+            {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in reply.get("tool_calls", [])
+        ]
+        message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
+        if calls:
+            message["tool_calls"] = calls
+        return litellm.ModelResponse(
+            model="fake",
+            choices=[{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+            usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        )
+
+    def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> litellm.ModelResponse:
+        return self._response(self._record("completion", messages, kwargs.get("optional_params") or {}))
+
+    async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> litellm.ModelResponse:
+        return self._response(self._record("acompletion", messages, kwargs.get("optional_params") or {}))
+
+    def _chunk(self, reply: Reply) -> GenericStreamingChunk:
+        return GenericStreamingChunk(
+            text=reply.get("content") or "", is_finished=True, finish_reason="stop", index=0, tool_use=None, usage=None
+        )
+
+    def streaming(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Iterator[GenericStreamingChunk]:
+        yield self._chunk(self._record("streaming", messages, kwargs.get("optional_params") or {}))
+
+    async def astreaming(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
+        yield self._chunk(self._record("astreaming", messages, kwargs.get("optional_params") or {}))
+
+    @property
+    def last_messages(self) -> list[Any]:
+        return self.requests[-1]["messages"]  # type: ignore[no-any-return]
+
+
+class StubServer:
+    """Records every request body; scripted chat replies; `/v1/compress` behaviour is settable."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, Any]] = []
+        self.replies: deque[Reply] = deque()
+        self.compress_delay = 0.0
+        self.compress_handler: Callable[[dict[str, Any]], Any] | None = None
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def bodies(self, path_suffix: str) -> list[Any]:
+        return [body for path, body in self.requests if path.endswith(path_suffix)]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, payload: Any, content_type: str = "application/json") -> None:
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._send(200, {"status": "ok"})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw or b"{}")
+                except json.JSONDecodeError:
+                    body = raw.decode(errors="replace")
+                path = self.path.split("?")[0]
+                stub.requests.append((path, body))
+                if path.endswith("/compress"):
+                    time.sleep(stub.compress_delay)
+                    if stub.compress_handler is None:
+                        self._send(500, {"error": "no compress handler"})
+                    else:
+                        self._send(200, stub.compress_handler(body))
+                elif path.endswith("/embeddings"):
+                    inputs = body.get("input") if isinstance(body, dict) else None
+                    n = len(inputs) if isinstance(inputs, list) else 1
+                    self._send(
+                        200,
+                        {
+                            "object": "list",
+                            "data": [{"object": "embedding", "index": i, "embedding": [0.1, 0.2]} for i in range(n)],
+                            "model": "text-embedding-3-small",
+                            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+                        },
+                    )
+                elif path.endswith("/messages"):
+                    self._send(200, stub._anthropic(body))
+                elif path.endswith("/chat/completions"):
+                    reply = stub.replies.popleft() if stub.replies else {"content": "stub answer"}
+                    if isinstance(body, dict) and body.get("stream"):
+                        self._send(200, stub._sse(reply), "text/event-stream")
+                    else:
+                        self._send(200, stub._chat(reply))
+                else:
+                    self._send(404, {"error": f"no route {path}"})
+
+        return Handler
+
+    @staticmethod
+    def _chat(reply: Reply) -> dict[str, Any]:
+        calls = [
+            {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in reply.get("tool_calls", [])
+        ]
+        message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
+        if calls:
+            message["tool_calls"] = calls
+        return {
+            "id": "chatcmpl-stub",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "gpt-4o",
+            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+
+    @staticmethod
+    def _sse(reply: Reply) -> bytes:
+        base = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o"}
+        chunks = [
+            {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": reply.get("content") or ""}}]},
+            {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        ]
+        return b"".join(f"data: {json.dumps(c)}\n\n".encode() for c in chunks) + b"data: [DONE]\n\n"
+
+    def _anthropic(self, body: Any) -> dict[str, Any]:
+        reply = self.replies.popleft() if self.replies else {"content": "stub answer"}
+        content: list[dict[str, Any]] = []
+        if reply.get("content"):
+            content.append({"type": "text", "text": reply["content"]})
+        for c in reply.get("tool_calls", []):
+            content.append({"type": "tool_use", "id": c["id"], "name": c["name"], "input": json.loads(c["arguments"])})
+        return {
+            "id": "msg_stub",
+            "type": "message",
+            "role": "assistant",
+            "model": body.get("model", "claude") if isinstance(body, dict) else "claude",
+            "content": content,
+            "stop_reason": "tool_use" if reply.get("tool_calls") else "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 1, "output_tokens": 1},
+        }

@@ -1,0 +1,241 @@
+"""Every LiteLLM path, measured from the provider's side (the table in docs/litellm.md)."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+import litellm
+import pytest
+
+from headroom.integrations.litellm import HeadroomCallback, acompletion, completion
+from tests.integrations.litellm.conftest import anthropic_case, logs_case
+from tests.integrations.litellm.fakes import FakeProvider, StubServer
+from tests.integrations.litellm.helpers import tool_output, was_compressed
+
+
+def _register(**kwargs: Any) -> HeadroomCallback:
+    cb = HeadroomCallback(**kwargs)
+    litellm.callbacks = [cb]
+    return cb
+
+
+# ---------------------------------------------------------------- SDK, sync
+
+
+def test_sync_completion_is_not_reachable_by_any_callback(fake: FakeProvider) -> None:
+    """Measured: LiteLLM runs no request-changing hook on sync completion."""
+    _register()
+    messages = logs_case()
+    litellm.completion(model="fake/gpt-4o", messages=messages)
+    assert tool_output(fake.last_messages) == tool_output(messages)
+
+
+def test_sync_wrapper_compresses(fake: FakeProvider) -> None:
+    cb = _register()
+    messages = logs_case()
+    response = completion(model="fake/gpt-4o", messages=messages)
+    assert response.choices[0].message.content == "fake answer"
+    assert was_compressed(fake.last_messages, messages)
+    assert cb.total_tokens_saved > 10_000
+
+
+def test_sync_wrapper_stream_compresses_without_the_retrieve_tool(fake: FakeProvider) -> None:
+    _register()
+    messages = logs_case()
+    chunks = list(completion(model="fake/gpt-4o", messages=messages, stream=True))
+    assert chunks
+    assert fake.requests[-1]["method"] == "streaming"
+    assert was_compressed(fake.last_messages, messages)
+    assert not fake.requests[-1]["tools"]
+
+
+def test_sync_wrapper_takes_positional_messages(fake: FakeProvider) -> None:
+    messages = logs_case()
+    completion("fake/gpt-4o", messages, callback=HeadroomCallback())
+    assert was_compressed(fake.last_messages, messages)
+
+
+def test_sync_router_completion_needs_the_wrapper(fake: FakeProvider) -> None:
+    _register()
+    router = litellm.Router(model_list=[{"model_name": "logs", "litellm_params": {"model": "fake/gpt-4o"}}])
+    messages = logs_case()
+    router.completion(model="logs", messages=messages)
+    assert tool_output(fake.last_messages) == tool_output(messages)  # measured: not reachable
+    completion(model="logs", messages=messages, router=router)
+    assert was_compressed(fake.last_messages, messages)
+
+
+# --------------------------------------------------------------- SDK, async
+
+
+async def test_acompletion_compresses(fake: FakeProvider) -> None:
+    cb = _register()
+    messages = logs_case()
+    response = await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert response.choices[0].message.content == "fake answer"
+    assert was_compressed(fake.last_messages, messages)
+    assert cb.total_tokens_saved > 10_000
+
+
+async def test_acompletion_stream_compresses(fake: FakeProvider) -> None:
+    _register(retrieval=False)
+    messages = logs_case()
+    stream = await litellm.acompletion(model="fake/gpt-4o", messages=messages, stream=True)
+    text = "".join([c.choices[0].delta.content or "" async for c in stream])
+    assert text == "fake answer"
+    assert fake.requests[-1]["method"] == "astreaming"
+    assert was_compressed(fake.last_messages, messages)
+
+
+async def test_acompletion_stream_with_retrieval_still_streams_to_the_caller(fake: FakeProvider) -> None:
+    """The provider gets one whole request (so the agentic loop can see a retrieve call); the caller a stream."""
+    _register()
+    messages = logs_case()
+    stream = await litellm.acompletion(model="fake/gpt-4o", messages=messages, stream=True)
+    text = "".join([c.choices[0].delta.content or "" async for c in stream])
+    assert text == "fake answer"
+    assert was_compressed(fake.last_messages, messages)
+    names = [t["function"]["name"] for t in fake.requests[-1]["tools"]]
+    assert names == ["headroom_retrieve"]
+
+
+async def test_router_acompletion_compresses(fake: FakeProvider) -> None:
+    _register()
+    router = litellm.Router(model_list=[{"model_name": "logs", "litellm_params": {"model": "fake/gpt-4o"}}])
+    messages = logs_case()
+    await router.acompletion(model="logs", messages=messages)
+    assert was_compressed(fake.last_messages, messages)
+
+
+async def test_acompletion_over_http_compresses(stub: StubServer) -> None:
+    _register()
+    messages = logs_case()
+    await litellm.acompletion(model="openai/gpt-4o", messages=messages, api_base=f"{stub.url}/v1", api_key="sk-test")
+    (body,) = stub.bodies("/chat/completions")
+    assert was_compressed(body["messages"], messages)
+    assert [t["function"]["name"] for t in body["tools"]] == ["headroom_retrieve"]
+    assert "headroom" not in body.get("metadata", {})  # LiteLLM's metadata never reaches the provider
+
+
+async def test_positional_messages_are_invisible_to_hooks_and_warned(
+    fake: FakeProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    _register()
+    messages = logs_case()
+    with caplog.at_level(logging.WARNING, logger="headroom.litellm"):
+        await litellm.acompletion("fake/gpt-4o", messages)
+    assert tool_output(fake.last_messages) == tool_output(messages)
+    assert "positionally" in caplog.text
+    await acompletion("fake/gpt-4o", messages)
+    assert was_compressed(fake.last_messages, messages)
+
+
+# ------------------------------------------------------- Anthropic Messages
+
+
+async def test_anthropic_messages_via_adapter_compresses(fake: FakeProvider) -> None:
+    _register()
+    system, messages = anthropic_case()
+    await litellm.anthropic.messages.acreate(model="fake/claude-sonnet-4", messages=messages, system=system, max_tokens=64)
+    assert was_compressed(fake.last_messages, messages)
+
+
+async def test_anthropic_messages_native_compresses(stub: StubServer) -> None:
+    _register()
+    system, messages = anthropic_case()
+    response = await litellm.anthropic.messages.acreate(
+        model="anthropic/claude-sonnet-4-5-20250929",
+        messages=messages,
+        system=system,
+        max_tokens=64,
+        api_base=stub.url,
+        api_key="sk-ant-test",
+    )
+    assert response["content"][0]["text"] == "stub answer"
+    (body,) = stub.bodies("/v1/messages")
+    assert was_compressed(body["messages"], messages)
+    assert body["system"] == system
+    assert [t["name"] for t in body["tools"]] == ["headroom_retrieve"]
+    assert "headroom" not in (body.get("metadata") or {})
+
+
+# ------------------------------------------------------------ not chat
+
+
+async def test_embeddings_pass_through_untouched(stub: StubServer) -> None:
+    cb = _register(min_tokens=0)
+    text = "x " * 5000
+    await litellm.aembedding(model="openai/text-embedding-3-small", input=[text], api_base=f"{stub.url}/v1", api_key="k")
+    (body,) = stub.bodies("/embeddings")
+    assert body["input"] == [text]
+    assert cb.total_tokens_saved == 0
+
+
+@pytest.mark.parametrize(
+    "call_type",
+    ["aembedding", "embedding", "image_generation", "atranscription", "aspeech", "moderation", "aresponses", "arerank"],
+)
+async def test_non_chat_call_types_are_left_alone(call_type: str) -> None:
+    cb = HeadroomCallback(min_tokens=0)
+    kwargs = {"model": "gpt-4o", "messages": logs_case(), "input": "x"}
+    assert await cb.async_pre_call_deployment_hook(kwargs, call_type) is None
+    assert await cb.async_pre_call_hook(None, None, kwargs, call_type) is kwargs
+
+
+# ------------------------------------------------------------ request shape
+
+
+async def test_caller_objects_are_not_mutated(fake: FakeProvider) -> None:
+    _register()
+    messages = logs_case()
+    snapshot = copy.deepcopy(messages)
+    tools = [{"type": "function", "function": {"name": "kubectl_logs", "parameters": {"type": "object"}}}]
+    metadata = {"team": "sre"}
+    await litellm.acompletion(model="fake/gpt-4o", messages=messages, tools=tools, metadata=metadata)
+    assert messages == snapshot
+    assert len(tools) == 1
+    assert metadata == {"team": "sre"}
+
+
+async def test_tools_and_tool_choice_are_kept(stub: StubServer) -> None:
+    _register()
+    messages = logs_case()
+    tools = [{"type": "function", "function": {"name": "kubectl_logs", "parameters": {"type": "object"}}}]
+    await litellm.acompletion(
+        model="openai/gpt-4o", messages=messages, tools=tools, tool_choice="auto", api_base=f"{stub.url}/v1", api_key="k"
+    )
+    (body,) = stub.bodies("/chat/completions")
+    assert [t["function"]["name"] for t in body["tools"]] == ["kubectl_logs", "headroom_retrieve"]
+    assert body["tool_choice"] == "auto"
+
+
+async def test_images_survive(fake: FakeProvider) -> None:
+    _register()
+    messages = logs_case()
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    messages[1] = {"role": "user", "content": [{"type": "text", "text": messages[1]["content"]}, image]}
+    await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    sent = fake.last_messages
+    assert image in sent[1]["content"]
+    assert was_compressed(sent, messages)
+
+
+async def test_min_tokens_is_honoured(fake: FakeProvider) -> None:
+    messages = logs_case()
+    cb = _register(min_tokens=1_000_000)
+    await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert tool_output(fake.last_messages) == tool_output(messages)
+    assert cb.total_tokens_saved == 0
+    cb.min_tokens = 1_000
+    await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert was_compressed(fake.last_messages, messages)
+
+
+async def test_small_requests_are_sent_as_is(fake: FakeProvider) -> None:
+    _register()
+    messages = [{"role": "user", "content": "What is 2 + 2?"}]
+    await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert fake.last_messages == messages
+    assert fake.requests[-1]["tools"] is None
