@@ -62,7 +62,7 @@ class CompressConfig:
     output_reserve: int = 4096
     target_rows: int = 12
     top_k: int = 5
-    max_recall_tokens: int = 1500
+    max_recall_tokens: int = 2000
     fail_open: bool = True
 
     def __post_init__(self) -> None:

@@ -145,6 +145,36 @@ def matching_parts(original: str, query: str, max_units: int = 20) -> str:
     return "\n".join(units[i] for i in sorted(picked))
 
 
+def _fit(head: list[str], units: list[str], budget: int, count: Callable[[str], int]) -> str | None:
+    """`head` plus as many of `units` (best first) as fit in `budget` tokens.
+
+    A unit too large for what is left is cut at a line boundary, so a long
+    function still shows its signature and first lines rather than nothing.
+    """
+    lines = list(head)
+    used = count("\n".join(lines))
+    added = 0
+    for unit in units:
+        cost = count(unit)
+        if used + cost <= budget:
+            lines.append(unit)
+            used += cost
+            added += 1
+            continue
+        kept: list[str] = []
+        for line in unit.splitlines():
+            line_cost = count(line) + 1
+            if used + line_cost > budget - 12:
+                break
+            kept.append(line)
+            used += line_cost
+        if kept:
+            lines.append("\n".join([*kept, "... (cut to fit; retrieve the hash for the rest)"]))
+            added += 1
+        break
+    return "\n".join(lines) if added else None
+
+
 def _targeted(question: str, earlier: Sequence[tuple[str, str, str, str]]) -> list[int]:
     """Indices of the outputs the question points at by tool name or call arguments.
 
@@ -192,15 +222,13 @@ def build_recall(
             units = units_of(original)
             keys = [_normalize(u) for u in units]
             picks = relevance.top(units, _PER_OUTPUT, max_share=0.05)
-        fresh = [units[i] for i in sorted(set(picks)) if keys[i] not in visible]
-        if not fresh:
-            continue
-        block = f"from the output stored as {ccr_hash}:\n" + "\n".join(fresh)
-        cost = count(block)
-        if used + cost > max_tokens:
+        fresh = [units[i] for i in dict.fromkeys(picks) if keys[i] not in visible]  # best first
+        header = f"from the output stored as {ccr_hash}:"
+        block = _fit([header], fresh, max_tokens - used, count)
+        if block is None:
             continue
         blocks.append(block)
-        used += cost
+        used += count(block)
     if not blocks:
         return ""
     return (

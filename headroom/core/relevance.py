@@ -204,6 +204,14 @@ def extract_terms(text: str) -> set[str]:
     return set(_terms(text))
 
 
+def _is_proper_noun(text: str, start: int, word: str) -> bool:
+    """A capitalised word inside a sentence ("albums by Aerosmith") names something."""
+    if not word[:1].isupper():
+        return False
+    before = text[:start].rstrip()
+    return bool(before) and before[-1] not in ".?!:\n\"'`([{"
+
+
 def _terms(text: str) -> dict[str, bool]:
     """Term -> whether it is *strong* (an identifier, a quoted phrase, an id or number)."""
     terms: dict[str, bool] = {}
@@ -212,12 +220,13 @@ def _terms(text: str) -> dict[str, bool]:
     for match in _QUOTED.finditer(text):
         phrase = next(g for g in match.groups() if g)
         terms[phrase.lower()] = True
-    for raw in _WORD.findall(text):
-        word = raw.strip(".-")
+    for match in _WORD.finditer(text):
+        word = match.group(0).strip(".-")
         lower = word.lower()
         if len(lower) < 3 or lower in _STOPWORDS:
             continue
-        terms[lower] = terms.get(lower, False) or bool(_STRONG.search(word))
+        strong = bool(_STRONG.search(word)) or _is_proper_noun(text, match.start(), word)
+        terms[lower] = terms.get(lower, False) or strong
         if "." in lower or "/" in lower:
             for part in re.split(r"[./]", lower):
                 if len(part) >= 3 and part not in _STOPWORDS:

@@ -13,7 +13,7 @@ from collections import Counter
 
 from headroom.core.transforms.base import SEVERITY, Compressed, Job, marker
 
-__all__ = ["compress_logs", "template_of"]
+__all__ = ["compress_logs", "is_severe", "template_of"]
 
 _VARIABLE = re.compile(
     r"(?<![\w.:/@+=-])[\w.:/@+=-]*?\d[\w.:/@+=-]*"
@@ -25,8 +25,9 @@ _TRACE = re.compile(
     r"^(?:\s+at |\s+File \"|\s+\.\.\. \d+ more|Caused by:|Traceback \(most recent|\s{4,}\S)"
 )
 
-#: A template must recur this often before its lines are collapsed.
-_COLLAPSE_AT = 2
+#: A template must recur this often before its lines are collapsed: a handful of
+#: look-alike lines is exactly what a question tends to be about.
+_COLLAPSE_AT = 5
 #: Error/warning lines are collapsed only when their template recurs this often.
 _SEVERE_COLLAPSE_AT = 5
 _MAX_TRACE_LINES = 60
@@ -43,13 +44,27 @@ def template_of(line: str) -> str:
     return _RUNS.sub("<*>", _VARIABLE.sub("<*>", _SPACES.sub(" ", line.strip())))
 
 
-def _templates(lines: list[str]) -> list[str]:
+#: Severity written as a level field: logcat's `E/Tag(12):` or `... 123 E Tag:`, syslog-ish
+#: `<ERROR>`, `[crit]`.
+_LEVEL = re.compile(
+    r"(?:^|\s)[EFAW](?:/[\w.$-]+\s*(?:\(\s*\d+\))?:|\s+[\w.$-]+\s*:)|[<\[](?:crit|alert|emerg|severe)[>\]]",
+    re.IGNORECASE,
+)
+
+
+def is_severe(line: str) -> bool:
+    """Whether a log line reports an error, a warning or a failure."""
+    return bool(SEVERITY.search(line) or _LEVEL.search(line))
+
+
+def _templates(lines: list[str], severe: list[bool]) -> list[str]:
     """Templates per line; rare words are masked too where that merges many lines.
 
     Numbers and ids are always variable. A word found in very few lines (a user
     name in "Invalid user oracle from ...") is variable only when masking it
     makes the line one of at least `_GENERALIZE_AT` lines of the same shape, so
-    a rare line stays a template of its own and is kept verbatim.
+    a rare line stays a template of its own and is kept verbatim. Error lines
+    need twice as many look-alikes: their words are what a question quotes.
     """
     base = [template_of(line) for line in lines]
     split = [t.split(" ") for t in base]
@@ -62,7 +77,10 @@ def _templates(lines: list[str]) -> list[str]:
         for tokens in split
     ]
     counts = Counter(general)
-    return [g if counts[g] >= _GENERALIZE_AT else b for g, b in zip(general, base, strict=True)]
+    return [
+        g if counts[g] >= _GENERALIZE_AT * (2 if bad else 1) else b
+        for g, b, bad in zip(general, base, severe, strict=True)
+    ]
 
 
 def compress_logs(job: Job) -> Compressed | None:
@@ -72,9 +90,9 @@ def compress_logs(job: Job) -> Compressed | None:
     tidy = [_SPACES.sub(" ", line.rstrip()) for line in lines]
     if not job.config.lossy:
         return Compressed("\n".join(_dedupe_runs(tidy)), "logs:tidy")
-    templates = _templates(lines)
+    severe = [is_severe(line) for line in lines]
+    templates = _templates(lines, severe)
     counts = Counter(templates)
-    severe = [bool(SEVERITY.search(line)) for line in lines]
     relevant = (
         set(job.relevance.top(lines, job.scaled(8), max_share=0.05)) if job.relevance else set()
     )

@@ -25,6 +25,8 @@ __all__ = ["Table", "compress_table_text", "parse_text_table", "render_table", "
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$")
 _MIN_ROWS_FOR_SELECTION = 24
 _MIN_CHARS_FOR_SELECTION = 2000
+_LONG_VALUE = 400  # a text value longer than this is a passage, not a field
+_SHORT_VALUE = 160
 
 
 @dataclass
@@ -185,21 +187,54 @@ def _fmt(x: float) -> str:
     return str(int(x)) if x.is_integer() else f"{x:g}"
 
 
+def _shorten_long_values(table: Table, job: Job, rows: Sequence[int]) -> tuple[Table, int]:
+    """Cut long text values (passages, bodies) in rows the request does not match."""
+    matched = (
+        set(job.relevance.top(table.lines(), len(rows), max_share=0.3)) if job.relevance else set()
+    )
+    cut = 0
+    new_rows = list(table.rows)
+    for i in rows:
+        if i in matched:
+            continue
+        row = table.rows[i]
+        if any(isinstance(v, str) and len(v) > _LONG_VALUE for v in row):
+            new_rows[i] = [_shorten(v) for v in row]
+            cut += sum(1 for v in row if isinstance(v, str) and len(v) > _LONG_VALUE)
+    if not cut:
+        return table, 0
+    return Table(table.columns, new_rows, table.notes), cut
+
+
+def _shorten(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _LONG_VALUE:
+        return f"{value[:_SHORT_VALUE]}…[+{len(value) - _SHORT_VALUE} chars]"
+    return value
+
+
 def compress_records(table: Table, job: Job, title: str = "") -> tuple[str, bool]:
     """Render `table`, selecting rows when it is large. Returns (text, lossy)."""
-    full = render_table(table, title=title)
     n = len(table.rows)
-    if not job.config.lossy or n < _MIN_ROWS_FOR_SELECTION or len(full) < _MIN_CHARS_FOR_SELECTION:
-        return full, False
-    kept, why = select_rows(table, job)
-    if len(kept) >= n * 0.8:
-        return full, False
-    summary = f"kept {len(kept)} of {n} rows ({why})"
-    omitted = _omitted_summary(table, set(kept))
-    if omitted:
-        summary += f"; omitted rows span {omitted}"
-    body = render_table(table, kept, title=title)
-    return f"{body}\n{marker(summary, job.ccr_hash or None)}", True
+    if not job.config.lossy:
+        return render_table(table, title=title), False
+    kept = list(range(n))
+    reasons: list[str] = []
+    full_size = sum(len(line) for line in table.lines())
+    if n >= _MIN_ROWS_FOR_SELECTION and full_size >= _MIN_CHARS_FOR_SELECTION:
+        selected, why = select_rows(table, job)
+        if len(selected) < n * 0.8:
+            kept = selected
+            reasons.append(f"kept {len(kept)} of {n} rows ({why})")
+            omitted = _omitted_summary(table, set(kept))
+            if omitted:
+                reasons.append(f"omitted rows span {omitted}")
+    shown, cut = _shorten_long_values(table, job, kept)
+    if cut:
+        reasons.append(f"{cut} long values not matching the request cut to {_SHORT_VALUE} chars")
+    if not reasons:
+        return render_table(table, title=title), False
+    body = render_table(shown, kept, title=title)
+    return f"{body}\n{marker('; '.join(reasons), job.ccr_hash or None)}", True
 
 
 # --- text tables: psql, markdown, CSV -------------------------------------------------
