@@ -1,0 +1,158 @@
+"""One call from LangChain messages to `compress()` and back, shared by every piece here.
+
+The LangChain default turns cache alignment off, so the system prompt reaches
+the model byte for byte; recall stays on (it appends a block *after* the
+user's verbatim text when an earlier output was cut lossily).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+
+from headroom import CCRStore, CompressConfig, CompressionHooks, compress
+from headroom.integrations.langchain.converters import from_core, to_core
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "SOURCE_CONFIG",
+    "Compressed",
+    "compress_messages",
+    "compress_output",
+    "model_name_of",
+]
+
+logger = logging.getLogger("headroom")
+
+DEFAULT_CONFIG = CompressConfig(cache_align=False)
+
+#: For one output compressed where it is produced: no conversation to recall into.
+SOURCE_CONFIG = CompressConfig(cache_align=False, recall=False)
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """Messages to send, and what compressing them did."""
+
+    messages: list[BaseMessage]
+    tokens_before: int = 0
+    tokens_after: int = 0
+    transforms_applied: list[str] = field(default_factory=list)
+    ccr_hashes: list[str] = field(default_factory=list)
+
+    @property
+    def tokens_saved(self) -> int:
+        return max(0, self.tokens_before - self.tokens_after)
+
+    def stats(self) -> dict[str, Any]:
+        """The per-call record put in `response_metadata["headroom"]`."""
+        ratio = self.tokens_saved / self.tokens_before if self.tokens_before else 0.0
+        return {
+            "tokens_before": self.tokens_before,
+            "tokens_after": self.tokens_after,
+            "tokens_saved": self.tokens_saved,
+            "compression_ratio": round(ratio, 6),
+            "transforms_applied": list(self.transforms_applied),
+            "ccr_hashes": list(self.ccr_hashes),
+        }
+
+
+def model_name_of(model: BaseChatModel) -> str:
+    """The wrapped model's name (picks the tokenizer); "gpt-4o" when it has none."""
+    for attr in ("model_name", "model", "model_id", "deployment_name"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    try:
+        name = model._get_ls_params().get("ls_model_name")
+    except Exception:
+        name = None
+    return name if isinstance(name, str) and name else "gpt-4o"
+
+
+def compress_messages(
+    messages: Sequence[BaseMessage],
+    *,
+    model: str,
+    config: CompressConfig | None = None,
+    hooks: CompressionHooks | None = None,
+    store: CCRStore | None = None,
+    model_limit: int | None = None,
+) -> Compressed:
+    """Compress LangChain messages; on any failure, the originals with a logged warning."""
+    originals = list(messages)
+    try:
+        result = compress(
+            to_core(originals),
+            model,
+            model_limit=model_limit,
+            config=config or DEFAULT_CONFIG,
+            hooks=hooks,
+            store=store,
+        )
+        out = from_core(result.messages, originals)
+    except Exception as exc:
+        logger.warning("headroom: compression failed, sending the original messages", exc_info=True)
+        return Compressed(originals, transforms_applied=[f"fail_open:{type(exc).__name__}"])
+    return Compressed(
+        out,
+        result.tokens_before,
+        result.tokens_after,
+        list(result.transforms_applied),
+        list(result.ccr_hashes),
+    )
+
+
+def compress_output(
+    text: str,
+    *,
+    tool_name: str,
+    arguments: Any = None,
+    query: str | None = None,
+    model: str = "gpt-4o",
+    config: CompressConfig | None = None,
+    hooks: CompressionHooks | None = None,
+    store: CCRStore | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Compress one tool output (or document) as the core would inside a conversation.
+
+    The output is framed as the result of a `tool_name` call with `arguments`,
+    after `query` when given, so relevance sees what the output was fetched for.
+    Returns the new text (the input itself if nothing changed) and the stats.
+    """
+    messages: list[dict[str, Any]] = [{"role": "user", "content": query}] if query else []
+    args = arguments if isinstance(arguments, str) else json.dumps(arguments or {}, default=str)
+    messages.append(
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "headroom",
+                    "type": "function",
+                    "function": {"name": tool_name, "arguments": args},
+                }
+            ],
+        }
+    )
+    messages.append({"role": "tool", "tool_call_id": "headroom", "content": text})
+    try:
+        result = compress(messages, model, config=config or SOURCE_CONFIG, hooks=hooks, store=store)
+    except Exception as exc:
+        logger.warning("headroom: compression failed, keeping the original output", exc_info=True)
+        return text, Compressed([], transforms_applied=[f"fail_open:{type(exc).__name__}"]).stats()
+    content = result.messages[-1].get("content")
+    stats = Compressed(
+        [],
+        result.tokens_before,
+        result.tokens_after,
+        list(result.transforms_applied),
+        list(result.ccr_hashes),
+    ).stats()
+    return (content if isinstance(content, str) else text), stats
