@@ -31,6 +31,7 @@ _COLLAPSE_AT = 5
 #: Error/warning lines are collapsed only when their template recurs this often.
 _SEVERE_COLLAPSE_AT = 5
 _MAX_TRACE_LINES = 60
+_MAX_LISTED_VALUES = 6
 
 
 _RUNS = re.compile(r"<\*>(?:[ :,]+<\*>)+")
@@ -112,6 +113,10 @@ def compress_logs(job: Job) -> Compressed | None:
         if severe[i] and i in first_last[t]:
             verbatim.add(i)
 
+    members: dict[str, list[int]] = {}
+    for i, t in enumerate(templates):
+        if i not in verbatim:
+            members.setdefault(t, []).append(i)
     out: list[str] = []
     shown_groups: set[str] = set()
     collapsed_lines = 0
@@ -123,7 +128,7 @@ def compress_logs(job: Job) -> Compressed | None:
         t = templates[i]
         if t not in shown_groups:
             shown_groups.add(t)
-            out.append(f"[×{counts[t]}] {_SPACES.sub(' ', t)}")
+            out.append(f"[×{counts[t]}] {t}{_varying([lines[j] for j in members[t]])}")
     if collapsed_lines == 0:
         return Compressed("\n".join(tidy), "logs:tidy") if tidy != lines else None
     summary = (
@@ -132,6 +137,22 @@ def compress_logs(job: Job) -> Compressed | None:
     )
     out.append(marker(summary, job.ccr_hash or None))
     return Compressed("\n".join(out), "logs:templates", lossy=True)
+
+
+def _varying(group: list[str]) -> str:
+    """The few values a template's masked parts take, e.g. " (varying: 6 ×120, 7 ×125)".
+
+    Only parts with a handful of distinct values are listed: those say which
+    hosts, codes or states occurred; timestamps and counters are left out.
+    """
+    values = [_VARIABLE.findall(line) for line in group]
+    width = Counter(len(v) for v in values).most_common(1)[0][0]
+    listed: list[str] = []
+    for slot in range(width):
+        seen = Counter(v[slot] for v in values if len(v) == width)
+        if 1 < len(seen) <= _MAX_LISTED_VALUES:
+            listed.append(", ".join(f"{value} ×{n}" for value, n in seen.most_common()))
+    return f" (varying: {'; '.join(listed)})" if listed else ""
 
 
 def _trace_after(lines: list[str], i: int) -> range:
