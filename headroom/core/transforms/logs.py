@@ -8,10 +8,11 @@ and its whole stack trace, stay verbatim, as do the first and last lines.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 
-from headroom.core.transforms.base import SEVERITY, Compressed, Job, marker
+from headroom.core.transforms.base import SEVERITY, Compressed, Job, has_severity, marker
 
 __all__ = ["compress_logs", "is_severe", "template_of"]
 
@@ -20,6 +21,7 @@ _VARIABLE = re.compile(
     r"|\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b"
     r"|\b[0-9a-fA-F]{8,}\b"
 )
+_VARIABLE_SPLIT = re.compile(f"({_VARIABLE.pattern})")
 _SPACES = re.compile(r"[ \t]{2,}")
 _TRACE = re.compile(
     r"^(?:\s+at |\s+File \"|\s+\.\.\. \d+ more|Caused by:|Traceback \(most recent|\s{4,}\S)"
@@ -48,14 +50,45 @@ def template_of(line: str) -> str:
 #: Severity written as a level field: logcat's `E/Tag(12):` or `... 123 E Tag:`, syslog-ish
 #: `<ERROR>`, `[crit]`.
 _LEVEL = re.compile(
-    r"(?:^|\s)[EFAW](?:/[\w.$-]+\s*(?:\(\s*\d+\))?:|\s+[\w.$-]+\s*:)|[<\[](?:crit|alert|emerg|severe)[>\]]",
-    re.IGNORECASE,
+    r"(?:^|\s)[EFAW](?:/[\w.$-]+\s*(?:\(\s*\d+\))?:|\s+[\w.$-]+\s*:)"
+    r"|[<\[](?:crit|alert|emerg|severe|CRIT|ALERT|EMERG|SEVERE)[>\]]"
 )
 
 
 def is_severe(line: str) -> bool:
     """Whether a log line reports an error, a warning or a failure."""
-    return bool(SEVERITY.search(line) or _LEVEL.search(line))
+    return has_severity(line) or _LEVEL.search(line) is not None
+
+
+def _line_starts(lines: list[str]) -> list[int]:
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    return starts
+
+
+def _variables_per_line(lines: list[str]) -> list[list[str]]:
+    """`_VARIABLE.findall` of every line, from one split of the joined text."""
+    pieces = _VARIABLE_SPLIT.split("\n".join(lines))
+    found: list[list[str]] = [[]]
+    for k, piece in enumerate(pieces):
+        if k % 2:
+            found[-1].append(piece)
+        else:
+            for _ in range(piece.count("\n")):
+                found.append([])
+    return found
+
+
+def _severe_lines(lines: list[str]) -> list[bool]:
+    """`is_severe` for every line, in one regex pass over the whole text."""
+    joined = "\n".join(lines)
+    starts = _line_starts(lines)
+    flags = [False] * len(lines)
+    for pattern, text in ((SEVERITY, joined.lower()), (_LEVEL, joined)):
+        for match in pattern.finditer(text):
+            flags[bisect.bisect_right(starts, match.start()) - 1] = True
+    return flags
 
 
 def _templates(lines: list[str], severe: list[bool]) -> list[str]:
@@ -67,7 +100,8 @@ def _templates(lines: list[str], severe: list[bool]) -> list[str]:
     a rare line stays a template of its own and is kept verbatim. Error lines
     need twice as many look-alikes: their words are what a question quotes.
     """
-    base = [template_of(line) for line in lines]
+    tidy = _SPACES.sub(" ", "\n".join(line.strip() for line in lines))
+    base = _RUNS.sub("<*>", _VARIABLE.sub("<*>", tidy)).split("\n")  # one pass, not one per line
     split = [t.split(" ") for t in base]
     df: Counter[str] = Counter()
     for tokens in split:
@@ -88,10 +122,10 @@ def compress_logs(job: Job) -> Compressed | None:
     lines = job.text.splitlines()
     if len(lines) < 8:
         return None
-    tidy = [_SPACES.sub(" ", line.rstrip()) for line in lines]
+    tidy = _SPACES.sub(" ", "\n".join(line.rstrip() for line in lines)).split("\n")
     if not job.config.lossy:
         return Compressed("\n".join(_dedupe_runs(tidy)), "logs:tidy")
-    severe = [is_severe(line) for line in lines]
+    severe = _severe_lines(lines)
     templates = _templates(lines, severe)
     counts = Counter(templates)
     relevant = (
@@ -145,7 +179,7 @@ def _varying(group: list[str]) -> str:
     Only parts with a handful of distinct values are listed: those say which
     hosts, codes or states occurred; timestamps and counters are left out.
     """
-    values = [_VARIABLE.findall(line) for line in group]
+    values = _variables_per_line(group)
     width = Counter(len(v) for v in values).most_common(1)[0][0]
     listed: list[str] = []
     for slot in range(width):

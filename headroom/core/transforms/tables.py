@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from headroom.core.transforms.base import SEVERITY, Compressed, Job, marker
+from headroom.core.transforms.base import Compressed, Job, has_severity, marker
 
 __all__ = ["Table", "compress_table_text", "parse_text_table", "render_table", "select_rows"]
 
@@ -123,7 +123,7 @@ def _flagged(table: Table) -> tuple[set[int], set[int]]:
         counts = Counter(column)
         short = all(len(v) <= 40 for v in counts)
         if short:
-            hits = [i for i, v in enumerate(column) if v and SEVERITY.search(v)]
+            hits = [i for i, v in enumerate(column) if v and has_severity(v)]
             if hits and len(hits) <= max(3, n * 0.3):
                 severe.update(hits)
         categorical = len(counts) <= max(2, n // 10) and short
