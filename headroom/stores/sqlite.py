@@ -2,7 +2,8 @@
 
 Originals survive a restart and can be shared by several server processes on
 the same host (WAL mode); entries expire after a TTL measured in wall-clock
-time, so an expired original is never returned even after a restart.
+time, so an expired original is never returned even after a restart. Text is
+stored as UTF-8 bytes with surrogates passed through, like the core's hashes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ __all__ = ["SQLiteStore"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS headroom_ccr (
     key TEXT PRIMARY KEY,
-    original TEXT NOT NULL,
+    original BLOB NOT NULL,
     expires_at REAL NOT NULL
 )
 """
@@ -52,7 +53,7 @@ class SQLiteStore(CCRStore):
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(_SCHEMA)
             self._conn.commit()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StorageError(f"cannot open SQLite CCR store at {self.path}: {exc}") from exc
 
     def put(self, key: str, original: str) -> None:
@@ -61,7 +62,7 @@ class SQLiteStore(CCRStore):
             with self._lock:
                 self._conn.execute(
                     "INSERT OR REPLACE INTO headroom_ccr (key, original, expires_at) VALUES (?, ?, ?)",
-                    (key, original, expires),
+                    (key, original.encode("utf-8", "surrogatepass"), expires),
                 )
                 self._writes += 1
                 if self._writes % self.purge_every == 0:
@@ -85,7 +86,7 @@ class SQLiteStore(CCRStore):
                     self._conn.execute("DELETE FROM headroom_ccr WHERE key = ?", (key,))
                     self._conn.commit()
                     return None
-                return str(original)
+                return bytes(original).decode("utf-8", "surrogatepass")
         except sqlite3.Error as exc:
             raise StorageError(f"SQLite CCR store read failed: {exc}") from exc
 
