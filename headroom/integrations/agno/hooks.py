@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from typing import Any, Literal
@@ -21,6 +22,7 @@ from agno.run.agent import RunInput, RunOutput
 
 from headroom.core import CCRStore, CompressConfig, TokenCounter, compress, retrieve
 from headroom.exceptions import RetrievalError
+from headroom.integrations.agno.ccr import pinned_store
 from headroom.integrations.agno.model import RUN_METRIC_KEYS
 
 __all__ = ["HeadroomInputHook", "HeadroomOutputHook", "headroom_input_hook", "headroom_output_hook"]
@@ -73,8 +75,8 @@ class HeadroomInputHook:
         result = compress(
             [{"role": "user", "content": text}, {"role": "user", "content": query}],
             model=self.model,
-            config=self.config.model_copy(update={"recall": False, "cache_align": False}),
-            store=self.store,
+            config=dataclasses.replace(self.config, recall=False, cache_align=False),
+            store=pinned_store(self.store),
             token_counter=self.token_counter,
         )
         new = result.messages[0].get("content")
@@ -118,7 +120,7 @@ class HeadroomOutputHook:
         key = match.group(1)
         if self.markers == "expand":
             try:
-                original = retrieve(key, store=self.store)
+                original = retrieve(key, store=pinned_store(self.store))
             except RetrievalError:
                 original = None
             if original is not None and len(original) <= self.max_expand_chars:

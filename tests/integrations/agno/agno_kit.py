@@ -89,7 +89,8 @@ class ScriptedModel(Model):
     """A minimal offline agno provider.
 
     Turn n answers with `script[n]`: ``{"content": str}`` or ``{"tool_calls": [
-    {"id", "name", "arguments"}]}`` (then ``{"content": "done"}``). Streaming sends
+    {"id", "name", "arguments"}]}``, or a function of the messages returning one
+    (then ``{"content": "done"}``). Streaming sends
     text in pieces and each tool call as OpenAI-style deltas (id and name first,
     arguments split in two), which only `parse_tool_calls` below puts back together.
     Every call is recorded in `calls` with the messages and keyword arguments it got.
@@ -98,14 +99,15 @@ class ScriptedModel(Model):
     id: str = "gpt-4o"
     name: str = "Scripted"
     provider: str = "ScriptedProvider"
-    script: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    script: list[Any] = field(default_factory=list, repr=False)
     calls: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def _step(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         messages = kwargs["messages"] if "messages" in kwargs else args[0]
         self.calls.append({"method": method, "messages": list(messages), **kwargs})
         n = len(self.calls) - 1
-        return self.script[n] if n < len(self.script) else {"content": "done"}
+        step = self.script[n] if n < len(self.script) else {"content": "done"}
+        return step(list(messages)) if callable(step) else step
 
     def invoke(self, *args: Any, **kwargs: Any) -> ModelResponse:
         return self._parse_provider_response(self._step("invoke", args, kwargs))

@@ -1,0 +1,106 @@
+"""CCR round trip: a stubbed output can be fetched back with `headroom_retrieve` inside agno's loop."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from agno.agent import Agent
+from agno.models.message import Message
+from agno_kit import ScriptedModel, make_tool, tool_call, tool_output
+
+from headroom.core import InMemoryStore
+from headroom.integrations.agno import HeadroomAgnoModel, retrieve_function
+
+MARKER = re.compile(r'headroom_retrieve\(hash="([0-9a-f]{16})"\)')
+
+
+def _retrieve_from_marker(messages: list[Message]) -> dict[str, Any]:
+    """The model's turn after the stub: ask for the original the marker names."""
+    tool_msg = next(m for m in messages if m.role == "tool")
+    found = MARKER.search(str(tool_msg.content))
+    assert found, "the compressed output carries no retrieval marker"
+    return {"tool_calls": [tool_call("headroom_retrieve", {"hash": found.group(1)}, "call_r")]}
+
+
+def _tool_names(call: dict[str, Any]) -> list[str]:
+    return [t["function"]["name"] for t in call.get("tools") or []]
+
+
+def test_round_trip_through_the_agent(logs_case: dict[str, Any], store: InMemoryStore) -> None:
+    original = tool_output(logs_case)
+    fake = ScriptedModel(
+        script=[
+            {"tool_calls": [tool_call("read_logs", {"target": "auth.log"})]},
+            _retrieve_from_marker,
+            {"content": "ok"},
+        ]
+    )
+    model = HeadroomAgnoModel(fake, store=store)
+    agent = Agent(model=model, tools=[make_tool("read_logs", original)])
+
+    result = agent.run(logs_case["question"])
+
+    assert result.content == "ok"
+    # Offered only once there is something to retrieve.
+    assert "headroom_retrieve" not in _tool_names(fake.calls[0])
+    assert "headroom_retrieve" in _tool_names(fake.calls[1])
+    # agno ran the call and answered it from this model's store.
+    answer = next(
+        m for m in result.messages or [] if m.role == "tool" and m.tool_call_id == "call_r"
+    )
+    assert answer.content == original
+    assert answer.tool_name == "headroom_retrieve"
+    # The retrieved original reaches the model whole: retrieval outputs are never recompressed.
+    sent_answer = next(m for m in fake.calls[2]["messages"] if m.tool_call_id == "call_r")
+    assert sent_answer.content == original
+    assert any(
+        store.get(h) == original for h in MARKER.findall(str(fake.calls[1]["messages"][-1].content))
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "offered_first_turn", "offered_after_stub"),
+    [("always", True, True), ("never", False, False)],
+)
+def test_retrieve_tool_modes(
+    mode: str,
+    offered_first_turn: bool,
+    offered_after_stub: bool,
+    logs_case: dict[str, Any],
+    store: InMemoryStore,
+) -> None:
+    fake = ScriptedModel(script=[{"tool_calls": [tool_call("read_logs", {"target": "auth.log"})]}])
+    agent = Agent(
+        model=HeadroomAgnoModel(fake, store=store, retrieve_tool=mode),
+        tools=[make_tool("read_logs", tool_output(logs_case))],
+    )  # type: ignore[arg-type]
+    agent.run(logs_case["question"])
+    assert ("headroom_retrieve" in _tool_names(fake.calls[0])) is offered_first_turn
+    assert ("headroom_retrieve" in _tool_names(fake.calls[1])) is offered_after_stub
+
+
+def test_unknown_hash_is_answered_as_text(store: InMemoryStore) -> None:
+    fn = retrieve_function(store)
+    assert fn.entrypoint is not None
+    assert "headroom_retrieve error" in fn.entrypoint(hash="0123456789abcdef")
+    store.put("0123456789abcdef", "the original")
+    assert fn.entrypoint(hash="0123456789abcdef") == "the original"
+
+
+def test_users_own_retrieve_tool_is_kept(logs_case: dict[str, Any], store: InMemoryStore) -> None:
+    def headroom_retrieve(hash: str) -> str:
+        """My own retrieval."""
+        return "mine"
+
+    fake = ScriptedModel(script=[{"tool_calls": [tool_call("read_logs", {"target": "a"})]}])
+    agent = Agent(
+        model=HeadroomAgnoModel(fake, store=store),
+        tools=[make_tool("read_logs", tool_output(logs_case)), headroom_retrieve],
+    )
+    agent.run(logs_case["question"])
+    offered = [t for t in fake.calls[1]["tools"] if t["function"]["name"] == "headroom_retrieve"]
+    assert len(offered) == 1 and offered[0]["function"]["description"].startswith(
+        "My own retrieval"
+    )

@@ -1,0 +1,101 @@
+"""agno Message <-> core dicts: strict on types, everything the core did not change survives."""
+
+from __future__ import annotations
+
+import pytest
+from agno.media import Audio, File, Image, Video
+from agno.models.message import Message
+
+from headroom.integrations.agno import from_core, to_core
+
+
+def _rich_tool_message() -> Message:
+    return Message(
+        id="m-1",
+        role="tool",
+        content="x" * 10,
+        tool_call_id="call_9",
+        tool_name="read_logs",
+        tool_args={"target": "a"},
+        images=[Image(content=b"img", id="i1")],
+        audio=[Audio(content=b"aud", id="a1")],
+        videos=[Video(content=b"vid", id="v1")],
+        files=[File(content=b"file", id="f1")],
+        reasoning_content="thinking",
+        redacted_reasoning_content="redacted",
+        provider_data={"signature": "sig"},
+        from_history=True,
+        created_at=123,
+        add_to_agent_memory=False,
+    )
+
+
+def test_to_core_shape() -> None:
+    assistant = Message(
+        role="assistant",
+        tool_calls=[
+            {
+                "id": "call_9",
+                "type": "function",
+                "function": {"name": "read_logs", "arguments": "{}"},
+            }
+        ],
+    )
+    out = to_core([Message(role="system", content="s"), assistant, _rich_tool_message()])
+    assert out[0] == {"role": "system", "content": "s"}
+    assert out[1]["tool_calls"][0]["id"] == "call_9" and out[1]["content"] is None
+    assert out[2] == {
+        "role": "tool",
+        "content": "x" * 10,
+        "tool_call_id": "call_9",
+        "name": "read_logs",
+    }
+
+
+def test_unchanged_messages_are_the_same_objects() -> None:
+    messages = [Message(role="user", content="q"), _rich_tool_message()]
+    sent = to_core(messages)
+    assert all(a is b for a, b in zip(from_core(messages, sent, sent), messages, strict=True))
+
+
+def test_changed_message_is_a_copy_with_every_other_field() -> None:
+    original = _rich_tool_message()
+    sent = to_core([original])
+    compressed = [{**sent[0], "content": "short"}]
+
+    (out,) = from_core([original], sent, compressed)
+
+    assert out is not original
+    assert out.content == "short" and original.content == "x" * 10
+    assert out.model_dump(exclude={"content"}) == original.model_dump(exclude={"content"})
+    assert out.images is original.images and out.metrics is original.metrics
+
+
+def test_compressed_content_round_trip() -> None:
+    original = Message(role="tool", tool_call_id="c", content="full", compressed_content="summary")
+    sent = to_core([original], use_compressed_content=True)
+    assert sent[0]["content"] == "summary"
+    (out,) = from_core(
+        [original], sent, [{**sent[0], "content": "shorter"}], use_compressed_content=True
+    )
+    assert (out.content, out.compressed_content) == ("full", "shorter")
+
+
+def test_list_content_passes_through() -> None:
+    parts = [{"type": "text", "text": "hi"}, {"type": "custom_block", "data": 1}]
+    message = Message(role="user", content=parts)
+    sent = to_core([message])
+    assert sent[0]["content"] is message.content
+    assert from_core([message], sent, sent)[0] is message
+
+
+@pytest.mark.parametrize("bad", [{"role": "user", "content": "x"}, "hello", None])
+def test_unknown_types_are_refused(bad: object) -> None:
+    with pytest.raises(TypeError, match="Got unknown type"):
+        to_core([bad])  # type: ignore[list-item]
+
+
+def test_misaligned_output_is_refused() -> None:
+    message = Message(role="user", content="q")
+    with pytest.raises(ValueError, match="line up"):
+        from_core([message], to_core([message]), [])
