@@ -213,7 +213,9 @@ def _compress(
     for slot in slots:
         if slot.index in protected or not _eligible(slot, cfg, last_question):
             continue
-        context_texts = _preceding_question(work, slot.index)
+        # A pasted context is not its own question: look strictly before it.
+        start = slot.index - 1 if slot.kind == "user_text" else slot.index
+        context_texts = _preceding_question(work, start)
         if slot.tool_args:
             context_texts.append(slot.tool_args)
         bias = float(biases.get(slot.index, 1.0))

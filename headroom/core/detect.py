@@ -6,7 +6,7 @@ import json
 import re
 from typing import Literal
 
-__all__ = ["CAT_N", "Kind", "detect_kind", "parse_json"]
+__all__ = ["CAT_N", "Kind", "detect_kind", "parse_json", "split_json"]
 
 Kind = Literal["json", "table", "csv", "log", "code", "grep", "rag", "diff", "html", "text"]
 
@@ -24,6 +24,28 @@ _TIMESTAMP = re.compile(
     r"(?:\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\b\d{2}:\d{2}:\d{2}\b|^\[?\w{3} \w{3} +\d+ |^\w{3} +\d+ \d{2}:\d{2}|"
     r"^\d{10}|\b(?:INFO|DEBUG|WARN|WARNING|ERROR|FATAL|TRACE|NOTICE)\b|^[IWEFDV]/\w+)"
 )
+
+
+_JSON_START = re.compile(r"(?:^|\n)[ \t]*([\[{])")
+_DECODER = json.JSONDecoder()
+
+
+def split_json(text: str) -> tuple[str, object, str] | None:
+    """(prose before, value, prose after) when one JSON object/array is most of `text`.
+
+    Covers "Here is the data:\n[...]" as well as a bare JSON document.
+    """
+    match = _JSON_START.search(text)
+    if match is None:
+        return None
+    start = match.start(1)
+    try:
+        value, end = _DECODER.raw_decode(text, start)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(value, (dict, list)) or (end - start) < 0.5 * len(text.strip()):
+        return None
+    return text[:start], value, text[end:]
 
 
 def parse_json(text: str) -> object | None:
@@ -49,6 +71,9 @@ def detect_kind(text: str) -> Kind:
         return "text"
     if stripped[0] in "[{" and parse_json(text) is not None:
         return "json"
+    if "\n[" in text or "\n{" in text or stripped[0] in "[{":
+        if split_json(text) is not None:
+            return "json"
     lines = [line for line in text.splitlines()[:400] if line.strip()]
     if not lines:
         return "text"
@@ -82,8 +107,12 @@ def detect_kind(text: str) -> Kind:
 
 
 def _is_csv(lines: list[str]) -> bool:
-    if len(lines) < 5:
-        return False
-    counts = [line.count(",") for line in lines[:50]]
-    first = counts[0]
-    return first >= 2 and sum(1 for c in counts if c == first) / len(counts) > 0.8
+    """Comma-separated rows with the same field count (a line or two of prose may precede)."""
+    for skip in range(3):
+        sample = lines[skip : skip + 50]
+        if len(sample) < 5:
+            return False
+        counts = [line.count(",") for line in sample]
+        if counts[0] >= 2 and sum(1 for c in counts if c == counts[0]) / len(counts) > 0.8:
+            return True
+    return False

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from headroom.core.detect import detect_kind, parse_json
+from headroom.core.detect import detect_kind, parse_json, split_json
 from headroom.core.relevance import Relevance
 from headroom.core.transforms.code import _split_numbering, find_functions
 from headroom.core.transforms.json_data import _flatten
@@ -29,7 +29,11 @@ _PER_OUTPUT = 3
 
 def _record_rows(text: str, kind: str) -> list[dict[str, Any]] | None:
     if kind == "json":
-        records = _records(parse_json(text))
+        value = parse_json(text)
+        if value is None:
+            parts = split_json(text)
+            value = parts[1] if parts else None
+        records = _records(value)
         if records and all(isinstance(r, dict) for r in records):
             return [_flatten(r) for r in records if isinstance(r, dict)]
     if kind in ("table", "csv"):

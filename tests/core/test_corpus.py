@@ -39,3 +39,28 @@ def test_corpus_saves_at_least_45_percent_overall() -> None:
         before += result.tokens_before
         after += result.tokens_after
     assert before and 1 - after / before >= 0.45
+
+
+def _as_pasted_context(case: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The same data pasted by the user in an earlier turn, with prose around it."""
+    outputs = [m["content"] for m in case["messages"] if m.get("role") == "tool"]
+    if len(outputs) != 1 or not isinstance(outputs[0], str):
+        return None
+    return [
+        {"role": "system", "content": "Answer from the material the user gave you."},
+        {"role": "user", "content": f"Here is what I collected:\n\n{outputs[0]}\n\nThat's all of it."},
+        {"role": "assistant", "content": "Thanks, I have read it."},
+        {"role": "user", "content": case["question"]},
+    ]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_context_in_user_message_keeps_needles(case: dict[str, Any]) -> None:
+    messages = _as_pasted_context(case)
+    if messages is None:
+        pytest.skip("case has no single tool output to paste")
+    result = compress(messages)
+    lost = [n for n in case["needles"] if not needle_present(n, result.messages)]
+    assert not lost
+    assert result.messages[1]["content"].startswith("Here is what I collected:")
+    assert result.messages[3]["content"].startswith(case["question"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from headroom.core.detect import parse_json
+from headroom.core.detect import parse_json, split_json
 from headroom.core.transforms.base import Compressed, Job
 from headroom.core.transforms.tables import Table, compress_records
 
@@ -99,8 +99,19 @@ def _lines_of_objects(table: Table, job: Job, title: str) -> tuple[str, bool]:
 
 def compress_json(job: Job) -> Compressed | None:
     value = parse_json(job.text)
-    if value is None:
+    if value is not None:
+        return _compress_value(value, job)
+    parts = split_json(job.text)
+    if parts is None:
         return None
+    before, value, after = parts
+    inner = _compress_value(value, job)
+    if inner is None:
+        return None
+    return Compressed(f"{before}{inner.text}{after}", inner.name, inner.lossy)
+
+
+def _compress_value(value: Any, job: Job) -> Compressed | None:
     try:
         lists = _record_lists(value)
         if not lists:

@@ -36,6 +36,7 @@ class Table:
     columns: list[str]
     rows: list[list[Any]]
     notes: list[str] = field(default_factory=list)
+    preamble: list[str] = field(default_factory=list)
     _lines: list[str] | None = field(default=None, repr=False)
 
     def lines(self) -> list[str]:
@@ -70,7 +71,7 @@ def render_table(table: Table, indices: Sequence[int] | None = None, title: str 
     """Header line, column line, one line per row."""
     chosen = range(len(table.rows)) if indices is None else indices
     head = f"{title}{len(table.rows)} rows; columns: " + "|".join(table.columns)
-    return "\n".join([head, *render_rows(table, chosen), *table.notes])
+    return "\n".join([*table.preamble, head, *render_rows(table, chosen), *table.notes])
 
 
 def _as_number(value: Any) -> float | None:
@@ -203,7 +204,7 @@ def _shorten_long_values(table: Table, job: Job, rows: Sequence[int]) -> tuple[T
             cut += sum(1 for v in row if isinstance(v, str) and len(v) > _LONG_VALUE)
     if not cut:
         return table, 0
-    return Table(table.columns, new_rows, table.notes), cut
+    return Table(table.columns, new_rows, table.notes, table.preamble), cut
 
 
 def _shorten(value: Any) -> Any:
@@ -247,11 +248,19 @@ def parse_text_table(text: str) -> Table | None:
     lines = [line for line in text.splitlines() if line.strip()]
     if len(lines) < 3:
         return None
-    if "|" in lines[0] and _RULE.match(lines[1].strip()) and "-" in lines[1]:
-        header = _split_pipe(lines[0])
+    top = next(
+        (
+            h
+            for h in range(min(6, len(lines) - 2))
+            if "|" in lines[h] and "-" in lines[h + 1] and _RULE.match(lines[h + 1].strip())
+        ),
+        None,
+    )
+    if top is not None:
+        header = _split_pipe(lines[top])
         rows: list[list[Any]] = []
         notes: list[str] = []
-        for line in lines[2:]:
+        for line in lines[top + 2 :]:
             if "|" not in line:
                 notes.append(line.strip())  # e.g. "(1234 rows)"
                 continue
@@ -259,7 +268,7 @@ def parse_text_table(text: str) -> Table | None:
             if len(cells) != len(header):
                 return None
             rows.append(list(cells))
-        return Table(header, rows, notes)
+        return Table(header, rows, notes, preamble=[line.strip() for line in lines[:top]])
     import csv
     import io
 
@@ -268,9 +277,15 @@ def parse_text_table(text: str) -> Table | None:
     except csv.Error:
         return None
     parsed = [r for r in parsed if r]
-    if len(parsed) < 3 or any(len(r) != len(parsed[0]) for r in parsed):
-        return None
-    return Table(list(parsed[0]), [list(r) for r in parsed[1:]])
+    for skip in range(3):  # a line or two of prose may precede the header, or follow the rows
+        body = parsed[skip:]
+        width = len(body[0]) if body else 0
+        end = next((k for k, r in enumerate(body) if len(r) != width), len(body))
+        if width >= 2 and end >= 3 and len(body) - end <= 3:
+            preamble = [",".join(r) for r in parsed[:skip]]
+            notes = [",".join(r) for r in body[end:]]
+            return Table(list(body[0]), [list(r) for r in body[1:end]], notes, preamble)
+    return None
 
 
 def _split_pipe(line: str) -> list[str]:
