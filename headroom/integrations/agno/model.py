@@ -342,6 +342,14 @@ class HeadroomAgnoModel(Model):
 
     # -- the loop itself, with `headroom_retrieve` among the tools -----------------------
 
+    def _retrieve_function(self) -> Function:
+        cached = self.__dict__.get("_retrieve_fn")
+        if cached is None or cached[0] is not self.store:
+            cached = (self.store, retrieve_function(self.store))
+            self.__dict__["_retrieve_fn"] = cached
+        fn: Function = cached[1]
+        return fn
+
     def _with_retrieve(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -353,7 +361,7 @@ class HeadroomAgnoModel(Model):
             tools = kwargs.get("tools")
         tools = list(tools or [])
         if not any(tool_name(t) == RETRIEVE_TOOL_NAME for t in tools):
-            tools.append(retrieve_function(self.store))
+            tools.append(self._retrieve_function())
         return args, {**kwargs, "tools": tools}
 
     def response(self, *args: Any, **kwargs: Any) -> ModelResponse:
