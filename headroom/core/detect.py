@@ -71,9 +71,8 @@ def detect_kind(text: str) -> Kind:
         return "text"
     if stripped[0] in "[{" and parse_json(text) is not None:
         return "json"
-    if "\n[" in text or "\n{" in text or stripped[0] in "[{":
-        if split_json(text) is not None:
-            return "json"
+    if ("\n[" in text or "\n{" in text or stripped[0] in "[{") and split_json(text) is not None:
+        return "json"
     lines = [line for line in text.splitlines()[:400] if line.strip()]
     if not lines:
         return "text"

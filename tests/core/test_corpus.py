@@ -48,7 +48,10 @@ def _as_pasted_context(case: dict[str, Any]) -> list[dict[str, Any]] | None:
         return None
     return [
         {"role": "system", "content": "Answer from the material the user gave you."},
-        {"role": "user", "content": f"Here is what I collected:\n\n{outputs[0]}\n\nThat's all of it."},
+        {
+            "role": "user",
+            "content": f"Here is what I collected:\n\n{outputs[0]}\n\nThat's all of it.",
+        },
         {"role": "assistant", "content": "Thanks, I have read it."},
         {"role": "user", "content": case["question"]},
     ]

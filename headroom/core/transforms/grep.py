@@ -51,7 +51,7 @@ def compress_grep(job: Job) -> Compressed | None:
     omitted_by_path: dict[str, int] = {}
     for i, item in enumerate(items):
         if isinstance(item, str):
-            if i in keep and item.strip() and item.strip() != "--":
+            if item.strip() and item.strip() != "--":  # prose around the matches stays
                 out.append(item)
             continue
         if i not in keep:
