@@ -14,7 +14,14 @@ from typing import Any
 
 from headroom.core import RETRIEVE_TOOL_NAME, CCRStore, handle_retrieve_call
 
-__all__ = ["RetrieveCall", "answer_calls", "followup_messages", "retrieve_calls"]
+__all__ = [
+    "RetrieveCall",
+    "allowed_calls",
+    "answer_calls",
+    "followup_messages",
+    "refusal",
+    "retrieve_calls",
+]
 
 RetrieveCall = dict[str, Any]  # {"id": str, "arguments": dict, "shape": "openai" | "anthropic"}
 
@@ -77,29 +84,39 @@ def _texts(messages: Sequence[Any]) -> str:
         return str(messages)
 
 
+def _key(call: RetrieveCall) -> str:
+    raw = call["arguments"].get("hash")
+    return raw.strip().lower() if isinstance(raw, str) else ""
+
+
+def allowed_calls(
+    calls: Sequence[RetrieveCall], sent: Sequence[Any], issued: Callable[[str], bool]
+) -> list[bool]:
+    """Per call: is its hash one this callback issued *and* one the sent request names?
+
+    A hash typed into a prompt by someone else is refused: the store may hold
+    other requests' originals.
+    """
+    named = set(_HASH.findall(_texts(sent)))
+    return [_key(c) in named and issued(_key(c)) for c in calls]
+
+
+def refusal(call: RetrieveCall) -> str:
+    return f"headroom_retrieve error: hash {_key(call)!r} was not issued for this request"
+
+
 def answer_calls(
     calls: Sequence[RetrieveCall],
     sent: Sequence[Any],
     issued: Callable[[str], bool],
     store: CCRStore | None,
 ) -> list[tuple[RetrieveCall, str]]:
-    """Answer each call, honouring only hashes this callback issued *and* that the sent request names.
-
-    A hash typed into a prompt by someone else is refused: the store may hold
-    other requests' originals.
-    """
-    named = set(_HASH.findall(_texts(sent)))
-    answers: list[tuple[RetrieveCall, str]] = []
-    for call in calls:
-        raw = call["arguments"].get("hash")
-        key = raw.strip().lower() if isinstance(raw, str) else ""
-        if key in named and issued(key):
-            answers.append((call, handle_retrieve_call(call["arguments"], store=store)))
-        else:
-            answers.append(
-                (call, f"headroom_retrieve error: hash {key!r} was not issued for this request")
-            )
-    return answers
+    """Answer each allowed call from `store`; refuse the others (see `allowed_calls`)."""
+    allowed = allowed_calls(calls, sent, issued)
+    return [
+        (call, handle_retrieve_call(call["arguments"], store=store) if ok else refusal(call))
+        for call, ok in zip(calls, allowed, strict=True)
+    ]
 
 
 def _assistant_text(response: Any) -> str:

@@ -19,6 +19,7 @@ model's calls to it are answered in LiteLLM's agentic loop.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import threading
@@ -42,7 +43,14 @@ from headroom.core import window as _window
 from headroom.core.messages import Message
 from headroom.core.tokens import count_message_tokens, counter_for_model
 from headroom.exceptions import ValidationError
-from headroom.integrations.litellm._ccr import answer_calls, followup_messages, retrieve_calls
+from headroom.integrations.litellm._ccr import (
+    RetrieveCall,
+    allowed_calls,
+    answer_calls,
+    followup_messages,
+    refusal,
+    retrieve_calls,
+)
 from headroom.integrations.litellm._request import (
     CHAT_CALL_TYPES,
     OutputMemo,
@@ -84,6 +92,14 @@ def _context_window(model: str) -> int | None:
     return _window.context_window(model)
 
 
+def _hash_query(call: RetrieveCall) -> tuple[str, str | None]:
+    args = call["arguments"]
+    query = args.get("query")
+    return str(args.get("hash", "")).strip().lower(), query if isinstance(
+        query, str
+    ) and query else None
+
+
 class _Protecting(CompressionHooks):
     """The caller's hooks plus indices that must not be rewritten."""
 
@@ -102,6 +118,23 @@ class _Protecting(CompressionHooks):
 
     def post_compress(self, event: CompressEvent) -> None:
         self._inner.post_compress(event)
+
+
+class _Pinned(CCRStore):
+    """The caller's store, always truthy: the core falls back to the default store
+    when handed one that is falsy (an empty `InMemoryStore` has ``len() == 0``)."""
+
+    def __init__(self, inner: CCRStore) -> None:
+        self.inner = inner
+
+    def put(self, key: str, original: str) -> None:
+        self.inner.put(key, original)
+
+    def get(self, key: str) -> str | None:
+        return self.inner.get(key)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 @dataclass(frozen=True)
@@ -127,7 +160,8 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
         config: `CompressConfig` for local mode.
         store: CCR store for local mode (the process default if omitted).
         retrieval: Add `headroom_retrieve` when content was stubbed and answer
-            the model's calls to it in LiteLLM's agentic loop (local mode).
+            the model's calls to it in LiteLLM's agentic loop (from `store`, or
+            from the server's `/v1/retrieve` in remote mode).
         timeout: Remote mode: seconds before failing open.
     """
 
@@ -150,6 +184,7 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
         self.hooks = hooks
         self.config = config or CompressConfig()
         self.store = store
+        self._store: CCRStore | None = _Pinned(store) if store is not None else None
         self.retrieval = retrieval
         key = api_key or os.environ.get("HEADROOM_API_KEY") or None
         url = api_url or os.environ.get("HEADROOM_API_URL") or None
@@ -206,7 +241,7 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
         config = (
             self.config
             if job.breakpoint < 0
-            else self.config.model_copy(update={"cache_align": False})
+            else dataclasses.replace(self.config, cache_align=False)
         )
         hooks: CompressionHooks | None = (
             _Protecting(self.hooks, set(job.protected)) if job.protected else self.hooks
@@ -217,7 +252,7 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
             model_limit=self._limit(job.model),
             config=config,
             hooks=hooks,
-            store=self.store,
+            store=self._store,
         )
 
     def _finish(
@@ -241,7 +276,7 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
             self._saved += saved
         new = dict(kwargs)
         new["messages"] = out
-        if result.ccr_hashes and add_tool and self.retrieval and self.remote is None:
+        if result.ccr_hashes and add_tool and self.retrieval:
             new["tools"] = with_retrieve_tool(kwargs.get("tools"), tool_shape(job.call_type))
         stats = {
             "mode": self.mode,
@@ -385,8 +420,29 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
         calls = retrieve_calls(response)
         if not calls:
             return None
-        answers = answer_calls(calls, sent, self._memo.issued, self.store)
+        if self.remote is None:
+            answers = answer_calls(calls, sent, self._memo.issued, self._store)
+        else:
+            remote = self.remote
+            answers = [
+                (call, remote.retrieve(*_hash_query(call)) if ok else refusal(call))
+                for call, ok in zip(
+                    calls, allowed_calls(calls, sent, self._memo.issued), strict=True
+                )
+            ]
         return followup_messages(response, sent, answers)
+
+    async def _aanswer(
+        self, calls: list[RetrieveCall], sent: list[Any]
+    ) -> list[tuple[RetrieveCall, str]]:
+        if self.remote is None:
+            return answer_calls(calls, sent, self._memo.issued, self._store)
+        answers: list[tuple[RetrieveCall, str]] = []
+        for call, ok in zip(calls, allowed_calls(calls, sent, self._memo.issued), strict=True):
+            answers.append(
+                (call, await self.remote.aretrieve(*_hash_query(call)) if ok else refusal(call))
+            )
+        return answers
 
     async def async_should_run_agentic_loop(
         self,
@@ -399,7 +455,7 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
         kwargs: dict[str, Any],
     ) -> tuple[bool, dict[str, Any]]:
         """Run the loop when the model called `headroom_retrieve` (a tool we added)."""
-        if not self.retrieval or self.remote is not None or not has_retrieve_tool(tools):
+        if not self.retrieval or not has_retrieve_tool(tools):
             return False, {}
         calls = retrieve_calls(response)
         return (True, {"tool_calls": calls}) if calls else (False, {})
@@ -422,7 +478,7 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
             AgenticLoopRequestPatch,
         )
 
-        answers = answer_calls(tools.get("tool_calls", []), messages, self._memo.issued, self.store)
+        answers = await self._aanswer(list(tools.get("tool_calls", [])), messages)
         params = dict(anthropic_messages_optional_request_params or {})
         max_tokens = params.pop("max_tokens", None) or kwargs.get("max_tokens")
         return AgenticLoopPlan(

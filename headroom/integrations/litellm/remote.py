@@ -164,6 +164,47 @@ class RemoteCompressor:
             return None
         return self._finish(response, messages)
 
+    def _retrieved(self, response: httpx.Response, key: str) -> str:
+        if response.status_code // 100 != 2:
+            return f"headroom_retrieve error: the server answered {response.status_code} for hash {key!r}"
+        try:
+            original = response.json().get("original_content")
+        except (ValueError, AttributeError):
+            original = None
+        return original if isinstance(original, str) else "headroom_retrieve error: malformed reply"
+
+    def retrieve(self, hash: str, query: str | None = None) -> str:
+        """The original behind `hash` from the server's `/v1/retrieve`; errors come back as text."""
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=httpx.Timeout(self.timeout))
+            client = self._client
+        try:
+            response = client.post(
+                f"{self.api_url}/v1/retrieve",
+                json={"hash": hash, "query": query},
+                headers=self._headers(),
+            )
+        except httpx.HTTPError as exc:
+            return f"headroom_retrieve error: the Headroom server is unreachable ({type(exc).__name__})"
+        return self._retrieved(response, hash)
+
+    async def aretrieve(self, hash: str, query: str | None = None) -> str:
+        """`retrieve` without blocking the event loop."""
+        try:
+            async with httpx.AsyncClient(timeout=httpx.Timeout(self.timeout)) as client:
+                response = await asyncio.wait_for(
+                    client.post(
+                        f"{self.api_url}/v1/retrieve",
+                        json={"hash": hash, "query": query},
+                        headers=self._headers(),
+                    ),
+                    timeout=self.timeout,
+                )
+        except (httpx.HTTPError, asyncio.TimeoutError) as exc:
+            return f"headroom_retrieve error: the Headroom server is unreachable ({type(exc).__name__})"
+        return self._retrieved(response, hash)
+
     def close(self) -> None:
         with self._lock:
             if self._client is not None:

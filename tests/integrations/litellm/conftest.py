@@ -6,10 +6,10 @@ import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before litellm is imported
 
-from collections.abc import Iterator  # noqa: E402
-from typing import Any  # noqa: E402
+from collections.abc import Iterator
+from typing import Any
 
-import pytest  # noqa: E402
+import pytest
 
 litellm = pytest.importorskip("litellm")
 
@@ -24,7 +24,11 @@ def _isolated_litellm() -> Iterator[None]:
     saved = (list(litellm.callbacks), list(litellm.custom_provider_map), litellm.num_retries)
     litellm.callbacks = []
     yield
-    litellm.callbacks, litellm.custom_provider_map, litellm.num_retries = saved[0], saved[1], saved[2]
+    litellm.callbacks, litellm.custom_provider_map, litellm.num_retries = (
+        saved[0],
+        saved[1],
+        saved[2],
+    )
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -21,32 +22,70 @@ import litellm
 from litellm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk
 
-__all__ = ["FakeProvider", "StubServer", "retrieve_call_reply"]
+__all__ = [
+    "FakeProvider",
+    "StubServer",
+    "marker_hash",
+    "retrieve_call_reply",
+    "retrieve_first_marker",
+]
 
 Reply = dict[str, Any]  # {"content": str} or {"tool_calls": [{"id", "name", "arguments"}]}
+Script = Reply | Callable[[list[Any]], Reply]  # a reply, or one computed from the messages received
+
+_HASH = re.compile(r'headroom_retrieve\(hash="([0-9a-f]{16})"\)')
+
+
+def marker_hash(messages: list[Any]) -> str:
+    """The first CCR hash named by a Headroom marker in `messages`."""
+    found = _HASH.search(json.dumps(messages).replace('\\"', '"'))
+    assert found, "no headroom marker in the request"
+    return found.group(1)
+
+
+def retrieve_first_marker(messages: list[Any]) -> Reply:
+    """A model that asks for the original behind the first marker it sees."""
+    return retrieve_call_reply(marker_hash(messages))
 
 
 def retrieve_call_reply(ccr_hash: str, call_id: str = "call_hr_1") -> Reply:
     """A model turn that calls `headroom_retrieve` for `ccr_hash`."""
-    return {"tool_calls": [{"id": call_id, "name": "headroom_retrieve", "arguments": json.dumps({"hash": ccr_hash})}]}
+    return {
+        "tool_calls": [
+            {
+                "id": call_id,
+                "name": "headroom_retrieve",
+                "arguments": json.dumps({"hash": ccr_hash}),
+            }
+        ]
+    }
 
 
 class FakeProvider(CustomLLM):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         self.requests: list[dict[str, Any]] = []
-        self.replies: deque[Reply] = deque()
+        self.replies: deque[Script] = deque()
 
     def _record(self, method: str, messages: Any, optional_params: dict[str, Any]) -> Reply:
         self.requests.append(
-            {"method": method, "messages": copy.deepcopy(messages), "tools": copy.deepcopy(optional_params.get("tools"))}
+            {
+                "method": method,
+                "messages": copy.deepcopy(messages),
+                "tools": copy.deepcopy(optional_params.get("tools")),
+            }
         )
-        return self.replies.popleft() if self.replies else {"content": "fake answer"}
+        script = self.replies.popleft() if self.replies else {"content": "fake answer"}
+        return script(messages) if callable(script) else script
 
     @staticmethod
     def _response(reply: Reply) -> litellm.ModelResponse:
         calls = [
-            {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+            {
+                "id": c["id"],
+                "type": "function",
+                "function": {"name": c["name"], "arguments": c["arguments"]},
+            }
             for c in reply.get("tool_calls", [])
         ]
         message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
@@ -54,22 +93,39 @@ class FakeProvider(CustomLLM):  # type: ignore[misc]
             message["tool_calls"] = calls
         return litellm.ModelResponse(
             model="fake",
-            choices=[{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+            choices=[
+                {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}
+            ],
             usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         )
 
-    def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> litellm.ModelResponse:
-        return self._response(self._record("completion", messages, kwargs.get("optional_params") or {}))
+    def completion(
+        self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+    ) -> litellm.ModelResponse:
+        return self._response(
+            self._record("completion", messages, kwargs.get("optional_params") or {})
+        )
 
-    async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> litellm.ModelResponse:
-        return self._response(self._record("acompletion", messages, kwargs.get("optional_params") or {}))
+    async def acompletion(
+        self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+    ) -> litellm.ModelResponse:
+        return self._response(
+            self._record("acompletion", messages, kwargs.get("optional_params") or {})
+        )
 
     def _chunk(self, reply: Reply) -> GenericStreamingChunk:
         return GenericStreamingChunk(
-            text=reply.get("content") or "", is_finished=True, finish_reason="stop", index=0, tool_use=None, usage=None
+            text=reply.get("content") or "",
+            is_finished=True,
+            finish_reason="stop",
+            index=0,
+            tool_use=None,
+            usage=None,
         )
 
-    def streaming(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Iterator[GenericStreamingChunk]:
+    def streaming(
+        self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+    ) -> Iterator[GenericStreamingChunk]:
         yield self._chunk(self._record("streaming", messages, kwargs.get("optional_params") or {}))
 
     async def astreaming(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
@@ -85,7 +141,7 @@ class StubServer:
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, Any]] = []
-        self.replies: deque[Reply] = deque()
+        self.replies: deque[Script] = deque()
         self.compress_delay = 0.0
         self.compress_handler: Callable[[dict[str, Any]], Any] | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -117,7 +173,9 @@ class StubServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def _send(self, status: int, payload: Any, content_type: str = "application/json") -> None:
+            def _send(
+                self, status: int, payload: Any, content_type: str = "application/json"
+            ) -> None:
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("content-type", content_type)
@@ -150,7 +208,10 @@ class StubServer:
                         200,
                         {
                             "object": "list",
-                            "data": [{"object": "embedding", "index": i, "embedding": [0.1, 0.2]} for i in range(n)],
+                            "data": [
+                                {"object": "embedding", "index": i, "embedding": [0.1, 0.2]}
+                                for i in range(n)
+                            ],
                             "model": "text-embedding-3-small",
                             "usage": {"prompt_tokens": 1, "total_tokens": 1},
                         },
@@ -158,7 +219,9 @@ class StubServer:
                 elif path.endswith("/messages"):
                     self._send(200, stub._anthropic(body))
                 elif path.endswith("/chat/completions"):
-                    reply = stub.replies.popleft() if stub.replies else {"content": "stub answer"}
+                    reply = stub.next_reply(
+                        body.get("messages", []) if isinstance(body, dict) else []
+                    )
                     if isinstance(body, dict) and body.get("stream"):
                         self._send(200, stub._sse(reply), "text/event-stream")
                     else:
@@ -168,10 +231,18 @@ class StubServer:
 
         return Handler
 
+    def next_reply(self, messages: list[Any]) -> Reply:
+        script = self.replies.popleft() if self.replies else {"content": "stub answer"}
+        return script(messages) if callable(script) else script
+
     @staticmethod
     def _chat(reply: Reply) -> dict[str, Any]:
         calls = [
-            {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+            {
+                "id": c["id"],
+                "type": "function",
+                "function": {"name": c["name"], "arguments": c["arguments"]},
+            }
             for c in reply.get("tool_calls", [])
         ]
         message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
@@ -182,26 +253,48 @@ class StubServer:
             "object": "chat.completion",
             "created": 1,
             "model": "gpt-4o",
-            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+            "choices": [
+                {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}
+            ],
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         }
 
     @staticmethod
     def _sse(reply: Reply) -> bytes:
-        base = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o"}
+        base = {
+            "id": "chatcmpl-stub",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "gpt-4o",
+        }
         chunks = [
-            {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": reply.get("content") or ""}}]},
+            {
+                **base,
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {"role": "assistant", "content": reply.get("content") or ""},
+                    }
+                ],
+            },
             {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
         ]
         return b"".join(f"data: {json.dumps(c)}\n\n".encode() for c in chunks) + b"data: [DONE]\n\n"
 
     def _anthropic(self, body: Any) -> dict[str, Any]:
-        reply = self.replies.popleft() if self.replies else {"content": "stub answer"}
+        reply = self.next_reply(body.get("messages", []) if isinstance(body, dict) else [])
         content: list[dict[str, Any]] = []
         if reply.get("content"):
             content.append({"type": "text", "text": reply["content"]})
         for c in reply.get("tool_calls", []):
-            content.append({"type": "tool_use", "id": c["id"], "name": c["name"], "input": json.loads(c["arguments"])})
+            content.append(
+                {
+                    "type": "tool_use",
+                    "id": c["id"],
+                    "name": c["name"],
+                    "input": json.loads(c["arguments"]),
+                }
+            )
         return {
             "id": "msg_stub",
             "type": "message",

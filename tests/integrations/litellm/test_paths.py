@@ -59,7 +59,9 @@ def test_sync_wrapper_takes_positional_messages(fake: FakeProvider) -> None:
 
 def test_sync_router_completion_needs_the_wrapper(fake: FakeProvider) -> None:
     _register()
-    router = litellm.Router(model_list=[{"model_name": "logs", "litellm_params": {"model": "fake/gpt-4o"}}])
+    router = litellm.Router(
+        model_list=[{"model_name": "logs", "litellm_params": {"model": "fake/gpt-4o"}}]
+    )
     messages = logs_case()
     router.completion(model="logs", messages=messages)
     assert tool_output(fake.last_messages) == tool_output(messages)  # measured: not reachable
@@ -89,7 +91,9 @@ async def test_acompletion_stream_compresses(fake: FakeProvider) -> None:
     assert was_compressed(fake.last_messages, messages)
 
 
-async def test_acompletion_stream_with_retrieval_still_streams_to_the_caller(fake: FakeProvider) -> None:
+async def test_acompletion_stream_with_retrieval_still_streams_to_the_caller(
+    fake: FakeProvider,
+) -> None:
     """The provider gets one whole request (so the agentic loop can see a retrieve call); the caller a stream."""
     _register()
     messages = logs_case()
@@ -103,7 +107,9 @@ async def test_acompletion_stream_with_retrieval_still_streams_to_the_caller(fak
 
 async def test_router_acompletion_compresses(fake: FakeProvider) -> None:
     _register()
-    router = litellm.Router(model_list=[{"model_name": "logs", "litellm_params": {"model": "fake/gpt-4o"}}])
+    router = litellm.Router(
+        model_list=[{"model_name": "logs", "litellm_params": {"model": "fake/gpt-4o"}}]
+    )
     messages = logs_case()
     await router.acompletion(model="logs", messages=messages)
     assert was_compressed(fake.last_messages, messages)
@@ -112,11 +118,15 @@ async def test_router_acompletion_compresses(fake: FakeProvider) -> None:
 async def test_acompletion_over_http_compresses(stub: StubServer) -> None:
     _register()
     messages = logs_case()
-    await litellm.acompletion(model="openai/gpt-4o", messages=messages, api_base=f"{stub.url}/v1", api_key="sk-test")
+    await litellm.acompletion(
+        model="openai/gpt-4o", messages=messages, api_base=f"{stub.url}/v1", api_key="sk-test"
+    )
     (body,) = stub.bodies("/chat/completions")
     assert was_compressed(body["messages"], messages)
     assert [t["function"]["name"] for t in body["tools"]] == ["headroom_retrieve"]
-    assert "headroom" not in body.get("metadata", {})  # LiteLLM's metadata never reaches the provider
+    assert "headroom" not in body.get(
+        "metadata", {}
+    )  # LiteLLM's metadata never reaches the provider
 
 
 async def test_positional_messages_are_invisible_to_hooks_and_warned(
@@ -138,7 +148,9 @@ async def test_positional_messages_are_invisible_to_hooks_and_warned(
 async def test_anthropic_messages_via_adapter_compresses(fake: FakeProvider) -> None:
     _register()
     system, messages = anthropic_case()
-    await litellm.anthropic.messages.acreate(model="fake/claude-sonnet-4", messages=messages, system=system, max_tokens=64)
+    await litellm.anthropic.messages.acreate(
+        model="fake/claude-sonnet-4", messages=messages, system=system, max_tokens=64
+    )
     assert was_compressed(fake.last_messages, messages)
 
 
@@ -167,7 +179,9 @@ async def test_anthropic_messages_native_compresses(stub: StubServer) -> None:
 async def test_embeddings_pass_through_untouched(stub: StubServer) -> None:
     cb = _register(min_tokens=0)
     text = "x " * 5000
-    await litellm.aembedding(model="openai/text-embedding-3-small", input=[text], api_base=f"{stub.url}/v1", api_key="k")
+    await litellm.aembedding(
+        model="openai/text-embedding-3-small", input=[text], api_base=f"{stub.url}/v1", api_key="k"
+    )
     (body,) = stub.bodies("/embeddings")
     assert body["input"] == [text]
     assert cb.total_tokens_saved == 0
@@ -175,7 +189,16 @@ async def test_embeddings_pass_through_untouched(stub: StubServer) -> None:
 
 @pytest.mark.parametrize(
     "call_type",
-    ["aembedding", "embedding", "image_generation", "atranscription", "aspeech", "moderation", "aresponses", "arerank"],
+    [
+        "aembedding",
+        "embedding",
+        "image_generation",
+        "atranscription",
+        "aspeech",
+        "moderation",
+        "aresponses",
+        "arerank",
+    ],
 )
 async def test_non_chat_call_types_are_left_alone(call_type: str) -> None:
     cb = HeadroomCallback(min_tokens=0)
@@ -191,9 +214,13 @@ async def test_caller_objects_are_not_mutated(fake: FakeProvider) -> None:
     _register()
     messages = logs_case()
     snapshot = copy.deepcopy(messages)
-    tools = [{"type": "function", "function": {"name": "kubectl_logs", "parameters": {"type": "object"}}}]
+    tools = [
+        {"type": "function", "function": {"name": "kubectl_logs", "parameters": {"type": "object"}}}
+    ]
     metadata = {"team": "sre"}
-    await litellm.acompletion(model="fake/gpt-4o", messages=messages, tools=tools, metadata=metadata)
+    await litellm.acompletion(
+        model="fake/gpt-4o", messages=messages, tools=tools, metadata=metadata
+    )
     assert messages == snapshot
     assert len(tools) == 1
     assert metadata == {"team": "sre"}
@@ -202,9 +229,16 @@ async def test_caller_objects_are_not_mutated(fake: FakeProvider) -> None:
 async def test_tools_and_tool_choice_are_kept(stub: StubServer) -> None:
     _register()
     messages = logs_case()
-    tools = [{"type": "function", "function": {"name": "kubectl_logs", "parameters": {"type": "object"}}}]
+    tools = [
+        {"type": "function", "function": {"name": "kubectl_logs", "parameters": {"type": "object"}}}
+    ]
     await litellm.acompletion(
-        model="openai/gpt-4o", messages=messages, tools=tools, tool_choice="auto", api_base=f"{stub.url}/v1", api_key="k"
+        model="openai/gpt-4o",
+        messages=messages,
+        tools=tools,
+        tool_choice="auto",
+        api_base=f"{stub.url}/v1",
+        api_key="k",
     )
     (body,) = stub.bodies("/chat/completions")
     assert [t["function"]["name"] for t in body["tools"]] == ["kubectl_logs", "headroom_retrieve"]
@@ -215,7 +249,10 @@ async def test_images_survive(fake: FakeProvider) -> None:
     _register()
     messages = logs_case()
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
-    messages[1] = {"role": "user", "content": [{"type": "text", "text": messages[1]["content"]}, image]}
+    messages[1] = {
+        "role": "user",
+        "content": [{"type": "text", "text": messages[1]["content"]}, image],
+    }
     await litellm.acompletion(model="fake/gpt-4o", messages=messages)
     sent = fake.last_messages
     assert image in sent[1]["content"]

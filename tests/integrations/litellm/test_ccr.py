@@ -1,0 +1,141 @@
+"""CCR: the retrieve tool is offered when content was stubbed, and the model's calls are answered."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import litellm
+
+from headroom import InMemoryStore
+from headroom.integrations.litellm import HeadroomCallback, completion
+from tests.integrations.litellm.conftest import anthropic_case, logs_case
+from tests.integrations.litellm.fakes import (
+    FakeProvider,
+    StubServer,
+    retrieve_call_reply,
+    retrieve_first_marker,
+)
+from tests.integrations.litellm.helpers import tool_output, was_compressed
+
+
+def _register(**kwargs: Any) -> HeadroomCallback:
+    cb = HeadroomCallback(store=InMemoryStore(), **kwargs)
+    litellm.callbacks = [cb]
+    return cb
+
+
+def _answered_with_original(followup: list[Any], original: list[Any]) -> bool:
+    """The follow-up request ends with our retrieve call and the original tool output as its answer."""
+    call, answer = followup[-2], followup[-1]
+    return (
+        call["role"] == "assistant"
+        and call["tool_calls"][0]["function"]["name"] == "headroom_retrieve"
+        and answer["role"] == "tool"
+        and answer["content"] == tool_output(original)
+    )
+
+
+async def test_acompletion_answers_a_retrieve_call(fake: FakeProvider) -> None:
+    _register()
+    messages = logs_case()
+    fake.replies.append(retrieve_first_marker)
+    response = await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert response.choices[0].message.content == "fake answer"
+    first, second = fake.requests
+    assert was_compressed(first["messages"], messages)
+    assert [t["function"]["name"] for t in first["tools"]] == ["headroom_retrieve"]
+    assert _answered_with_original(second["messages"], messages)
+    # the follow-up re-sends the compressed prefix as is (no second compression)
+    assert second["messages"][: len(first["messages"])] == first["messages"]
+
+
+async def test_streamed_acompletion_answers_a_retrieve_call_and_still_streams(
+    fake: FakeProvider,
+) -> None:
+    _register()
+    messages = logs_case()
+    fake.replies.append(retrieve_first_marker)
+    stream = await litellm.acompletion(model="fake/gpt-4o", messages=messages, stream=True)
+    text = "".join([c.choices[0].delta.content or "" async for c in stream])
+    assert text == "fake answer"
+    assert len(fake.requests) == 2
+    assert _answered_with_original(fake.requests[1]["messages"], messages)
+
+
+async def test_http_provider_round_trip(stub: StubServer) -> None:
+    _register()
+    messages = logs_case()
+    stub.replies.append(retrieve_first_marker)
+    response = await litellm.acompletion(
+        model="openai/gpt-4o", messages=messages, api_base=f"{stub.url}/v1", api_key="k"
+    )
+    assert response.choices[0].message.content == "stub answer"
+    first, second = stub.bodies("/chat/completions")
+    assert was_compressed(first["messages"], messages)
+    assert _answered_with_original(second["messages"], messages)
+
+
+def test_sync_wrapper_answers_a_retrieve_call(fake: FakeProvider) -> None:
+    cb = HeadroomCallback(store=InMemoryStore())
+    messages = logs_case()
+    fake.replies.append(retrieve_first_marker)
+    response = completion(model="fake/gpt-4o", messages=messages, callback=cb)
+    assert response.choices[0].message.content == "fake answer"
+    assert _answered_with_original(fake.requests[1]["messages"], messages)
+
+
+async def test_anthropic_messages_native_round_trip(stub: StubServer) -> None:
+    _register()
+    system, messages = anthropic_case()
+    stub.replies.append(retrieve_first_marker)
+    response = await litellm.anthropic.messages.acreate(
+        model="anthropic/claude-sonnet-4-5-20250929",
+        messages=messages,
+        system=system,
+        max_tokens=64,
+        api_base=stub.url,
+        api_key="sk-ant-test",
+    )
+    assert response["content"][0]["text"] == "stub answer"
+    first, second = stub.bodies("/v1/messages")
+    assert was_compressed(first["messages"], messages)
+    call, answer = second["messages"][-2], second["messages"][-1]
+    assert call["content"][-1]["name"] == "headroom_retrieve"
+    result = answer["content"][0]
+    assert result["type"] == "tool_result"
+    answered = (
+        result["content"] if isinstance(result["content"], str) else result["content"][0]["text"]
+    )
+    assert answered == tool_output(messages)
+
+
+async def test_a_hash_not_issued_for_the_request_is_refused(fake: FakeProvider) -> None:
+    cb = _register()
+    assert cb.store is not None
+    cb.store.put("0123456789abcdef", "someone else's secret")
+    messages = logs_case()
+    fake.replies.append(retrieve_call_reply("0123456789abcdef"))
+    await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    answer = fake.requests[1]["messages"][-1]
+    assert "not issued" in answer["content"]
+    assert "secret" not in json.dumps(fake.requests[1]["messages"])
+
+
+async def test_retrieval_off_adds_no_tool(fake: FakeProvider) -> None:
+    _register(retrieval=False)
+    messages = logs_case()
+    await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert was_compressed(fake.last_messages, messages)
+    assert fake.requests[-1]["tools"] is None
+
+
+async def test_lossless_compression_adds_no_tool(fake: FakeProvider) -> None:
+    """No stub, nothing to retrieve: the request's tools are left as they were."""
+    _register(config=None)
+    from tests.conftest import case
+
+    messages = case("p-nested-octokit-release")["messages"]
+    await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert len(tool_output(fake.last_messages)) < len(tool_output(messages))
+    assert fake.requests[-1]["tools"] is None
