@@ -55,7 +55,7 @@ def retrieve(hash: str, query: str | None = None, *, store: CCRStore | None = No
         RetrievalError: nothing is stored under `hash` (unknown or expired).
     """
     key = hash.strip().lower()
-    original = (store or get_default_store()).get(key)
+    original = (store if store is not None else get_default_store()).get(key)
     if original is None:
         raise RetrievalError(f"no original stored under hash {key!r} (unknown or expired)")
     if not query:

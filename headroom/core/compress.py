@@ -190,7 +190,7 @@ def _compress(
     count: TokenCounter,
     counter_id: str,
 ) -> CompressionResult:
-    store = store or get_default_store()
+    store = store if store is not None else get_default_store()
     ctx = _build_context(original, model)
     tokens_before = sum(_message_tokens(m, count, counter_id) for m in original)
 

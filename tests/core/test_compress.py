@@ -374,3 +374,11 @@ def test_prefix_stability_across_agent_turns() -> None:
     for k in range(2, len(messages)):
         prefix = compress(messages[:k]).messages
         assert json.dumps(prefix) == json.dumps(full[:k]), f"prefix of {k} messages changed"
+
+
+def test_an_empty_custom_store_is_still_used() -> None:
+    store = InMemoryStore()
+    assert len(store) == 0
+    result = compress(agent(big_json(302)), store=store)
+    assert len(store) == 1
+    assert retrieve(result.ccr_hashes[0], store=store)
