@@ -1,0 +1,214 @@
+"""Remote mode: a real Headroom server on loopback, and servers that are down, slow or wrong."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import litellm
+import pytest
+
+from headroom import InMemoryStore, compress
+from headroom.integrations.litellm import HeadroomCallback, RemoteCompressor, completion
+from tests.integrations.litellm.conftest import logs_case
+from tests.integrations.litellm.fakes import FakeProvider, StubServer, retrieve_first_marker
+from tests.integrations.litellm.helpers import tool_output, was_compressed
+
+STARTUP_TIMEOUT = 20.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _serve(app: Any) -> Iterator[str]:
+    uvicorn = pytest.importorskip("uvicorn")
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"uvicorn did not start on port {port}")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def headroom_server() -> Iterator[str]:
+    """The real Headroom server (headroom.server.app.create_app) with one API key."""
+    try:
+        from headroom.server.app import create_app
+        from headroom.server.settings import ServerSettings
+    except ImportError as exc:
+        pytest.skip(f"headroom.server is not importable: {exc}")
+    app = create_app(ServerSettings(api_keys=("hk-test",)), store=InMemoryStore())
+    with _serve(app) as url:
+        yield url
+
+
+# ------------------------------------------------------------ real server
+
+
+async def test_remote_mode_compresses_through_the_real_server(
+    fake: FakeProvider, headroom_server: str
+) -> None:
+    cb = HeadroomCallback(api_url=headroom_server, api_key="hk-test")
+    litellm.callbacks = [cb]
+    messages = logs_case()
+    await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert was_compressed(fake.last_messages, messages)
+    assert cb.mode == "remote" and cb.total_tokens_saved > 10_000
+
+
+async def test_remote_retrieve_loop_is_answered_by_the_server(
+    fake: FakeProvider, headroom_server: str
+) -> None:
+    litellm.callbacks = [HeadroomCallback(api_url=headroom_server, api_key="hk-test")]
+    messages = logs_case()
+    fake.replies.append(retrieve_first_marker)
+    response = await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert response.choices[0].message.content == "fake answer"
+    assert fake.requests[1]["messages"][-1]["content"] == tool_output(messages)
+
+
+def test_remote_sync_wrapper(fake: FakeProvider, headroom_server: str) -> None:
+    cb = HeadroomCallback(api_url=headroom_server, api_key="hk-test")
+    messages = logs_case()
+    fake.replies.append(retrieve_first_marker)
+    completion(model="fake/gpt-4o", messages=messages, callback=cb)
+    assert was_compressed(fake.requests[0]["messages"], messages)
+    assert fake.requests[1]["messages"][-1]["content"] == tool_output(messages)
+
+
+async def test_wrong_key_fails_open(
+    fake: FakeProvider, headroom_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    litellm.callbacks = [HeadroomCallback(api_url=headroom_server, api_key="wrong")]
+    messages = logs_case()
+    with caplog.at_level(logging.WARNING, logger="headroom.litellm"):
+        await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert tool_output(fake.last_messages) == tool_output(messages)
+    assert "401" in caplog.text
+
+
+# ------------------------------------------------------------ fail open
+
+
+async def test_unreachable_server_fails_open_fast(
+    fake: FakeProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    cb = HeadroomCallback(api_url=f"http://127.0.0.1:{_free_port()}", timeout=2.0)
+    litellm.callbacks = [cb]
+    messages = logs_case()
+    start = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="headroom.litellm"):
+        await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert time.monotonic() - start < 2.5
+    assert tool_output(fake.last_messages) == tool_output(messages)
+    assert "unreachable" in caplog.text
+    assert cb.total_tokens_saved == 0
+
+
+async def test_slow_server_fails_open_within_the_timeout(
+    fake: FakeProvider, stub: StubServer
+) -> None:
+    stub.compress_delay = 3.0
+    stub.compress_handler = lambda body: compress(body["messages"], body["model"]).to_dict()
+    litellm.callbacks = [HeadroomCallback(api_url=stub.url, timeout=0.5)]
+    messages = logs_case()
+    start = time.monotonic()
+    await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert time.monotonic() - start < 2.0
+    assert tool_output(fake.last_messages) == tool_output(messages)
+
+
+def test_slow_server_fails_open_on_the_sync_path(fake: FakeProvider, stub: StubServer) -> None:
+    stub.compress_delay = 3.0
+    stub.compress_handler = lambda body: compress(body["messages"], body["model"]).to_dict()
+    cb = HeadroomCallback(api_url=stub.url, timeout=0.5)
+    messages = logs_case()
+    start = time.monotonic()
+    completion(model="fake/gpt-4o", messages=messages, callback=cb)
+    assert time.monotonic() - start < 2.0
+    assert tool_output(fake.last_messages) == tool_output(messages)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"messages": []},
+        {"messages": "nope", "tokens_before": 1, "tokens_after": 1},
+        ["not", "an", "object"],
+        {"tokens_before": 10},
+    ],
+)
+async def test_malformed_replies_fail_open(
+    fake: FakeProvider, stub: StubServer, reply: Any
+) -> None:
+    stub.compress_handler = lambda body: reply
+    litellm.callbacks = [HeadroomCallback(api_url=stub.url)]
+    messages = logs_case()
+    await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert tool_output(fake.last_messages) == tool_output(messages)
+
+
+async def test_a_reply_that_reorders_roles_is_refused(fake: FakeProvider, stub: StubServer) -> None:
+    def swap(body: dict[str, Any]) -> dict[str, Any]:
+        out = compress(body["messages"], body["model"]).to_dict()
+        out["messages"] = list(reversed(out["messages"]))
+        return out
+
+    stub.compress_handler = swap
+    litellm.callbacks = [HeadroomCallback(api_url=stub.url)]
+    messages = logs_case()
+    await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert tool_output(fake.last_messages) == tool_output(messages)
+
+
+# ------------------------------------------------------------ configuration
+
+
+async def test_env_vars_turn_on_remote_mode_and_send_the_key(
+    fake: FakeProvider, stub: StubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEADROOM_API_URL", stub.url)
+    monkeypatch.setenv("HEADROOM_API_KEY", "hk-env")
+    seen: list[dict[str, Any]] = []
+
+    def handler(body: dict[str, Any]) -> dict[str, Any]:
+        seen.append(body)
+        return compress(body["messages"], body["model"]).to_dict()
+
+    stub.compress_handler = handler
+    cb = HeadroomCallback()
+    assert cb.mode == "remote" and cb.remote is not None and cb.remote.api_key == "hk-env"
+    litellm.callbacks = [cb]
+    messages = logs_case()
+    await litellm.acompletion(model="fake/gpt-4o", messages=messages)
+    assert was_compressed(fake.last_messages, messages)
+    assert seen[0]["model"] == "fake/gpt-4o"
+    assert len(seen[0]["messages"]) == len(messages)
+
+
+def test_remote_compressor_sends_a_bearer_key() -> None:
+    remote = RemoteCompressor("http://127.0.0.1:1/", "hk-1", timeout=1)
+    assert remote.url == "http://127.0.0.1:1/v1/compress"
+    assert remote._headers()["authorization"] == "Bearer hk-1"
+    assert "HeadroomCallback" not in repr(remote)
