@@ -237,6 +237,8 @@ class HeadroomAgnoModel(Model):
         new = type(self).__new__(type(self))
         memo[id(self)] = new
         for key, value in self.__dict__.items():
+            if key == "_retrieve_fn":  # holds the store; rebuilt on first use
+                continue
             if key in ("_totals", "store", "hooks", "token_counter", "config", "last_result"):
                 new.__dict__[key] = value
             else:

@@ -367,7 +367,9 @@ def test_mirrors_the_wrapped_model() -> None:
 
 def test_copies_share_totals(logs_case: dict[str, Any], store: InMemoryStore) -> None:
     model = HeadroomAgnoModel(ScriptedModel(), store=store)
+    Agent(model=model).run("warm up")  # builds the retrieve tool, which holds the store
     clone = copy.deepcopy(model)
+    assert clone.store is store
     assert clone.wrapped_model is not model.wrapped_model
     messages = [
         Message(role="user", content="why?"),
