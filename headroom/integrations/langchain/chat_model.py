@@ -443,10 +443,14 @@ class HeadroomChatModel(BaseChatModel):
     ) -> ChatResult:
         stats = {**request.compressed.stats(), "retrieval_rounds": rounds}
         for generation in result.generations:
+            # a copy: the wrapped model's cache may hold this very message
             message = generation.message
-            message.response_metadata = {**message.response_metadata, "headroom": stats}
+            update: dict[str, Any] = {
+                "response_metadata": {**message.response_metadata, "headroom": stats}
+            }
             if usage is not None and isinstance(message, AIMessage):
-                message.usage_metadata = add_usage(usage, message.usage_metadata)
+                update["usage_metadata"] = add_usage(usage, message.usage_metadata)
+            generation.message = message.model_copy(update=update)
         result.llm_output = {**(result.llm_output or {}), "headroom": stats}
         _annotate_trace(run_manager, stats)
         return result

@@ -485,3 +485,33 @@ def _query_tool() -> Any:
         return q
 
     return query_dataset
+
+
+def test_the_wrapped_models_cache_and_rate_limiter_are_used() -> None:
+    from langchain_core.caches import InMemoryCache
+    from langchain_core.rate_limiters import BaseRateLimiter
+
+    class Counting(BaseRateLimiter):
+        def __init__(self) -> None:
+            self.acquired = 0
+
+        def acquire(self, *, blocking: bool = True) -> bool:
+            self.acquired += 1
+            return True
+
+        async def aacquire(self, *, blocking: bool = True) -> bool:
+            self.acquired += 1
+            return True
+
+    messages, _ = corpus_messages(CASE)
+    limiter = Counting()
+    fake = RecordingChatModel(responses=["cached"], cache=InMemoryCache(), rate_limiter=limiter)
+    llm = HeadroomChatModel(fake)
+    first = llm.invoke(messages)
+    second = llm.invoke(messages)
+    assert len(fake.received) == 1  # the second call hit the cache, keyed on what was sent
+    assert limiter.acquired == 1
+    assert second.content == first.content == "cached"
+    assert second.response_metadata["headroom"]["tokens_saved"] > 0
+    list(llm.stream(messages))
+    assert limiter.acquired == 2
