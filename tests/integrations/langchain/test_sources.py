@@ -79,7 +79,7 @@ def test_compressed_tool_keeps_its_interface_and_shrinks_output() -> None:
 
 
 async def test_compressed_tool_async_with_artifact_and_errors() -> None:
-    output, args, _ = _tool_output("p-db-biggestfile")
+    output, _, _ = _tool_output("p-db-biggestfile")
 
     @tool(response_format="content_and_artifact")
     def run_query(**kwargs: Any) -> tuple[str, dict[str, int]]:
