@@ -8,9 +8,12 @@ from typing import Literal
 
 __all__ = ["CAT_N", "Kind", "detect_kind", "parse_json", "split_json"]
 
-Kind = Literal["json", "table", "csv", "log", "code", "grep", "rag", "diff", "html", "text"]
+Kind = Literal[
+    "json", "table", "csv", "log", "code", "grep", "rag", "diff", "html", "gitlog", "text"
+]
 
 CAT_N = re.compile(r"^\s*\d+\t")
+_GIT_COMMIT = re.compile(r"^commit [0-9a-f]{7,40}\b", re.MULTILINE)
 _GREP = re.compile(r"^(?:\./)?[\w.@+/\\-]+\.\w+[:-]\d+[:-]")
 _PSQL_RULE = re.compile(r"^[-=]+(?:\+[-=]+)+\s*$")
 _MD_RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
@@ -77,6 +80,8 @@ def detect_kind(text: str) -> Kind:
     if not lines:
         return "text"
     head = lines[:6]
+    if stripped.startswith("commit ") and len(_GIT_COMMIT.findall(text, 0, 200_000)) >= 2:
+        return "gitlog"
     if (
         stripped.startswith(("diff --git", "--- a/", "Index: "))
         or _share(lines, re.compile(r"^@@ -\d")) > 0

@@ -17,6 +17,7 @@ from typing import Any
 from headroom.core.detect import detect_kind, parse_json, split_json
 from headroom.core.relevance import Relevance
 from headroom.core.transforms.code import _split_numbering, find_functions
+from headroom.core.transforms.gitlog import split_commits
 from headroom.core.transforms.json_data import _flatten
 from headroom.core.transforms.rag import split_passages
 from headroom.core.transforms.tables import _as_number, _cell, parse_text_table
@@ -66,6 +67,8 @@ def units_of(text: str) -> list[str]:
             return ["\n".join(lines[f.start : f.end]) for f in functions]
     if kind == "rag":
         return split_passages(text)
+    if kind == "gitlog":
+        return split_commits(text)
     return [line for line in text.splitlines() if line.strip()]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from headroom.core.detect import Kind, detect_kind
-from headroom.core.transforms import code, grep, json_data, logs, rag, tables, text
+from headroom.core.transforms import code, gitlog, grep, json_data, logs, rag, tables, text
 from headroom.core.transforms.base import Compressed, Job
 
 __all__ = ["compress_text", "is_structured"]
@@ -22,6 +22,7 @@ _TRANSFORMS: dict[Kind, Transform] = {
     "grep": grep.compress_grep,
     "rag": rag.compress_rag,
     "diff": text.compress_diff,
+    "gitlog": gitlog.compress_gitlog,
     "html": text.compress_html,
     "text": text.compress_text_lines,
 }
