@@ -184,11 +184,15 @@ def main(argv: list[str] | None = None) -> int:
         " message), one counter for both engines; models: gpt-4o (OpenAI cases),"
         " claude-sonnet-4-5-20250929 (Anthropic cases)",
         "latency: one fresh process per case; first-seen = first call on the case after a warm-up call"
-        f" on synthetic data; repeated = median of {args.repeats} identical calls",
+        f" on synthetic data (wall clock; CPU = that call's process CPU time);"
+        f" repeated = median of {args.repeats} identical calls",
         "cache: each prefix ending in a user message or a tool-result batch compressed independently;"
         " longest common prefix with the previous request, message by message;"
         " costs: "
-        + ", ".join(f"{p.name} = read {p.cache_read}x, uncached {p.uncached}x" for p in PRICINGS),
+        + "; ".join(
+            f"{p.name} = cache read {p.cache_read}x, uncached {p.uncached}x" for p in PRICINGS
+        )
+        + " (uncompressed replay priced the same way)",
         f"wall time: {time.perf_counter() - began:.0f} s",
     ]
     print(format_report(header, summaries, figures, names))
