@@ -36,6 +36,15 @@ def load_case(case_id: str) -> dict[str, Any]:
     return data
 
 
+def corpus_case_ids(fmt: str) -> list[str]:
+    """Ids of the corpus cases in one message format ("openai" or "anthropic")."""
+    ids = []
+    for path in sorted(_corpus_dir().glob("p-*.json")):
+        if json.loads(path.read_text(encoding="utf-8")).get("format") == fmt:
+            ids.append(path.stem)
+    return ids
+
+
 def tool_output(case: dict[str, Any]) -> str:
     """The (first) large tool output of an OpenAI-format case."""
     for message in case["messages"]:
