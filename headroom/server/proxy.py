@@ -3,10 +3,11 @@
 ``/v1/chat/completions`` and ``/v1/responses`` go to the OpenAI-compatible
 upstream, ``/v1/messages`` to the Anthropic one; any other ``/v1/...`` path is
 passed through untouched. Streaming responses are relayed chunk by chunk as
-they arrive. When compression leaves markers in a non-streaming request, the
-proxy offers ``headroom_retrieve`` and answers the model's calls itself.
-Streaming requests are compressed losslessly only, because a stream already
-sent to the client cannot be taken back to answer a retrieve call.
+they arrive. When compression leaves markers, the proxy offers
+``headroom_retrieve`` and answers the model's calls itself: between calls for
+non-streaming requests, inside the stream for Anthropic streams (see
+`headroom.server.streaming`). OpenAI streams (Chat Completions, Responses) are
+compressed losslessly only, so they never carry a marker nobody can resolve.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from headroom.server.auth import Tenant
 from headroom.server.http import ApiError, read_body, read_json_object
 from headroom.server.observability import log_event
 from headroom.server.payloads import CHAT_ROUTES, ChatRoute, compress_body, dumps
-from headroom.server.retrieval import RETRIEVE_ADAPTERS
+from headroom.server.retrieval import RETRIEVE_ADAPTERS, RetrieveCall
 from headroom.server.routes import server_state, tenant_of
 from headroom.server.state import ServerState
+from headroom.server.streaming import relay_anthropic_stream
 
 __all__ = ["BYPASS_HEADER", "proxy_routes"]
 
@@ -50,6 +52,9 @@ _REQUEST_DROP = frozenset(
         "proxy-connection",
     }
 )
+# Streams in these formats can have retrieve calls answered mid-stream; other
+# streams are compressed losslessly, so they never carry a marker to resolve.
+_STREAM_RETRIEVAL = frozenset({"anthropic_messages"})
 # Headroom's own routes: another method on them is an error, never a passthrough.
 _OWN_PATHS = frozenset({"/v1/compress", "/v1/saas/compress", "/v1/retrieve"})
 _RESPONSE_DROP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
@@ -175,6 +180,43 @@ async def _retrieve_loop(
     )
 
 
+async def _retrieve_stream(
+    state: ServerState,
+    url: str,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    tenant: Tenant,
+    extra: dict[str, str],
+) -> Response:
+    """Stream an Anthropic response, answering retrieve calls inside the same stream."""
+    client = state.upstream_client()
+    store = tenant.store(state.store)
+
+    async def open_stream(next_body: dict[str, Any]) -> httpx.Response:
+        request = client.build_request("POST", url, headers=headers, content=dumps(next_body))
+        return await client.send(request, stream=True)
+
+    async def answer(call: RetrieveCall) -> str:
+        text = await run_in_threadpool(handle_retrieve_call, call.arguments, store=store)
+        state.obs.record_retrieval(not text.startswith("headroom_retrieve error"), via_proxy=True)
+        log_event("retrieve_answered", tenant=tenant.id, calls=1, stream=True)
+        return text
+
+    try:
+        first = await open_stream(body)
+    except httpx.HTTPError as exc:
+        raise _upstream_error(exc, url) from exc
+    response_headers = {**_response_headers(first, decoded=True), **extra}
+    if first.status_code != 200:
+        content = await first.aread()
+        await first.aclose()
+        return Response(content, status_code=first.status_code, headers=response_headers)
+    chunks = relay_anthropic_stream(
+        first, body, open_stream, answer, state.settings.retrieve_rounds
+    )
+    return StreamingResponse(chunks, status_code=200, headers=response_headers)
+
+
 async def chat_proxy(request: Request) -> Response:
     """Compress a chat request, forward it, and relay (or complete) the answer."""
     state = server_state(request)
@@ -187,7 +229,7 @@ async def chat_proxy(request: Request) -> Response:
     send_body = body
     if state.settings.optimize and not bypass:
         config = state.settings.config
-        if stream:
+        if stream and route.api not in _STREAM_RETRIEVAL:
             config = config.replace(lossy=False)
         try:
             send_body, result = await run_in_threadpool(
@@ -222,17 +264,13 @@ async def chat_proxy(request: Request) -> Response:
     headers = _request_headers(request, tenant)
     headers["content-type"] = "application/json"
     url = _upstream_url(state, route.upstream, request.url.path, request.url.query)
-    if (
-        result is not None
-        and result.ccr_hashes
-        and not stream
-        and state.settings.retrieve_rounds > 0
-    ):
+    if result is not None and result.ccr_hashes and state.settings.retrieve_rounds > 0:
         adapter = RETRIEVE_ADAPTERS[route.api]
+        send_body = adapter.add_tool(send_body)
         headers["accept-encoding"] = "gzip, deflate"  # decoded here, re-sent as identity
-        return await _retrieve_loop(
-            state, route, url, headers, adapter.add_tool(send_body), tenant, extra
-        )
+        if stream:
+            return await _retrieve_stream(state, url, headers, send_body, tenant, extra)
+        return await _retrieve_loop(state, route, url, headers, send_body, tenant, extra)
     return await _relay(state, "POST", url, headers, dumps(send_body), extra)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from headroom.core.ccr import RETRIEVE_TOOL_NAME, retrieve_tool_anthropic, retrieve_tool_openai
 
-__all__ = ["RETRIEVE_ADAPTERS", "RetrieveAdapter", "RetrieveCall"]
+__all__ = ["RETRIEVE_ADAPTERS", "RetrieveAdapter", "RetrieveCall", "is_retrieve_name"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ class RetrieveCall:
     arguments: dict[str, Any]
 
 
-def _is_retrieve(name: object) -> bool:
+def is_retrieve_name(name: object) -> bool:
+    """Whether a tool name is ``headroom_retrieve`` (also behind an MCP ``server__`` prefix)."""
     return isinstance(name, str) and (
         name == RETRIEVE_TOOL_NAME or name.endswith(f"__{RETRIEVE_TOOL_NAME}")
     )
@@ -51,7 +52,7 @@ def _with_tool(
     tools = body.get("tools")
     if tools is None:
         return {**body, "tools": [tool]}
-    if not isinstance(tools, list) or any(_is_retrieve(name_of(t)) for t in tools):
+    if not isinstance(tools, list) or any(is_retrieve_name(name_of(t)) for t in tools):
         return body
     return {**body, "tools": [*tools, tool]}
 
@@ -97,7 +98,7 @@ class _OpenAIChat(RetrieveAdapter):
     def calls(self, response: Any) -> list[RetrieveCall]:
         found = []
         for call in self._message(response).get("tool_calls") or []:
-            if isinstance(call, dict) and _is_retrieve(call.get("function", {}).get("name")):
+            if isinstance(call, dict) and is_retrieve_name(call.get("function", {}).get("name")):
                 found.append(
                     RetrieveCall(
                         str(call.get("id")), _parse_args(call["function"].get("arguments"))
@@ -138,7 +139,7 @@ class _AnthropicMessages(RetrieveAdapter):
             for block in content or []
             if isinstance(block, dict)
             and block.get("type") == "tool_use"
-            and _is_retrieve(block.get("name"))
+            and is_retrieve_name(block.get("name"))
         ]
 
     def follow_up(
@@ -174,7 +175,7 @@ class _OpenAIResponses(RetrieveAdapter):
             for item in output or []
             if isinstance(item, dict)
             and item.get("type") == "function_call"
-            and _is_retrieve(item.get("name"))
+            and is_retrieve_name(item.get("name"))
         ]
 
     def follow_up(

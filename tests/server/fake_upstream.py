@@ -52,7 +52,7 @@ class FakeUpstream:
     async def _sse(self, events: list[str]) -> StreamingResponse:
         async def gen() -> Any:
             for i, event in enumerate(events):
-                if i:
+                if i and "part" in event:  # the answer's pieces arrive spaced in time
                     await asyncio.sleep(STREAM_GAP)
                 yield event.encode()
 
@@ -95,10 +95,7 @@ class FakeUpstream:
         body = await self._record(request)
         if body.get("stream"):
             return await self._sse(
-                [
-                    f'event: content_block_delta\ndata: {{"type":"content_block_delta","delta":{{"type":"text_delta","text":"part{i}"}}}}\n\n'
-                    for i in range(3)
-                ]
+                anthropic_stream(body, self._offered(body), self._hash(body["messages"]))
             )
         conversation = body["messages"]
         answered = "toolu_hr_1" in json.dumps(conversation[-1])
@@ -169,3 +166,98 @@ class FakeUpstream:
                 Route("/{rest:path}", self.other, methods=["GET", "POST", "DELETE"]),
             ]
         )
+
+
+def _ev(data: dict[str, Any]) -> str:
+    return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n"
+
+
+def anthropic_stream(body: dict[str, Any], offered: bool, hash_value: str | None) -> list[str]:
+    """Anthropic SSE: a retrieve call (split over two JSON deltas) if offered and unanswered, else text."""
+    answered = "toolu_hr_1" in json.dumps(body["messages"][-1])
+    start = _ev(
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_s",
+                "role": "assistant",
+                "content": [],
+                "usage": {"input_tokens": 10},
+            },
+        }
+    )
+    text_start = _ev(
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+    )
+    if offered and hash_value and not answered:
+        return [
+            start,
+            text_start,
+            _ev(
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": "Let me look."},
+                }
+            ),
+            _ev({"type": "content_block_stop", "index": 0}),
+            _ev(
+                {
+                    "type": "content_block_start",
+                    "index": 1,
+                    "content_block": {
+                        "type": "tool_use",
+                        "id": "toolu_hr_1",
+                        "name": "headroom_retrieve",
+                        "input": {},
+                    },
+                }
+            ),
+            _ev(
+                {
+                    "type": "content_block_delta",
+                    "index": 1,
+                    "delta": {"type": "input_json_delta", "partial_json": '{"hash": "'},
+                }
+            ),
+            _ev(
+                {
+                    "type": "content_block_delta",
+                    "index": 1,
+                    "delta": {"type": "input_json_delta", "partial_json": hash_value + '"}'},
+                }
+            ),
+            _ev({"type": "content_block_stop", "index": 1}),
+            _ev(
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "tool_use"},
+                    "usage": {"output_tokens": 5},
+                }
+            ),
+            _ev({"type": "message_stop"}),
+        ]
+    return [
+        start,
+        'event: ping\ndata: {"type": "ping"}\n\n',
+        text_start,
+        *(
+            _ev(
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": f"part{i}"},
+                }
+            )
+            for i in range(3)
+        ),
+        _ev({"type": "content_block_stop", "index": 0}),
+        _ev(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn"},
+                "usage": {"output_tokens": 3},
+            }
+        ),
+        _ev({"type": "message_stop"}),
+    ]

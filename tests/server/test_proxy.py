@@ -128,32 +128,93 @@ def test_responses_api_input_is_compressed_and_retrieved(proxy: str, fake: FakeU
     assert outputs and outputs[0]["output"] == log
 
 
-@pytest.mark.parametrize(
-    ("path", "case_id"),
-    [("/v1/chat/completions", "p-json-cars-hp"), ("/v1/messages", "p-anth-json-comments")],
-)
-def test_streaming_is_relayed_chunk_by_chunk(
-    proxy: str, fake: FakeUpstream, path: str, case_id: str
-) -> None:
-    data = case(case_id)
-    body = {"model": "gpt-4o", "max_tokens": 64, "stream": True, "messages": data["messages"]}
+def test_openai_streaming_is_relayed_chunk_by_chunk(proxy: str, fake: FakeUpstream) -> None:
+    data = case("p-json-cars-hp")
+    body = {"model": "gpt-4o", "stream": True, "messages": data["messages"]}
     arrivals: list[tuple[float, bytes]] = []
-    with httpx.stream("POST", proxy + path, json=body, timeout=30) as r:
+    with httpx.stream("POST", proxy + "/v1/chat/completions", json=body, timeout=30) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         assert r.headers["x-headroom-compressed"] == "true"
         for chunk in r.iter_raw():
             arrivals.append((time.monotonic(), chunk))
     received = b"".join(c for _, c in arrivals)
-    assert received.count(b"part") == 3
+    assert received.count(b"part") == 3 and received.endswith(b"data: [DONE]\n\n")
     # Chunks reach the client as the upstream produces them, not all at the end.
     assert arrivals[-1][0] - arrivals[0][0] >= 1.5 * STREAM_GAP
     (call,) = fake.calls
     assert call.body["stream"] is True
-    # A stream cannot be paused to answer a retrieve call: no tool offered, nothing stubbed.
+    # An OpenAI stream is compressed losslessly: no tool offered, nothing stubbed.
     assert "tools" not in call.body
     assert "headroom_retrieve" not in json.dumps(call.body["messages"])
     assert len(json.dumps(call.body["messages"])) < len(json.dumps(data["messages"]))
+
+
+def sse_events(raw: bytes) -> list[dict[str, Any]]:
+    events = []
+    for block in raw.decode().split("\n\n"):
+        data = [line[5:].strip() for line in block.splitlines() if line.startswith("data:")]
+        if data:
+            events.append(json.loads("\n".join(data)))
+    return events
+
+
+def test_anthropic_stream_answers_retrieve_calls_mid_stream(proxy: str, fake: FakeUpstream) -> None:
+    data = case("p-anth-json-comments")
+    original = data["messages"][2]["content"][0]["content"]
+    body = {
+        "model": "claude-sonnet-4",
+        "max_tokens": 64,
+        "stream": True,
+        "system": data["system"],
+        "messages": data["messages"],
+    }
+    arrivals: list[tuple[float, bytes]] = []
+    with httpx.stream(
+        "POST", proxy + "/v1/messages", json=body, headers={"x-api-key": "k"}, timeout=30
+    ) as r:
+        assert r.status_code == 200 and r.headers["x-headroom-compressed"] == "true"
+        for chunk in r.iter_raw():
+            arrivals.append((time.monotonic(), chunk))
+    events = sse_events(b"".join(c for _, c in arrivals))
+    kinds = [e["type"] for e in events]
+    # One message for the client: the retrieve call and the second message_start are hidden.
+    assert kinds.count("message_start") == 1 and kinds.count("message_stop") == 1
+    assert "headroom_retrieve" not in json.dumps(events)
+    starts = [e for e in events if e["type"] == "content_block_start"]
+    assert [e["index"] for e in starts] == [0, 1]
+    deltas = [e for e in events if e["type"] == "content_block_delta"]
+    text = {i: "".join(e["delta"]["text"] for e in deltas if e["index"] == i) for i in (0, 1)}
+    assert text == {0: "Let me look.", 1: "part0part1part2"}
+    assert (
+        next(e for e in events if e["type"] == "message_delta")["delta"]["stop_reason"]
+        == "end_turn"
+    )
+    assert arrivals[-1][0] - arrivals[0][0] >= 1.5 * STREAM_GAP  # still relayed as it arrives
+    first, second = fake.calls
+    assert any(t["name"] == "headroom_retrieve" for t in first.body["tools"])
+    assert "headroom_retrieve(hash=" in json.dumps(
+        first.body["messages"]
+    )  # lossy: this stream can retrieve
+    assistant, user = second.body["messages"][-2:]
+    hash_value = assistant["content"][1]["input"]["hash"]
+    assert assistant == {
+        "role": "assistant",
+        "content": [
+            {"type": "text", "text": "Let me look."},
+            {
+                "type": "tool_use",
+                "id": "toolu_hr_1",
+                "name": "headroom_retrieve",
+                "input": {"hash": hash_value},
+            },
+        ],
+    }
+    assert user == {
+        "role": "user",
+        "content": [{"type": "tool_result", "tool_use_id": "toolu_hr_1", "content": original}],
+    }
+    assert second.body["stream"] is True and second.headers["x-api-key"] == "k"
 
 
 def test_bypass_header_forwards_the_request_untouched(proxy: str, fake: FakeUpstream) -> None:

@@ -1,0 +1,141 @@
+"""Edge cases of answering retrieve calls inside an Anthropic stream."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from headroom.server.retrieval import RetrieveCall
+from headroom.server.streaming import relay_anthropic_stream
+from tests.server.fake_upstream import _ev
+
+
+def start() -> str:
+    return _ev({"type": "message_start", "message": {"id": "m", "content": []}})
+
+
+def block(index: int, content_block: dict[str, Any], *deltas: dict[str, Any]) -> list[str]:
+    return [
+        _ev({"type": "content_block_start", "index": index, "content_block": content_block}),
+        *(_ev({"type": "content_block_delta", "index": index, "delta": d}) for d in deltas),
+        _ev({"type": "content_block_stop", "index": index}),
+    ]
+
+
+def end(reason: str) -> list[str]:
+    return [
+        _ev({"type": "message_delta", "delta": {"stop_reason": reason}}),
+        _ev({"type": "message_stop"}),
+    ]
+
+
+def retrieve_block(index: int, call_id: str = "t1") -> list[str]:
+    tool = {"type": "tool_use", "id": call_id, "name": "headroom_retrieve", "input": {}}
+    return block(
+        index, tool, {"type": "input_json_delta", "partial_json": '{"hash":"abcdefabcdefabcd"}'}
+    )
+
+
+def response(events: list[str], status: int = 200) -> httpx.Response:
+    return httpx.Response(status, content="".join(events).encode())
+
+
+def parse(raw: bytes) -> list[dict[str, Any]]:
+    out = []
+    for chunk in raw.decode().split("\n\n"):
+        data = [line[5:].strip() for line in chunk.splitlines() if line.startswith("data:")]
+        if data:
+            out.append(json.loads("".join(data)))
+    return out
+
+
+async def run(
+    first: list[str], follow_ups: list[httpx.Response], rounds: int = 3
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    sent: list[dict[str, Any]] = []
+
+    async def open_stream(body: dict[str, Any]) -> httpx.Response:
+        sent.append(body)
+        return follow_ups.pop(0)
+
+    async def answer(call: RetrieveCall) -> str:
+        return f"original for {call.arguments.get('hash')}"
+
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "q"}]}
+    chunks = [
+        c async for c in relay_anthropic_stream(response(first), body, open_stream, answer, rounds)
+    ]
+    return parse(b"".join(chunks)), sent
+
+
+async def test_thinking_and_text_before_the_call_are_echoed_with_their_signature() -> None:
+    thinking = block(
+        0,
+        {"type": "thinking", "thinking": ""},
+        {"type": "thinking_delta", "thinking": "hmm"},
+        {"type": "signature_delta", "signature": "sig=="},
+    )
+    first = [start(), *thinking, *retrieve_block(1), *end("tool_use")]
+    second = response(
+        [
+            start(),
+            *block(0, {"type": "text", "text": ""}, {"type": "text_delta", "text": "done"}),
+            *end("end_turn"),
+        ]
+    )
+    events, sent = await run(first, [second])
+    assert [e["index"] for e in events if e["type"] == "content_block_start"] == [0, 1]
+    assert [e["type"] for e in events].count("message_start") == 1
+    (follow_up,) = sent
+    assistant, user = follow_up["messages"][-2:]
+    assert assistant["content"][0] == {"type": "thinking", "thinking": "hmm", "signature": "sig=="}
+    assert assistant["content"][1]["input"] == {"hash": "abcdefabcdefabcd"}
+    assert user["content"][0]["content"] == "original for abcdefabcdefabcd"
+
+
+async def test_a_tool_call_already_streamed_means_no_interception() -> None:
+    other = block(
+        0,
+        {"type": "tool_use", "id": "x", "name": "bash", "input": {}},
+        {"type": "input_json_delta", "partial_json": "{}"},
+    )
+    first = [start(), *other, *retrieve_block(1), *end("tool_use")]
+    events, sent = await run(first, [])
+    assert sent == []
+    names = [e["content_block"].get("name") for e in events if e["type"] == "content_block_start"]
+    assert names == ["bash", "headroom_retrieve"]  # relayed as is; the client owns both calls
+
+
+async def test_calls_after_the_rounds_run_out_reach_the_client() -> None:
+    again = response([start(), *retrieve_block(0, "t2"), *end("tool_use")])
+    events, sent = await run([start(), *retrieve_block(0), *end("tool_use")], [again], rounds=1)
+    assert len(sent) == 1
+    assert [e["content_block"]["id"] for e in events if e["type"] == "content_block_start"] == [
+        "t2"
+    ]
+    assert (
+        next(e for e in events if e["type"] == "message_delta")["delta"]["stop_reason"]
+        == "tool_use"
+    )
+
+
+async def test_a_failing_follow_up_ends_the_stream_with_an_error_event() -> None:
+    failed = response([json.dumps({"error": "overloaded"})], status=529)
+    events, _ = await run([start(), *retrieve_block(0), *end("tool_use")], [failed])
+    assert events[-1]["type"] == "error" and "529" in events[-1]["error"]["message"]
+
+
+async def test_text_after_the_call_is_dropped_and_the_model_replans() -> None:
+    trailing = block(1, {"type": "text", "text": ""}, {"type": "text_delta", "text": "after"})
+    second = response(
+        [
+            start(),
+            *block(0, {"type": "text", "text": ""}, {"type": "text_delta", "text": "ok"}),
+            *end("end_turn"),
+        ]
+    )
+    events, sent = await run([start(), *retrieve_block(0), *trailing, *end("tool_use")], [second])
+    assert "after" not in json.dumps(events) and "after" not in json.dumps(sent)
+    assert [e["index"] for e in events if e["type"] == "content_block_start"] == [0]
