@@ -271,7 +271,12 @@ class HeadroomChatModel(BaseChatModel):
             target = _field_for(self.wrapped_model, name)
             if target is not None:
                 updates[target] = value
-            elif name != "streaming":  # streaming is a mode, not a request parameter
+            elif name == "streaming":  # a mode of the model, not a request parameter
+                logger.warning(
+                    "headroom: %s has no 'streaming' field; use .stream() instead",
+                    type(self.wrapped_model).__name__,
+                )
+            else:
                 self._extra_call_kwargs[name] = value
         if updates:
             self.wrapped_model = self.wrapped_model.model_copy(update=updates)

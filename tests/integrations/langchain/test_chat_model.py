@@ -269,6 +269,8 @@ def test_standard_params_are_forwarded_not_dropped() -> None:
     HeadroomChatModel(bare, temperature=0.2, max_tokens=3).invoke("hi")
     # a wrapped model without such fields receives them on every call instead
     assert bare.seen[-1]["temperature"] == 0.2 and bare.seen[-1]["max_tokens"] == 3
+    streaming = HeadroomChatModel(fake, streaming=True)
+    assert streaming.wrapped_model.streaming is True  # type: ignore[attr-defined]
 
 
 class _Minimal(BaseChatModel):
