@@ -1,0 +1,213 @@
+"""The real LiteLLM proxy (`litellm --config`) on loopback, with the module-level instance in its YAML.
+
+Upstream is `StubServer`: what it records is what the provider received.
+The proxy needs a master key (it refuses to start without one) but no
+database: with only `master_key` set it authenticates that key alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from headroom import compress
+from tests.conftest import case
+from tests.integrations.litellm.conftest import anthropic_case, logs_case
+from tests.integrations.litellm.fakes import StubServer, retrieve_first_marker
+from tests.integrations.litellm.helpers import tool_output, was_compressed
+
+ROOT = Path(__file__).resolve().parents[3]
+STARTUP_TIMEOUT = 150.0  # a cold proxy import takes 15-45 s
+REQUEST_TIMEOUT = 60.0
+
+CONFIG = """\
+model_list:
+  - model_name: gpt-4o
+    litellm_params:
+      model: openai/gpt-4o
+      api_base: {stub}/v1
+      api_key: sk-stub
+  - model_name: claude-sonnet-4-5-20250929
+    litellm_params:
+      model: anthropic/claude-sonnet-4-5-20250929
+      api_base: {stub}
+      api_key: sk-ant-stub
+general_settings:
+  master_key: {master_key}
+litellm_settings:
+  callbacks: ["headroom.integrations.litellm.proxy_config.headroom_callback"]
+"""
+
+
+@dataclass
+class Proxy:
+    url: str
+    headers: dict[str, str]
+    stub: StubServer
+
+    def post(self, path: str, body: dict[str, object]) -> httpx.Response:
+        self.stub.requests.clear()
+        return httpx.post(
+            f"{self.url}{path}", json=body, headers=self.headers, timeout=REQUEST_TIMEOUT
+        )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+    exe = shutil.which("litellm")
+    if exe is None:
+        pytest.skip("the `litellm` CLI is not installed (pip install 'litellm[proxy]')")
+    stub = StubServer()
+    stub.start()
+    master_key = f"sk-{secrets.token_hex(32)}"
+    directory = tmp_path_factory.mktemp("litellm-proxy")
+    config = directory / "config.yaml"
+    config.write_text(CONFIG.format(stub=stub.url, master_key=master_key), encoding="utf-8")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "HEADROOM_MIN_TOKENS": "500",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    env.pop("HEADROOM_API_KEY", None)
+    env.pop("HEADROOM_API_URL", None)
+    log = (directory / "proxy.log").open("wb")
+    proc = subprocess.Popen(
+        [exe, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=directory,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"litellm proxy exited {proc.returncode}: {(directory / 'proxy.log').read_text()[-3000:]}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(f"litellm proxy did not start within {STARTUP_TIMEOUT}s")
+            try:
+                if httpx.get(f"{url}/health/liveliness", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        yield Proxy(url, {"Authorization": f"Bearer {master_key}"}, stub)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        log.close()
+        stub.stop()
+
+
+def test_chat_completions_reach_the_provider_compressed(proxy: Proxy) -> None:
+    messages = logs_case()
+    response = proxy.post("/v1/chat/completions", {"model": "gpt-4o", "messages": messages})
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"] == "stub answer"
+    (body,) = proxy.stub.bodies("/chat/completions")
+    assert was_compressed(body["messages"], messages)
+    assert [t["function"]["name"] for t in body["tools"]] == ["headroom_retrieve"]
+
+
+def test_both_proxy_hooks_compress_once(proxy: Proxy) -> None:
+    """pre_call_hook and the deployment hook both run; the core alone is not idempotent on this case."""
+    for case_id in ("p-json-openstack-warn", "p-code-configparser", "p-mt-code-2", "p-logs-apache"):
+        messages = case(case_id)["messages"]
+        once = compress(messages, "gpt-4o", model_limit=128_000)
+        if compress(once.messages, "gpt-4o", model_limit=128_000).messages != once.messages:
+            break
+    else:
+        pytest.skip(
+            "the core is idempotent on every candidate case: double compression would not show"
+        )
+    assert (
+        proxy.post("/v1/chat/completions", {"model": "gpt-4o", "messages": messages}).status_code
+        == 200
+    )
+    (body,) = proxy.stub.bodies("/chat/completions")
+    assert tool_output(body["messages"]) == tool_output(once.messages)
+
+
+def test_streaming_through_the_proxy(proxy: Proxy) -> None:
+    messages = logs_case()
+    response = proxy.post(
+        "/v1/chat/completions", {"model": "gpt-4o", "messages": messages, "stream": True}
+    )
+    assert response.status_code == 200, response.text
+    events = [
+        json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: {")
+    ]
+    assert (
+        "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e["choices"])
+        == "stub answer"
+    )
+    (body,) = proxy.stub.bodies("/chat/completions")
+    assert was_compressed(body["messages"], messages)
+
+
+def test_retrieve_calls_are_answered_inside_the_proxy(proxy: Proxy) -> None:
+    messages = logs_case()
+    proxy.stub.replies.append(retrieve_first_marker)
+    response = proxy.post("/v1/chat/completions", {"model": "gpt-4o", "messages": messages})
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"] == "stub answer"
+    first, second = proxy.stub.bodies("/chat/completions")
+    assert was_compressed(first["messages"], messages)
+    assert second["messages"][-1]["role"] == "tool"
+    assert second["messages"][-1]["content"] == tool_output(messages)
+
+
+def test_anthropic_messages_route(proxy: Proxy) -> None:
+    system, messages = anthropic_case()
+    response = proxy.post(
+        "/v1/messages",
+        {
+            "model": "claude-sonnet-4-5-20250929",
+            "messages": messages,
+            "system": system,
+            "max_tokens": 64,
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["content"][0]["text"] == "stub answer"
+    (body,) = proxy.stub.bodies("/v1/messages")
+    assert was_compressed(body["messages"], messages)
+    assert body["system"] == system
+
+
+def test_small_requests_pass_through(proxy: Proxy) -> None:
+    messages = [{"role": "user", "content": "ping"}]
+    assert (
+        proxy.post("/v1/chat/completions", {"model": "gpt-4o", "messages": messages}).status_code
+        == 200
+    )
+    (body,) = proxy.stub.bodies("/chat/completions")
+    assert body["messages"] == messages
+    assert "tools" not in body
