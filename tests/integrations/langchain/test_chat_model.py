@@ -517,3 +517,14 @@ def test_the_wrapped_models_cache_and_rate_limiter_are_used() -> None:
     assert second.response_metadata["headroom"]["tokens_saved"] > 0
     list(llm.stream(messages))
     assert limiter.acquired == 2
+
+
+def test_stream_events_v3_with_a_model_that_cannot_stream() -> None:
+    call = {"name": "read_logs", "args": {"path": "/var/log/x"}, "id": "c1"}
+    fake = NonStreamingChatModel(responses=[AIMessage(content="looking", tool_calls=[call])])
+    stream = HeadroomChatModel(fake).stream_events("hi", version="v3")
+    events = list(stream)
+    assert events
+    message = stream.output
+    assert message.text == "looking"
+    assert [c["name"] for c in message.tool_calls] == ["read_logs"]

@@ -237,3 +237,18 @@ def test_ccr_round_trip_over_http(stub: _Stub) -> None:
     original = next(m for m in messages if isinstance(m, ToolMessage)).content
     assert answered["content"] == original
     assert reply.usage_metadata is not None and reply.usage_metadata["total_tokens"] == 28
+
+
+def test_create_agent_uses_the_providers_structured_output_through_the_wrapper(
+    stub: _Stub,
+) -> None:
+    from langchain.agents import create_agent
+    from langchain_core.messages import HumanMessage
+
+    stub.replies = [{"content": json.dumps({"severity": "error", "count": 2})}]
+    llm = HeadroomChatModel(_chat(stub))
+    assert llm.profile is not None and llm.profile.get("structured_output") is True
+    agent = create_agent(llm, tools=[], response_format=_Finding)
+    state = agent.invoke({"messages": [HumanMessage("Classify the log.")]})
+    assert state["structured_response"] == _Finding(severity="error", count=2)
+    assert stub.bodies[-1]["response_format"]["type"] == "json_schema"  # ProviderStrategy
