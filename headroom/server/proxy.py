@@ -5,9 +5,10 @@ upstream, ``/v1/messages`` to the Anthropic one; any other ``/v1/...`` path is
 passed through untouched. Streaming responses are relayed chunk by chunk as
 they arrive. When compression leaves markers, the proxy offers
 ``headroom_retrieve`` and answers the model's calls itself: between calls for
-non-streaming requests, inside the stream for Anthropic streams (see
-`headroom.server.streaming`). OpenAI streams (Chat Completions, Responses) are
-compressed losslessly only, so they never carry a marker nobody can resolve.
+non-streaming requests, inside the stream for Anthropic Messages and OpenAI
+Chat Completions streams (see `headroom.server.streaming`). Responses API
+streams are compressed losslessly only, so they never carry a marker nobody
+can resolve.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from headroom.server.payloads import CHAT_ROUTES, ChatRoute, compress_body, dump
 from headroom.server.retrieval import RETRIEVE_ADAPTERS, RetrieveCall
 from headroom.server.routes import server_state, tenant_of
 from headroom.server.state import ServerState
-from headroom.server.streaming import relay_anthropic_stream
+from headroom.server.streaming import STREAM_DIALECTS, relay_stream
 
 __all__ = ["BYPASS_HEADER", "proxy_routes"]
 
@@ -52,9 +53,6 @@ _REQUEST_DROP = frozenset(
         "proxy-connection",
     }
 )
-# Streams in these formats can have retrieve calls answered mid-stream; other
-# streams are compressed losslessly, so they never carry a marker to resolve.
-_STREAM_RETRIEVAL = frozenset({"anthropic_messages"})
 # Headroom's own routes: another method on them is an error, never a passthrough.
 _OWN_PATHS = frozenset({"/v1/compress", "/v1/saas/compress", "/v1/retrieve"})
 _RESPONSE_DROP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
@@ -182,13 +180,14 @@ async def _retrieve_loop(
 
 async def _retrieve_stream(
     state: ServerState,
+    route: ChatRoute,
     url: str,
     headers: dict[str, str],
     body: dict[str, Any],
     tenant: Tenant,
     extra: dict[str, str],
 ) -> Response:
-    """Stream an Anthropic response, answering retrieve calls inside the same stream."""
+    """Stream the response, answering retrieve calls inside the same stream."""
     client = state.upstream_client()
     store = tenant.store(state.store)
 
@@ -211,9 +210,8 @@ async def _retrieve_stream(
         content = await first.aread()
         await first.aclose()
         return Response(content, status_code=first.status_code, headers=response_headers)
-    chunks = relay_anthropic_stream(
-        first, body, open_stream, answer, state.settings.retrieve_rounds
-    )
+    dialect = STREAM_DIALECTS[route.api]
+    chunks = relay_stream(dialect, first, body, open_stream, answer, state.settings.retrieve_rounds)
     return StreamingResponse(chunks, status_code=200, headers=response_headers)
 
 
@@ -229,7 +227,7 @@ async def chat_proxy(request: Request) -> Response:
     send_body = body
     if state.settings.optimize and not bypass:
         config = state.settings.config
-        if stream and route.api not in _STREAM_RETRIEVAL:
+        if stream and route.api not in STREAM_DIALECTS:  # no marker nobody can resolve
             config = config.replace(lossy=False)
         try:
             send_body, result = await run_in_threadpool(
@@ -269,7 +267,7 @@ async def chat_proxy(request: Request) -> Response:
         send_body = adapter.add_tool(send_body)
         headers["accept-encoding"] = "gzip, deflate"  # decoded here, re-sent as identity
         if stream:
-            return await _retrieve_stream(state, url, headers, send_body, tenant, extra)
+            return await _retrieve_stream(state, route, url, headers, send_body, tenant, extra)
         return await _retrieve_loop(state, route, url, headers, send_body, tenant, extra)
     return await _relay(state, "POST", url, headers, dumps(send_body), extra)
 

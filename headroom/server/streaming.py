@@ -1,13 +1,13 @@
-"""Answer ``headroom_retrieve`` inside an Anthropic Messages stream.
+"""Answer ``headroom_retrieve`` inside a streamed response.
 
-Claude Code and most Anthropic clients always stream. The proxy relays the
-server-sent events as they arrive; when the model starts a
-``headroom_retrieve`` tool call, that call (and anything after it in the same
-response) is held back, the proxy looks the original up, asks the upstream
-again with the call and its answer appended, and continues the *same* client
-stream with the follow-up's content blocks (re-indexed). The client sees one
-message whose content is what the model wrote before and after reading the
-original.
+Most agents stream (Claude Code always does). The proxy relays the server-sent
+events as they arrive. When the model starts a ``headroom_retrieve`` call, that
+call, and anything after it in the same response, is held back. The proxy then
+looks the original up, asks the upstream again with the call and its answer
+appended, and continues the *same* client stream with the follow-up response.
+The client sees one message: what the model wrote before and after reading the
+original. Anthropic Messages and OpenAI Chat Completions streams are handled,
+one small dialect each.
 
 If the model has already streamed another tool call before the retrieve call,
 the stream is relayed as is: that call has reached the client and cannot be
@@ -17,6 +17,7 @@ answered here.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -24,7 +25,7 @@ import httpx
 
 from headroom.server.retrieval import RetrieveCall, is_retrieve_name
 
-__all__ = ["relay_anthropic_stream"]
+__all__ = ["STREAM_DIALECTS", "StreamDialect", "relay_stream"]
 
 OpenStream = Callable[[dict[str, Any]], Awaitable[httpx.Response]]
 Answer = Callable[[RetrieveCall], Awaitable[str]]
@@ -47,45 +48,104 @@ class _EventSplitter:
                 events.append(raw)
         return events
 
+    def rest(self) -> bytes:
+        return self._buffer
+
+
+def _payload(raw: bytes) -> bytes:
+    return b"\n".join(line[5:].lstrip() for line in raw.split(b"\n") if line.startswith(b"data:"))
+
 
 def _data(raw: bytes) -> dict[str, Any] | None:
-    lines = [line[5:].lstrip() for line in raw.split(b"\n") if line.startswith(b"data:")]
-    if not lines:
+    payload = _payload(raw)
+    if not payload:
         return None
     try:
-        value = json.loads(b"\n".join(lines))
+        value = json.loads(payload)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
 
 
-def _event(name: str, data: dict[str, Any]) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+def _compact(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"))
 
 
-def _error_event(message: str) -> bytes:
-    return _event("error", {"type": "error", "error": {"type": "api_error", "message": message}})
+def _parse_arguments(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
-class _Response:
-    """What one upstream response streamed, rebuilt so it can be echoed as the assistant turn."""
+class StreamDialect(ABC):
+    """One upstream response in one wire format: what to relay, what to hold, how to follow up."""
 
-    def __init__(self, offset: int, can_intercept: bool) -> None:
+    def __init__(self, round_no: int, offset: int, can_intercept: bool) -> None:
+        self.round_no = round_no
         self.offset = offset
         self.can_intercept = can_intercept
+        self.forwarded = 0  # items (content blocks / tool calls) the client has seen
+        self.tool_forwarded = False
+
+    @property
+    @abstractmethod
+    def intercepting(self) -> bool:
+        """Whether a retrieve call was held back in this response."""
+
+    @abstractmethod
+    def event(self, raw: bytes) -> bytes | None:
+        """The bytes to send the client for one raw event, or None to hold it back."""
+
+    @abstractmethod
+    def retrieve_calls(self) -> list[RetrieveCall]:
+        """The held-back retrieve calls, arguments parsed."""
+
+    @abstractmethod
+    def follow_up(
+        self, body: dict[str, Any], answers: list[tuple[RetrieveCall, str]]
+    ) -> dict[str, Any]:
+        """`body` extended by this response's turn and the answers."""
+
+    @staticmethod
+    @abstractmethod
+    def error_event(message: str) -> bytes:
+        """An in-stream error in this format (the HTTP status is already sent)."""
+
+
+class _Anthropic(StreamDialect):
+    def __init__(self, round_no: int, offset: int, can_intercept: bool) -> None:
+        super().__init__(round_no, offset, can_intercept)
         self.blocks: dict[int, dict[str, Any]] = {}
         self.order: list[int] = []
-        self.forwarded = 0
         self.held: set[int] = set()
         self.calls: list[int] = []
-        self.tool_forwarded = False
 
     @property
     def intercepting(self) -> bool:
         return bool(self.calls)
 
-    def start(self, data: dict[str, Any]) -> bool:
-        """Record a content block; True if it goes to the client."""
+    def _send(self, name: str, data: dict[str, Any]) -> bytes:
+        data = {**data, "index": self.offset + int(data.get("index", 0))}
+        return f"event: {name}\ndata: {_compact(data)}\n\n".encode()
+
+    def event(self, raw: bytes) -> bytes | None:
+        data = _data(raw)
+        kind = data.get("type") if data else None
+        if data is None or kind is None:
+            return raw + b"\n\n"
+        if kind == "message_start":
+            return raw + b"\n\n" if self.round_no == 0 else None
+        if kind == "content_block_start":
+            return self._send(kind, data) if self._start(data) else None
+        if kind in ("content_block_delta", "content_block_stop"):
+            return self._send(kind, data) if self._delta(data) else None
+        if kind in ("message_delta", "message_stop") and self.intercepting:
+            return None  # the follow-up's own end of message closes the stream
+        return raw + b"\n\n"
+
+    def _start(self, data: dict[str, Any]) -> bool:
         index = int(data.get("index", 0))
         block = dict(data.get("content_block") or {})
         block.setdefault("type", "text")
@@ -103,8 +163,7 @@ class _Response:
         self.forwarded += 1
         return True
 
-    def delta(self, data: dict[str, Any]) -> bool:
-        """Accumulate a delta; True if it goes to the client."""
+    def _delta(self, data: dict[str, Any]) -> bool:
         index = int(data.get("index", 0))
         block = self.blocks.get(index)
         delta = data.get("delta") or {}
@@ -122,12 +181,8 @@ class _Response:
 
     def _finished(self, index: int) -> dict[str, Any]:
         block = {k: v for k, v in self.blocks[index].items() if k != "_json"}
-        if block["type"] in ("tool_use", "server_tool_use"):
-            raw = self.blocks[index]["_json"]
-            try:
-                block["input"] = json.loads(raw) if raw.strip() else block.get("input", {})
-            except ValueError:
-                block["input"] = {}
+        if block["type"] in ("tool_use", "server_tool_use") and self.blocks[index]["_json"].strip():
+            block["input"] = _parse_arguments(self.blocks[index]["_json"])
         return block
 
     def retrieve_calls(self) -> list[RetrieveCall]:
@@ -140,17 +195,143 @@ class _Response:
             )
         return calls
 
-    def assistant_turn(self) -> dict[str, Any]:
-        return {
+    def follow_up(
+        self, body: dict[str, Any], answers: list[tuple[RetrieveCall, str]]
+    ) -> dict[str, Any]:
+        assistant = {
             "role": "assistant",
             "content": [self._finished(i) for i in [*self.order, *self.calls]],
         }
+        results = [
+            {"type": "tool_result", "tool_use_id": c.id, "content": text} for c, text in answers
+        ]
+        messages = list(body.get("messages") or [])
+        return {**body, "messages": [*messages, assistant, {"role": "user", "content": results}]}
 
-    def reindex(self, data: dict[str, Any], name: str) -> bytes:
-        return _event(name, {**data, "index": self.offset + int(data.get("index", 0))})
+    @staticmethod
+    def error_event(message: str) -> bytes:
+        data = {"type": "error", "error": {"type": "api_error", "message": message}}
+        return f"event: error\ndata: {_compact(data)}\n\n".encode()
 
 
-async def relay_anthropic_stream(
+class _OpenAIChat(StreamDialect):
+    def __init__(self, round_no: int, offset: int, can_intercept: bool) -> None:
+        super().__init__(round_no, offset, can_intercept)
+        self.text = ""
+        self.calls: dict[int, dict[str, str]] = {}  # tool-call index -> id, name, arguments
+        self.held: set[int] = set()
+
+    @property
+    def intercepting(self) -> bool:
+        return bool(self.calls)
+
+    def event(self, raw: bytes) -> bytes | None:
+        if _payload(raw).strip() == b"[DONE]":
+            return None if self.intercepting else raw + b"\n\n"
+        data = _data(raw)
+        if data is None:
+            return raw + b"\n\n"
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices:
+            return None if self.intercepting else raw + b"\n\n"  # e.g. the usage chunk
+        kept_choices = []
+        for choice in choices:
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                kept_choices.append(choice)
+                continue
+            kept = self._choice(choice)
+            if kept is not None:
+                kept_choices.append(kept)
+        if not kept_choices:
+            return None
+        if kept_choices == choices:
+            return raw + b"\n\n"
+        return f"data: {_compact({**data, 'choices': kept_choices})}\n\n".encode()
+
+    def _choice(self, choice: dict[str, Any]) -> dict[str, Any] | None:
+        delta = dict(choice.get("delta") or {})
+        if isinstance(delta.get("content"), str):
+            self.text += delta["content"]
+        passed = []
+        for call in delta.get("tool_calls") or []:
+            if not isinstance(call, dict):
+                continue
+            index = int(call.get("index", 0))
+            function = call.get("function") or {}
+            name = function.get("name")
+            if name is not None and index not in self.held and index not in self.calls:
+                is_call = is_retrieve_name(name)
+                if self.intercepting or (
+                    is_call and self.can_intercept and not self.tool_forwarded
+                ):
+                    self.held.add(index)
+                    if is_call:
+                        self.calls[index] = {
+                            "id": str(call.get("id", "")),
+                            "name": str(name),
+                            "arguments": "",
+                        }
+                else:
+                    self.tool_forwarded = True
+                    self.forwarded += 1
+            if index in self.held:
+                if index in self.calls:
+                    self.calls[index]["arguments"] += str(function.get("arguments") or "")
+                continue
+            passed.append({**call, "index": self.offset + index})
+        if "tool_calls" in delta:
+            if passed:
+                delta["tool_calls"] = passed
+            else:
+                del delta["tool_calls"]
+        if self.intercepting and choice.get("finish_reason"):
+            return None  # the follow-up's own finish closes the message
+        if (
+            not delta
+            and choice.get("finish_reason") is None
+            and "tool_calls" in (choice.get("delta") or {})
+        ):
+            return None  # only held-back call fragments were in it
+        return {**choice, "delta": delta}
+
+    def retrieve_calls(self) -> list[RetrieveCall]:
+        return [
+            RetrieveCall(c["id"], _parse_arguments(c["arguments"])) for c in self.calls.values()
+        ]
+
+    def follow_up(
+        self, body: dict[str, Any], answers: list[tuple[RetrieveCall, str]]
+    ) -> dict[str, Any]:
+        assistant = {
+            "role": "assistant",
+            "content": self.text or None,
+            "tool_calls": [
+                {
+                    "id": c["id"],
+                    "type": "function",
+                    "function": {"name": c["name"], "arguments": c["arguments"]},
+                }
+                for c in self.calls.values()
+            ],
+        }
+        tools = [{"role": "tool", "tool_call_id": c.id, "content": text} for c, text in answers]
+        return {**body, "messages": [*list(body.get("messages") or []), assistant, *tools]}
+
+    @staticmethod
+    def error_event(message: str) -> bytes:
+        return (
+            f"data: {_compact({'error': {'type': 'api_error', 'message': message}})}\n\n".encode()
+        )
+
+
+STREAM_DIALECTS: dict[str, type[StreamDialect]] = {
+    "anthropic_messages": _Anthropic,
+    "openai_chat": _OpenAIChat,
+}
+
+
+async def relay_stream(
+    dialect: type[StreamDialect],
     first: httpx.Response,
     body: dict[str, Any],
     open_stream: OpenStream,
@@ -158,59 +339,40 @@ async def relay_anthropic_stream(
     rounds: int,
 ) -> AsyncIterator[bytes]:
     """Relay `first` (an open, 200 streaming response), answering retrieve calls up to `rounds` times."""
-    response: httpx.Response | None = first
+    response = first
     offset = 0
     round_no = 0
-    while response is not None:
-        current = _Response(offset, can_intercept=round_no < rounds)
+    while True:
+        current = dialect(round_no, offset, can_intercept=round_no < rounds)
         splitter = _EventSplitter()
         try:
             async for chunk in response.aiter_bytes():
                 for raw in splitter.feed(chunk):
-                    data = _data(raw)
-                    kind = data.get("type") if data else None
-                    if data is None or kind is None:
-                        yield raw + b"\n\n"
-                    elif kind == "message_start":
-                        if round_no == 0:
-                            yield raw + b"\n\n"
-                    elif kind == "content_block_start":
-                        if current.start(data):
-                            yield current.reindex(data, kind)
-                    elif kind in ("content_block_delta", "content_block_stop"):
-                        if current.delta(data):
-                            yield current.reindex(data, kind)
-                    elif kind in ("message_delta", "message_stop") and current.intercepting:
-                        continue  # the follow-up's own end of message closes the stream
-                    else:
-                        yield raw + b"\n\n"
+                    out = current.event(raw)
+                    if out is not None:
+                        yield out
+            if splitter.rest().strip() and not current.intercepting:
+                yield splitter.rest()
         except httpx.HTTPError as exc:
-            yield _error_event(f"upstream stream failed: {type(exc).__name__}")
+            yield dialect.error_event(f"upstream stream failed: {type(exc).__name__}")
             return
         finally:
             await response.aclose()
         if not current.intercepting:
             return
-        calls = current.retrieve_calls()
-        results = [
-            {"type": "tool_result", "tool_use_id": c.id, "content": await answer(c)} for c in calls
-        ]
-        messages = list(body.get("messages") or [])
-        body = {
-            **body,
-            "messages": [*messages, current.assistant_turn(), {"role": "user", "content": results}],
-        }
+        answers = [(call, await answer(call)) for call in current.retrieve_calls()]
+        body = current.follow_up(body, answers)
         offset += current.forwarded
         round_no += 1
         try:
             response = await open_stream(body)
         except httpx.HTTPError as exc:
-            yield _error_event(f"upstream unreachable after retrieval: {type(exc).__name__}")
+            yield dialect.error_event(f"upstream unreachable after retrieval: {type(exc).__name__}")
             return
         if response.status_code != 200:
             detail = (await response.aread()).decode(errors="replace")[:500]
             await response.aclose()
-            yield _error_event(
+            yield dialect.error_event(
                 f"upstream returned {response.status_code} after retrieval: {detail}"
             )
             return

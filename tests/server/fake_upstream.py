@@ -66,8 +66,7 @@ class FakeUpstream:
             return JSONResponse({"error": {"message": "no such model"}}, status_code=400)
         if body.get("stream"):
             return await self._sse(
-                [f'data: {{"choices":[{{"delta":{{"content":"part{i}"}}}}]}}\n\n' for i in range(3)]
-                + ["data: [DONE]\n\n"]
+                openai_stream(body, self._offered(body), self._hash(body["messages"]))
             )
         messages = body["messages"]
         answered = any(
@@ -124,6 +123,10 @@ class FakeUpstream:
 
     async def responses(self, request: Request) -> Response:
         body = await self._record(request)
+        if body.get("stream"):
+            return await self._sse(
+                [_ev({"type": "response.output_text.delta", "delta": f"part{i}"}) for i in range(3)]
+            )
         items = body["input"]
         answered = any(
             isinstance(i, dict)
@@ -260,4 +263,35 @@ def anthropic_stream(body: dict[str, Any], offered: bool, hash_value: str | None
             }
         ),
         _ev({"type": "message_stop"}),
+    ]
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+    choice = {"index": 0, "delta": delta, "finish_reason": finish}
+    return f"data: {json.dumps({'id': 'c', 'object': 'chat.completion.chunk', 'choices': [choice]})}\n\n"
+
+
+def openai_stream(body: dict[str, Any], offered: bool, hash_value: str | None) -> list[str]:
+    """OpenAI chunks: a retrieve call (arguments split in two) if offered and unanswered, else text."""
+    answered = any(m.get("tool_call_id") == "call_hr_1" for m in body["messages"])
+    if offered and hash_value and not answered:
+        call = {
+            "index": 0,
+            "id": "call_hr_1",
+            "type": "function",
+            "function": {"name": "headroom_retrieve", "arguments": ""},
+        }
+        return [
+            _chunk({"role": "assistant", "content": "Let me look."}),
+            _chunk({"tool_calls": [call]}),
+            _chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"hash": "'}}]}),
+            _chunk({"tool_calls": [{"index": 0, "function": {"arguments": hash_value + '"}'}}]}),
+            _chunk({}, "tool_calls"),
+            "data: [DONE]\n\n",
+        ]
+    return [
+        _chunk({"role": "assistant", "content": ""}),
+        *(_chunk({"content": f"part{i}"}) for i in range(3)),
+        _chunk({}, "stop"),
+        "data: [DONE]\n\n",
     ]

@@ -128,8 +128,9 @@ def test_responses_api_input_is_compressed_and_retrieved(proxy: str, fake: FakeU
     assert outputs and outputs[0]["output"] == log
 
 
-def test_openai_streaming_is_relayed_chunk_by_chunk(proxy: str, fake: FakeUpstream) -> None:
-    data = case("p-json-cars-hp")
+def test_openai_stream_answers_retrieve_calls_mid_stream(proxy: str, fake: FakeUpstream) -> None:
+    data = case("p-db-biggestfile")
+    original = next(m["content"] for m in data["messages"] if m["role"] == "tool")
     body = {"model": "gpt-4o", "stream": True, "messages": data["messages"]}
     arrivals: list[tuple[float, bytes]] = []
     with httpx.stream("POST", proxy + "/v1/chat/completions", json=body, timeout=30) as r:
@@ -139,15 +140,40 @@ def test_openai_streaming_is_relayed_chunk_by_chunk(proxy: str, fake: FakeUpstre
         for chunk in r.iter_raw():
             arrivals.append((time.monotonic(), chunk))
     received = b"".join(c for _, c in arrivals)
-    assert received.count(b"part") == 3 and received.endswith(b"data: [DONE]\n\n")
+    assert received.endswith(b"data: [DONE]\n\n") and received.count(b"[DONE]") == 1
+    events = sse_events(received.replace(b"data: [DONE]", b""))
+    assert "headroom_retrieve" not in json.dumps(events)
+    text = "".join(e["choices"][0]["delta"].get("content") or "" for e in events)
+    assert text == "Let me look.part0part1part2"
+    assert [
+        e["choices"][0]["finish_reason"] for e in events if e["choices"][0]["finish_reason"]
+    ] == ["stop"]
     # Chunks reach the client as the upstream produces them, not all at the end.
     assert arrivals[-1][0] - arrivals[0][0] >= 1.5 * STREAM_GAP
+    first, second = fake.calls
+    assert first.body["stream"] is True
+    assert any(t["function"]["name"] == "headroom_retrieve" for t in first.body["tools"])
+    assistant, tool = second.body["messages"][-2:]
+    assert assistant["content"] == "Let me look."
+    assert assistant["tool_calls"][0]["function"]["name"] == "headroom_retrieve"
+    assert tool == {"role": "tool", "tool_call_id": "call_hr_1", "content": original}
+
+
+def test_responses_streams_are_compressed_losslessly(proxy: str, fake: FakeUpstream) -> None:
+    log = next(m["content"] for m in case("p-json-cars-hp")["messages"] if m["role"] == "tool")
+    items = [
+        {"role": "user", "content": "Which car has the most horsepower?"},
+        {"type": "function_call", "call_id": "c1", "name": "search", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": log},
+    ]
+    with httpx.stream(
+        "POST", proxy + "/v1/responses", json={"model": "gpt-4o", "stream": True, "input": items}
+    ) as r:
+        received = r.read()
+    assert received.count(b"part") == 3
     (call,) = fake.calls
-    assert call.body["stream"] is True
-    # An OpenAI stream is compressed losslessly: no tool offered, nothing stubbed.
-    assert "tools" not in call.body
-    assert "headroom_retrieve" not in json.dumps(call.body["messages"])
-    assert len(json.dumps(call.body["messages"])) < len(json.dumps(data["messages"]))
+    assert "tools" not in call.body and "headroom_retrieve" not in json.dumps(call.body["input"])
+    assert len(call.body["input"][2]["output"]) < len(log)
 
 
 def sse_events(raw: bytes) -> list[dict[str, Any]]:

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 
 from headroom.server.retrieval import RetrieveCall
-from headroom.server.streaming import relay_anthropic_stream
-from tests.server.fake_upstream import _ev
+from headroom.server.streaming import STREAM_DIALECTS, relay_stream
+from tests.server.fake_upstream import _chunk, _ev
 
 
 def start() -> str:
@@ -46,13 +46,16 @@ def parse(raw: bytes) -> list[dict[str, Any]]:
     out = []
     for chunk in raw.decode().split("\n\n"):
         data = [line[5:].strip() for line in chunk.splitlines() if line.startswith("data:")]
-        if data:
+        if data and data != ["[DONE]"]:
             out.append(json.loads("".join(data)))
     return out
 
 
 async def run(
-    first: list[str], follow_ups: list[httpx.Response], rounds: int = 3
+    first: list[str],
+    follow_ups: list[httpx.Response],
+    rounds: int = 3,
+    dialect: str = "anthropic_messages",
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     sent: list[dict[str, Any]] = []
 
@@ -65,7 +68,10 @@ async def run(
 
     body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "q"}]}
     chunks = [
-        c async for c in relay_anthropic_stream(response(first), body, open_stream, answer, rounds)
+        c
+        async for c in relay_stream(
+            STREAM_DIALECTS[dialect], response(first), body, open_stream, answer, rounds
+        )
     ]
     return parse(b"".join(chunks)), sent
 
@@ -139,3 +145,85 @@ async def test_text_after_the_call_is_dropped_and_the_model_replans() -> None:
     events, sent = await run([start(), *retrieve_block(0), *trailing, *end("tool_use")], [second])
     assert "after" not in json.dumps(events) and "after" not in json.dumps(sent)
     assert [e["index"] for e in events if e["type"] == "content_block_start"] == [0]
+
+
+def openai_retrieve(call_id: str = "r1", index: int = 0) -> list[str]:
+    start = {
+        "index": index,
+        "id": call_id,
+        "type": "function",
+        "function": {"name": "headroom_retrieve", "arguments": ""},
+    }
+    return [
+        _chunk({"tool_calls": [start]}),
+        _chunk(
+            {
+                "tool_calls": [
+                    {"index": index, "function": {"arguments": '{"hash":"abcdefabcdefabcd"}'}}
+                ]
+            }
+        ),
+    ]
+
+
+async def test_openai_text_before_the_call_is_echoed_and_usage_of_the_first_response_hidden() -> (
+    None
+):
+    usage = 'data: {"id":"c","choices":[],"usage":{"total_tokens":5}}\n\n'
+    first = [
+        _chunk({"role": "assistant", "content": "Checking."}),
+        *openai_retrieve(),
+        _chunk({}, "tool_calls"),
+        usage,
+        "data: [DONE]\n\n",
+    ]
+    second = response([_chunk({"content": "Answer."}), _chunk({}, "stop"), "data: [DONE]\n\n"])
+    events, sent = await run(first, [second], dialect="openai_chat")
+    assert [e["choices"][0]["finish_reason"] for e in events if e.get("choices")] == [
+        None,
+        None,
+        "stop",
+    ]
+    assert not any("usage" in e for e in events)
+    (follow_up,) = sent
+    assistant, tool = follow_up["messages"][-2:]
+    assert assistant["content"] == "Checking."
+    assert assistant["tool_calls"][0]["function"] == {
+        "name": "headroom_retrieve",
+        "arguments": '{"hash":"abcdefabcdefabcd"}',
+    }
+    assert tool == {
+        "role": "tool",
+        "tool_call_id": "r1",
+        "content": "original for abcdefabcdefabcd",
+    }
+
+
+async def test_openai_other_tool_first_means_no_interception() -> None:
+    other = {
+        "index": 0,
+        "id": "x",
+        "type": "function",
+        "function": {"name": "bash", "arguments": "{}"},
+    }
+    first = [
+        _chunk({"tool_calls": [other]}),
+        *openai_retrieve("r1", index=1),
+        _chunk({}, "tool_calls"),
+        "data: [DONE]\n\n",
+    ]
+    events, sent = await run(first, [], dialect="openai_chat")
+    assert sent == []
+    names = [
+        c["function"].get("name")
+        for e in events
+        if e.get("choices")
+        for c in e["choices"][0]["delta"].get("tool_calls", [])
+    ]
+    assert names == ["bash", "headroom_retrieve", None]
+
+
+async def test_openai_follow_up_failure_is_an_error_chunk() -> None:
+    first = [*openai_retrieve(), _chunk({}, "tool_calls"), "data: [DONE]\n\n"]
+    events, _ = await run(first, [response(["nope"], status=500)], dialect="openai_chat")
+    assert events[-1]["error"]["type"] == "api_error" and "500" in events[-1]["error"]["message"]
