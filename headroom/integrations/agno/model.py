@@ -218,6 +218,17 @@ class HeadroomAgnoModel(Model):
         """Start the running totals again from zero."""
         self._totals.reset()
 
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Any]:
+        """The wrapped model's class, for agno's class checks (native reasoning detection
+        compares class names); `type(model)` is still `HeadroomAgnoModel`."""
+        return type(self.wrapped_model)
+
+    def __copy__(self) -> HeadroomAgnoModel:
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
     def __getattr__(self, name: str) -> Any:
         # Provider-specific attributes (temperature, client, role_map, ...) read through.
         if name.startswith("__") or name == "_wrapped":

@@ -365,6 +365,19 @@ def test_mirrors_the_wrapped_model() -> None:
     assert "ScriptedModel" in repr(model)
 
 
+def test_class_checks_see_the_provider() -> None:
+    """agno tells native reasoning models apart by class (and id): the wrapper passes as its provider."""
+    openai = pytest.importorskip("agno.models.openai")
+    from agno.reasoning.openai import is_openai_reasoning_model
+
+    model = HeadroomAgnoModel(openai.OpenAIChat(id="o3-mini", api_key="test"))
+    assert isinstance(model, openai.OpenAIChat) and isinstance(model, HeadroomAgnoModel)
+    assert type(model) is HeadroomAgnoModel and model.__class__.__name__ == "OpenAIChat"
+    assert is_openai_reasoning_model(model)
+    shallow = copy.copy(model)
+    assert type(shallow) is HeadroomAgnoModel and shallow.wrapped_model is model.wrapped_model
+
+
 def test_copies_share_totals(logs_case: dict[str, Any], store: InMemoryStore) -> None:
     model = HeadroomAgnoModel(ScriptedModel(), store=store)
     Agent(model=model).run("warm up")  # builds the retrieve tool, which holds the store
