@@ -413,3 +413,42 @@ def test_totals_are_thread_safe(logs_case: dict[str, Any], store: InMemoryStore)
         t.join(timeout=60)
     assert model.stats["requests"] == 40
     assert model.total_tokens_saved == 40 * once
+
+
+def test_team_with_wrapped_leader_and_member(
+    logs_case: dict[str, Any], store: InMemoryStore
+) -> None:
+    from agno.team import Team
+
+    member_fake = ScriptedModel(
+        script=[
+            {"tool_calls": [tool_call("read_logs", {"target": "auth.log"})]},
+            {"content": "found it"},
+        ]
+    )
+    member_model = HeadroomAgnoModel(member_fake, store=store)
+    member = Agent(
+        name="logs",
+        id="logs",
+        model=member_model,
+        tools=[make_tool("read_logs", tool_output(logs_case))],
+    )
+    leader_fake = ScriptedModel(
+        script=[
+            {
+                "tool_calls": [
+                    tool_call(
+                        "delegate_task_to_member", {"member_id": "logs", "task": "find the errors"}
+                    )
+                ]
+            }
+        ]
+    )
+    team = Team(members=[member], model=HeadroomAgnoModel(leader_fake, store=store))
+
+    assert team.run(logs_case["question"]).content == "done"
+
+    _assert_compressed_turn(logs_case, member_fake, tool_output(logs_case))
+    assert member_model.total_tokens_saved > 10_000
+    delegated = next(m for m in leader_fake.calls[1]["messages"] if m.role == "tool")
+    assert "found it" in str(delegated.content)
