@@ -3,6 +3,7 @@
     python bench/run.py                         # headroom on ../shared/corpus
     python bench/run.py --peer                  # and headroom-ai 0.42.0 (creates bench/.peer)
     python bench/run.py --peer-python /tmp/peer/bin/python --json bench/results/latest.json
+    python bench/run.py --peer --reuse-peer     # re-measure headroom only, reuse the peer's results
 
 Every case runs in a fresh interpreter per engine (see ``bench/peer_runner.py``);
 all figures are computed here with one token counter (o200k_base).
@@ -40,6 +41,7 @@ from bench.engines import (  # noqa: E402
     run_phase,
 )
 from bench.evaluate import CaseFigures, evaluate  # noqa: E402
+from bench.peer_cache import PeerCache  # noqa: E402
 from bench.report import OVERALL, format_report, summarize  # noqa: E402
 from bench.request_tokens import RequestCounter  # noqa: E402
 
@@ -67,6 +69,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="where --peer creates its venv",
     )
     parser.add_argument(
+        "--reuse-peer",
+        action="store_true",
+        help="reuse headroom-ai's results from an earlier run when case and runner are unchanged",
+    )
+    parser.add_argument(
+        "--peer-cache",
+        default=str(REPO_ROOT / "bench" / "results" / "peer-cache.json"),
+        help="where headroom-ai's raw results are kept for --reuse-peer",
+    )
+    parser.add_argument(
         "--json", dest="json_path", help="also save every figure as JSON to this path"
     )
     parser.add_argument(
@@ -85,11 +97,32 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _run_engine(
-    engine: Engine, cases: list[Case], args: argparse.Namespace, counter: RequestCounter
-) -> list[CaseFigures]:
-    """Timed runs one at a time (latency needs a quiet machine), then the untimed replays in parallel."""
-    singles = []
+    engine: Engine,
+    cases: list[Case],
+    args: argparse.Namespace,
+    counter: RequestCounter,
+    cache: PeerCache | None = None,
+) -> tuple[list[CaseFigures], list[str]]:
+    """Figures of ``engine`` on ``cases``, and when any reused results were measured.
+
+    Timed runs go one at a time (latency needs a quiet machine), then the
+    untimed replays run in parallel. With ``cache``, results whose key still
+    matches are reused and fresh ones are stored.
+    """
+    raws: dict[str, dict[str, Any]] = {}
+    keys: dict[str, str] = {}
+    reused: list[str] = []
     for case in cases:
+        points = request_points(case.messages, case.format)
+        if cache is not None:
+            keys[case.id] = cache.key(_path(case), case.model, args.repeats, points)
+            hit = cache.get(case.id, keys[case.id]) if args.reuse_peer else None
+            if hit is not None:
+                raws[case.id], measured = hit
+                reused.append(measured)
+    todo = [c for c in cases if c.id not in raws]
+    singles = []
+    for case in todo:
         started = time.perf_counter()
         singles.append(
             run_phase(engine, _path(case), case.model, "single", [], args.repeats, args.timeout)
@@ -104,16 +137,23 @@ def _run_engine(
         return run_phase(engine, _path(case), case.model, "replay", points, 0, args.timeout)
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        replays = list(pool.map(replay, cases))
+        replays = list(pool.map(replay, todo))
+    measured_now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    for case, single, replayed in zip(todo, singles, replays, strict=True):
+        raws[case.id] = merge_phases(single, replayed)
+        if cache is not None:
+            cache.put(case.id, keys[case.id], raws[case.id], measured_now)
+    if cache is not None and todo:
+        cache.save()
     figures = []
-    for case, single, replayed in zip(cases, singles, replays, strict=True):
-        f = evaluate(case, engine.name, merge_phases(single, replayed), counter)
+    for case in cases:
+        f = evaluate(case, engine.name, raws[case.id], counter)
         figures.append(f)
         print(
             f"  [{engine.name}] {case.id:28} saved {f.saving * 100:5.1f}%  needles {f.kept}/{f.needles}",
             file=sys.stderr,
         )
-    return figures
+    return figures, reused
 
 
 def _path(case: Case) -> Path:
@@ -160,9 +200,16 @@ def main(argv: list[str] | None = None) -> int:
             python = args.peer_python or str(ensure_peer_venv(Path(args.peer_venv)))
             engines.append(peer(python, Path(workdir)))
         figures = {}
-        for engine in engines:
+        notes = []
+        for index, engine in enumerate(engines):
             print(f"running {engine.name} on {len(cases)} cases ({engine.python})", file=sys.stderr)
-            figures[engine.name] = _run_engine(engine, cases, args, counter)
+            cache = PeerCache(Path(args.peer_cache), PEER_VERSION) if index else None
+            figures[engine.name], reused = _run_engine(engine, cases, args, counter, cache)
+            if reused:
+                notes.append(
+                    f"{engine.name}: {len(reused)} of {len(cases)} cases reused from runs at"
+                    f" {min(reused)}..{max(reused)} (--reuse-peer); its latency is from then"
+                )
     names = [e.name for e in engines]
 
     categories = sorted({c.category for c in cases})
@@ -194,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         + " (uncompressed replay priced the same way)",
         f"wall time: {time.perf_counter() - began:.0f} s",
+        *notes,
     ]
     print(format_report(header, summaries, figures, names))
     if args.json_path:
