@@ -15,22 +15,22 @@ import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import copy  # noqa: E402
-import itertools  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Awaitable, Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import asyncio
+import copy
+import itertools
+import json
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
-import litellm  # noqa: E402
-from litellm import CustomLLM  # noqa: E402
+import litellm
+from litellm import CustomLLM
 
-from headroom import InMemoryStore  # noqa: E402
-from headroom.integrations.litellm import HeadroomCallback, completion  # noqa: E402
+from headroom import InMemoryStore
+from headroom.integrations.litellm import HeadroomCallback, completion
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 

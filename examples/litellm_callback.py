@@ -13,14 +13,14 @@ import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no cost-map download
 
-import asyncio  # noqa: E402
-import json  # noqa: E402
-from importlib import resources  # noqa: E402
-from typing import Any  # noqa: E402
+import asyncio
+import json
+from importlib import resources
+from typing import Any
 
-import litellm  # noqa: E402
+import litellm
 
-from headroom.integrations.litellm import HeadroomCallback, completion  # noqa: E402
+from headroom.integrations.litellm import HeadroomCallback, completion
 
 MODEL = "gpt-4o-mini"
 
