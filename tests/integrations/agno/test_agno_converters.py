@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from agno.media import Audio, File, Image, Video
 from agno.models.message import Message
+from hypothesis import given
+from hypothesis import strategies as st
 
 from headroom.integrations.agno import from_core, to_core
 
@@ -99,3 +101,51 @@ def test_misaligned_output_is_refused() -> None:
     message = Message(role="user", content="q")
     with pytest.raises(ValueError, match="line up"):
         from_core([message], to_core([message]), [])
+
+
+_roles = st.sampled_from(["system", "user", "assistant", "tool", "developer"])
+_text = st.text(max_size=40)
+_content = st.one_of(
+    st.none(),
+    _text,
+    st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": _text}), max_size=3),
+)
+
+
+@st.composite
+def _messages(draw: st.DrawFn) -> list[Message]:
+    out = []
+    for i in range(draw(st.integers(min_value=0, max_value=6))):
+        role = draw(_roles)
+        out.append(
+            Message(
+                role=role,
+                content=draw(_content),
+                tool_call_id=f"c{i}" if role == "tool" else None,
+                from_history=draw(st.booleans()),
+                provider_data=draw(st.one_of(st.none(), st.fixed_dictionaries({"k": _text}))),
+            )
+        )
+    return out
+
+
+@given(_messages(), st.data())
+def test_round_trip_changes_only_what_the_core_changed(
+    messages: list[Message], data: st.DataObject
+) -> None:
+    snapshot = [m.model_dump() for m in messages]
+    sent = to_core(messages)
+    assert len(sent) == len(messages)
+    # Identity when nothing changed.
+    assert all(a is b for a, b in zip(from_core(messages, sent, sent), messages, strict=True))
+    # Rewrite an arbitrary subset of contents: only those messages are copied, only content differs.
+    changed = {i for i in range(len(sent)) if data.draw(st.booleans())}
+    compressed = [{**d, "content": f"<{i}>"} if i in changed else d for i, d in enumerate(sent)]
+    out = from_core(messages, sent, compressed)
+    for i, (original, new) in enumerate(zip(messages, out, strict=True)):
+        if i in changed and original.content != f"<{i}>":
+            assert new is not original and new.content == f"<{i}>"
+            assert new.model_dump(exclude={"content"}) == original.model_dump(exclude={"content"})
+        else:
+            assert new is original
+    assert [m.model_dump() for m in messages] == snapshot

@@ -452,3 +452,18 @@ def test_team_with_wrapped_leader_and_member(
     assert member_model.total_tokens_saved > 10_000
     delegated = next(m for m in leader_fake.calls[1]["messages"] if m.role == "tool")
     assert "found it" in str(delegated.content)
+
+
+def test_positional_messages_are_compressed_too(
+    logs_case: dict[str, Any], store: InMemoryStore
+) -> None:
+    fake = ScriptedModel()
+    model = HeadroomAgnoModel(fake, store=store)
+    messages = [
+        Message(role="user", content="why?"),
+        Message(role="tool", tool_call_id="c1", content=tool_output(logs_case)),
+    ]
+
+    model.invoke(messages, Message(role="assistant"))
+
+    assert len(str(fake.calls[0]["messages"][1].content)) < len(tool_output(logs_case)) / 2
