@@ -149,7 +149,8 @@ async def main(calls: int) -> None:
             )
             cb = HeadroomCallback(store=InMemoryStore())
             hr = _time_sync(
-                lambda i: completion(model="instant/gpt-4o", messages=msgs(i), callback=cb), calls
+                lambda i, cb=cb: completion(model="instant/gpt-4o", messages=msgs(i), callback=cb),
+                calls,
             )
             row = f"{label:32} {'sync wrapper ' + mode:22} {_median_ms(plain):8.1f} {_median_ms(hr):9.1f}"
             print(
