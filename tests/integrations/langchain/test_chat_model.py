@@ -528,3 +528,20 @@ def test_stream_events_v3_with_a_model_that_cannot_stream() -> None:
     message = stream.output
     assert message.text == "looking"
     assert [c["name"] for c in message.tool_calls] == ["read_logs"]
+
+
+def test_retrieve_tool_stays_offered_once_history_holds_a_stub() -> None:
+    messages, _ = corpus_messages("p-json-cars-hp")
+    llm, fake = _wrapped(["noted"])
+    bound = llm.bind_tools([_query_tool()])
+    bound.invoke(messages[:2])  # nothing stubbed yet: the tool list is the caller's
+    assert [t["function"]["name"] for t in fake.received_kwargs[-1]["tools"]] == ["query_dataset"]
+    bound.invoke(messages)
+    later = [*messages, AIMessage("noted"), HumanMessage("And the lightest car?")]
+    bound.invoke(later)
+    first, second = fake.received_kwargs[-2:]
+    assert first["tools"] == second["tools"]
+    assert [t["function"]["name"] for t in second["tools"]] == [
+        "query_dataset",
+        "headroom_retrieve",
+    ]
