@@ -12,6 +12,8 @@ prompt cache keeps hitting), and every lossy step retrievable with
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,11 @@ if TYPE_CHECKING:
     from agno.metrics import RunMetrics
 
 __all__ = ["HeadroomCompressionManager"]
+
+logger = logging.getLogger("headroom")
+
+# Stats are plain dict updates; async runs compress in worker threads.
+_STATS_LOCK = threading.Lock()
 
 
 @dataclass
@@ -121,15 +128,22 @@ class HeadroomCompressionManager(CompressionManager):
         ]
         if not pending:
             return
-        sent = to_core(messages)
-        result = compress(
-            sent,
-            model=self._model_id(),
-            config=self.config,
-            hooks=self.hooks,
-            store=pinned_store(self.store),
-            token_counter=self.token_counter,
-        )
+        config = self.config or CompressConfig()
+        try:
+            sent = to_core(messages)
+            result = compress(
+                sent,
+                model=self._model_id(),
+                config=config,
+                hooks=self.hooks,
+                store=pinned_store(self.store),
+                token_counter=self.token_counter,
+            )
+        except Exception:
+            if not config.fail_open:
+                raise
+            logger.warning("headroom: tool results left uncompressed after an error", exc_info=True)
+            return
         count = self.token_counter or counter_for_model(self._model_id())
         saved = 0
         for i in pending:
@@ -137,16 +151,22 @@ class HeadroomCompressionManager(CompressionManager):
             old = sent[i].get("content")
             if not isinstance(new, str) or new == old:
                 continue
-            message = messages[i]
-            message.compressed_content = new
-            before = count_message_tokens(sent[i], count)
-            after = count_message_tokens(result.messages[i], count)
-            saved += max(0, before - after)
-            self.stats["tool_results_compressed"] = self.stats.get("tool_results_compressed", 0) + 1
-            self.stats["original_size"] = self.stats.get("original_size", 0) + len(str(old or ""))
-            self.stats["compressed_size"] = self.stats.get("compressed_size", 0) + len(new)
+            messages[i].compressed_content = new
+            saved += max(
+                0,
+                count_message_tokens(sent[i], count)
+                - count_message_tokens(result.messages[i], count),
+            )
+            with _STATS_LOCK:
+                for key, value in (
+                    ("tool_results_compressed", 1),
+                    ("original_size", len(str(old or ""))),
+                    ("compressed_size", len(new)),
+                ):
+                    self.stats[key] = self.stats.get(key, 0) + value
         if saved:
-            self.stats["tokens_saved"] = self.stats.get("tokens_saved", 0) + saved
+            with _STATS_LOCK:
+                self.stats["tokens_saved"] = self.stats.get("tokens_saved", 0) + saved
             if run_metrics is not None:
                 extra = run_metrics.additional_metrics
                 if extra is None:

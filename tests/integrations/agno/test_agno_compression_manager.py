@@ -125,3 +125,17 @@ def test_ccr_round_trip_with_the_manager(logs_case: dict[str, Any], store: InMem
     result = agent.run(logs_case["question"])
     answer = next(m for m in result.messages or [] if m.tool_call_id == "call_r")
     assert answer.content == original
+
+
+def test_fails_open(logs_case: dict[str, Any], store: InMemoryStore, monkeypatch: Any) -> None:
+    from headroom.integrations.agno import compression_manager as module
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("core exploded")
+
+    monkeypatch.setattr(module, "compress", broken)
+    manager = HeadroomCompressionManager(store=store)
+    agent, fake = _setup(logs_case, manager)
+    assert agent.run(logs_case["question"]).content == "done"
+    tool_msg = next(m for m in fake.calls[1]["messages"] if m.role == "tool")
+    assert tool_msg.compressed_content is None and tool_msg.content == tool_output(logs_case)
