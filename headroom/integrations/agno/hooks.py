@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import threading
 from typing import Any, Literal
@@ -26,6 +27,8 @@ from headroom.integrations.agno.ccr import pinned_store
 from headroom.integrations.agno.model import RUN_METRIC_KEYS
 
 __all__ = ["HeadroomInputHook", "HeadroomOutputHook", "headroom_input_hook", "headroom_output_hook"]
+
+logger = logging.getLogger("headroom")
 
 MarkerMode = Literal["expand", "strip", "keep"]
 
@@ -87,8 +90,14 @@ class HeadroomInputHook:
         return new
 
     def __call__(self, run_input: RunInput) -> None:
-        if isinstance(run_input.input_content, str):
+        if not isinstance(run_input.input_content, str):
+            return
+        try:
             run_input.input_content = self.compress_text(run_input.input_content)
+        except Exception:
+            if not self.config.fail_open:
+                raise
+            logger.warning("headroom: run input left uncompressed after an error", exc_info=True)
 
 
 class HeadroomOutputHook:

@@ -117,3 +117,18 @@ def test_output_hook_keeps_the_agents_metadata(store: InMemoryStore) -> None:
 def test_bad_marker_mode() -> None:
     with pytest.raises(ValueError, match="markers"):
         headroom_output_hook(markers="explode")  # type: ignore[arg-type]
+
+
+def test_input_hook_fails_open(
+    logs_case: dict[str, Any], store: InMemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headroom.integrations.agno import hooks as module
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("core exploded")
+
+    monkeypatch.setattr(module, "compress", broken)
+    fake = ScriptedModel()
+    Agent(model=fake, pre_hooks=[headroom_input_hook(store=store)]).run(_pasted(logs_case))
+    user = next(m for m in fake.calls[0]["messages"] if m.role == "user")
+    assert user.content == _pasted(logs_case)
