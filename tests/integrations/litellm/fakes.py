@@ -217,7 +217,11 @@ class StubServer:
                         },
                     )
                 elif path.endswith("/messages"):
-                    self._send(200, stub._anthropic(body))
+                    message = stub._anthropic(body)
+                    if isinstance(body, dict) and body.get("stream"):
+                        self._send(200, stub._anthropic_sse(message), "text/event-stream")
+                    else:
+                        self._send(200, message)
                 elif path.endswith("/chat/completions"):
                     reply = stub.next_reply(
                         body.get("messages", []) if isinstance(body, dict) else []
@@ -280,6 +284,48 @@ class StubServer:
             {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
         ]
         return b"".join(f"data: {json.dumps(c)}\n\n".encode() for c in chunks) + b"data: [DONE]\n\n"
+
+    @staticmethod
+    def _anthropic_sse(message: dict[str, Any]) -> bytes:
+        text = "".join(b.get("text", "") for b in message["content"] if b["type"] == "text")
+        start = {
+            **message,
+            "content": [],
+            "stop_reason": None,
+            "usage": {"input_tokens": 1, "output_tokens": 0},
+        }
+        events = [
+            ("message_start", {"type": "message_start", "message": start}),
+            (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            ),
+            (
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": text},
+                },
+            ),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": 1},
+                },
+            ),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+        return b"".join(
+            f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events
+        )
 
     def _anthropic(self, body: Any) -> dict[str, Any]:
         reply = self.next_reply(body.get("messages", []) if isinstance(body, dict) else [])

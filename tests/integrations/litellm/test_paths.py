@@ -173,6 +173,31 @@ async def test_anthropic_messages_native_compresses(stub: StubServer) -> None:
     assert "headroom" not in (body.get("metadata") or {})
 
 
+async def test_anthropic_messages_native_stream_compresses_without_the_tool(
+    stub: StubServer,
+) -> None:
+    """A stream cannot be paused to answer `headroom_retrieve` on this route, so the tool is not offered."""
+    _register()
+    system, messages = anthropic_case()
+    stream = await litellm.anthropic.messages.acreate(
+        model="anthropic/claude-sonnet-4-5-20250929",
+        messages=messages,
+        system=system,
+        max_tokens=64,
+        stream=True,
+        api_base=stub.url,
+        api_key="sk-ant-test",
+    )
+    raw = b"".join(
+        [chunk if isinstance(chunk, bytes) else str(chunk).encode() async for chunk in stream]
+    )
+    assert b"stub answer" in raw
+    (body,) = stub.bodies("/v1/messages")
+    assert body["stream"] is True
+    assert was_compressed(body["messages"], messages)
+    assert not body.get("tools")
+
+
 # ------------------------------------------------------------ not chat
 
 

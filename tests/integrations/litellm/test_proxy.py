@@ -211,3 +211,31 @@ def test_small_requests_pass_through(proxy: Proxy) -> None:
     (body,) = proxy.stub.bodies("/chat/completions")
     assert body["messages"] == messages
     assert "tools" not in body
+
+
+def test_anthropic_messages_route_streaming(proxy: Proxy) -> None:
+    system, messages = anthropic_case()
+    response = proxy.post(
+        "/v1/messages",
+        {
+            "model": "claude-sonnet-4-5-20250929",
+            "messages": messages,
+            "system": system,
+            "max_tokens": 64,
+            "stream": True,
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert "stub answer" in response.text
+    (body,) = proxy.stub.bodies("/v1/messages")
+    assert body["stream"] is True
+    assert was_compressed(body["messages"], messages)
+    assert not body.get("tools")
+
+
+def test_embeddings_route_is_untouched(proxy: Proxy) -> None:
+    text = "log line\n" * 3000
+    response = proxy.post("/v1/embeddings", {"model": "gpt-4o", "input": [text]})
+    assert response.status_code == 200, response.text
+    (body,) = proxy.stub.bodies("/embeddings")
+    assert body["input"] == [text]
