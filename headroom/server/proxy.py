@@ -142,6 +142,7 @@ async def _retrieve_loop(
     body: dict[str, Any],
     tenant: Tenant,
     extra: dict[str, str],
+    without_tool: dict[str, Any] | None,
 ) -> Response:
     """Call the upstream, answering ``headroom_retrieve`` calls until the model is done."""
     client = state.upstream_client()
@@ -151,6 +152,11 @@ async def _retrieve_loop(
     for round_no in range(rounds + 1):
         try:
             upstream = await client.post(url, headers=headers, content=dumps(body))
+            if upstream.status_code == 400 and round_no == 0 and without_tool is not None:
+                # Some OpenAI-compatible servers reject any `tools`: send it as the client did.
+                log_event("retrieve_tool_refused", url=url)
+                upstream = await client.post(url, headers=headers, content=dumps(without_tool))
+                break
         except httpx.HTTPError as exc:
             raise _upstream_error(exc, url) from exc
         if upstream.status_code != 200 or round_no == rounds:
@@ -186,6 +192,7 @@ async def _retrieve_stream(
     body: dict[str, Any],
     tenant: Tenant,
     extra: dict[str, str],
+    without_tool: dict[str, Any] | None,
 ) -> Response:
     """Stream the response, answering retrieve calls inside the same stream."""
     client = state.upstream_client()
@@ -201,8 +208,14 @@ async def _retrieve_stream(
         log_event("retrieve_answered", tenant=tenant.id, calls=1, stream=True)
         return text
 
+    rounds = state.settings.retrieve_rounds
     try:
         first = await open_stream(body)
+        if first.status_code == 400 and without_tool is not None:
+            await first.aclose()
+            log_event("retrieve_tool_refused", url=url)
+            first = await open_stream(without_tool)
+            body, rounds = without_tool, 0
     except httpx.HTTPError as exc:
         raise _upstream_error(exc, url) from exc
     response_headers = {**_response_headers(first, decoded=True), **extra}
@@ -211,7 +224,7 @@ async def _retrieve_stream(
         await first.aclose()
         return Response(content, status_code=first.status_code, headers=response_headers)
     dialect = STREAM_DIALECTS[route.api]
-    chunks = relay_stream(dialect, first, body, open_stream, answer, state.settings.retrieve_rounds)
+    chunks = relay_stream(dialect, first, body, open_stream, answer, rounds)
     return StreamingResponse(chunks, status_code=200, headers=response_headers)
 
 
@@ -264,11 +277,16 @@ async def chat_proxy(request: Request) -> Response:
     url = _upstream_url(state, route.upstream, request.url.path, request.url.query)
     if result is not None and result.ccr_hashes and state.settings.retrieve_rounds > 0:
         adapter = RETRIEVE_ADAPTERS[route.api]
-        send_body = adapter.add_tool(send_body)
+        without_tool = send_body if "tools" not in send_body else None
+        with_tool = adapter.add_tool(send_body)
         headers["accept-encoding"] = "gzip, deflate"  # decoded here, re-sent as identity
         if stream:
-            return await _retrieve_stream(state, route, url, headers, send_body, tenant, extra)
-        return await _retrieve_loop(state, route, url, headers, send_body, tenant, extra)
+            return await _retrieve_stream(
+                state, route, url, headers, with_tool, tenant, extra, without_tool
+            )
+        return await _retrieve_loop(
+            state, route, url, headers, with_tool, tenant, extra, without_tool
+        )
     return await _relay(state, "POST", url, headers, dumps(send_body), extra)
 
 

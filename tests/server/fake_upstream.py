@@ -62,6 +62,10 @@ class FakeUpstream:
         body = await self._record(request)
         if body.get("model") == "slow":
             await asyncio.sleep(3)
+        if body.get("model") == "notools" and "tools" in body:
+            return JSONResponse(
+                {"error": {"message": "this model does not support tools"}}, status_code=400
+            )
         if body.get("model") == "bad":
             return JSONResponse({"error": {"message": "no such model"}}, status_code=400)
         if body.get("stream"):

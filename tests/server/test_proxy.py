@@ -259,6 +259,19 @@ def test_bypass_header_forwards_the_request_untouched(proxy: str, fake: FakeUpst
     assert not any(k.startswith("x-headroom") for k in call.headers)
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_upstreams_that_refuse_tools_get_the_request_without_one(
+    proxy: str, fake: FakeUpstream, stream: bool
+) -> None:
+    data = case("p-db-biggestfile")
+    body = {"model": "notools", "stream": stream, "messages": data["messages"]}
+    r = httpx.post(proxy + "/v1/chat/completions", json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    refused, accepted = fake.calls
+    assert "tools" in refused.body and "tools" not in accepted.body
+    assert accepted.body["messages"] == refused.body["messages"]  # still compressed
+
+
 def test_upstream_errors_pass_through(proxy: str, fake: FakeUpstream) -> None:
     r = httpx.post(
         proxy + "/v1/chat/completions",
