@@ -35,6 +35,7 @@ class CaseFigures:
     invalid_replay_requests: int = 0
     replay_requests: int = 0
     import_ms: float | None = None
+    import_cpu_ms: float | None = None
     first_call_ms: float | None = None
     first_seen_ms: float | None = None
     first_seen_cpu_ms: float | None = None
@@ -103,6 +104,7 @@ def evaluate(case: Case, engine: str, raw: dict[str, Any], counter: RequestCount
         lost_needles=lost,
         invalid=invalid,
         import_ms=_ms(raw.get("import_s")),
+        import_cpu_ms=_ms(raw.get("import_cpu_s")),
         first_call_ms=_ms(raw.get("first_call_s")),
         first_seen_ms=_ms(raw.get("first_seen_s")),
         first_seen_cpu_ms=_ms(raw.get("first_seen_cpu_s")),

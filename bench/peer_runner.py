@@ -160,11 +160,13 @@ def _timed(compress: Any, messages: list[dict[str, Any]], model: str) -> tuple[A
 def run(job: dict[str, Any]) -> dict[str, Any]:
     """Measure one case as described in the module docstring."""
     out: dict[str, Any] = {"python": sys.version.split()[0], "errors": []}
+    cpu = time.process_time()
     start = time.perf_counter()
     import headroom
     from headroom import compress
 
     out["import_s"] = time.perf_counter() - start
+    out["import_cpu_s"] = time.process_time() - cpu
     out["engine_version"] = str(getattr(headroom, "__version__", "?"))
     out["engine_path"] = str(getattr(headroom, "__file__", "?"))
 

@@ -37,6 +37,7 @@ class Summary:
     first_seen_cpu_ms_median: float | None
     repeated_ms_median: float | None
     import_ms_median: float | None
+    import_cpu_ms_median: float | None
     first_call_ms_median: float | None
     cache_cost_ratio: dict[str, float]
     cache_hit_rate: float
@@ -80,6 +81,7 @@ def summarize(engine: str, category: str, figures: Sequence[CaseFigures]) -> Sum
         first_seen_cpu_ms_median=_median(f.first_seen_cpu_ms for f in figures),
         repeated_ms_median=_median(f.repeated_ms for f in figures),
         import_ms_median=_median(f.import_ms for f in figures),
+        import_cpu_ms_median=_median(f.import_cpu_ms for f in figures),
         first_call_ms_median=_median(f.first_call_ms for f in figures),
         cache_cost_ratio={
             p.name: (
@@ -162,25 +164,35 @@ def target_checks(ours: Summary, peer: Summary | None) -> list[tuple[str, str, b
             ours.saving_weighted >= 0.60,
         ),
     ]
-    if peer is not None and peer.first_seen_ms_median and ours.first_seen_ms_median is not None:
-        half = peer.first_seen_ms_median / 2
-        checks.append(
-            (
-                f"median first-seen <= half of headroom-ai's ({_ms(half)})",
-                _ms(ours.first_seen_ms_median),
-                ours.first_seen_ms_median <= half,
+    for label, mine, theirs in (
+        ("wall", ours.first_seen_ms_median, peer.first_seen_ms_median if peer else None),
+        ("CPU", ours.first_seen_cpu_ms_median, peer.first_seen_cpu_ms_median if peer else None),
+    ):
+        if theirs and mine is not None:
+            half = theirs / 2
+            checks.append(
+                (
+                    f"median first-seen ({label}) <= half of headroom-ai's ({_ms(half)})",
+                    _ms(mine),
+                    mine <= half,
+                )
             )
-        )
-    else:
-        checks.append(
-            ("median first-seen <= half of headroom-ai's", _ms(ours.first_seen_ms_median), None)
-        )
+        else:
+            checks.append(
+                (f"median first-seen ({label}) <= half of headroom-ai's", _ms(mine), None)
+            )
     repeated = ours.repeated_ms_median
     checks.append(
         ("repeated content <= 1 ms (median)", _ms(repeated), repeated is not None and repeated <= 1)
     )
     imp = ours.import_ms_median
-    checks.append(("import <= 100 ms (median)", _ms(imp), imp is not None and imp <= 100))
+    checks.append(
+        (
+            "import <= 100 ms (median, wall)",
+            f"{_ms(imp)} (CPU {_ms(ours.import_cpu_ms_median)})",
+            imp is not None and imp <= 100,
+        )
+    )
     cost = ours.cache_cost_ratio[_PRIMARY]
     checks.append((f"cache cost <= 0.5x uncompressed ({_PRIMARY})", f"{cost:.2f}x", cost <= 0.5))
     return checks
@@ -224,9 +236,19 @@ def format_report(
     overall = {s.engine: s for s in summaries if s.category == OVERALL}
     out.extend(
         _table(
-            ["engine", "import headroom", "first call (tokenizer load, lazy imports)"],
             [
-                [e, _ms(overall[e].import_ms_median), _ms(overall[e].first_call_ms_median)]
+                "engine",
+                "import headroom (wall)",
+                "import (CPU)",
+                "first call (tokenizer load, lazy imports)",
+            ],
+            [
+                [
+                    e,
+                    _ms(overall[e].import_ms_median),
+                    _ms(overall[e].import_cpu_ms_median),
+                    _ms(overall[e].first_call_ms_median),
+                ]
                 for e in engines
             ],
             left=1,

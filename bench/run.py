@@ -162,6 +162,13 @@ def _path(case: Case) -> Path:
     return case.path
 
 
+def _load() -> str:
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except (AttributeError, OSError):
+        return "unknown"
+
+
 def _revision() -> str:
     """The commit measured, and whether the engine's sources had uncommitted changes."""
     try:
@@ -226,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     header = [
         f"Headroom benchmark, {now:%Y-%m-%d %H:%M} UTC: {command}",
         f"engine: {_revision()}; corpus: {corpus} ({len(cases)} cases);"
-        f" Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs",
+        f" Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs,"
+        f" load average {_load()} (latency is wall clock: compare the CPU columns on a busy machine)",
         "tokens: o200k_base over the whole request (system prompt + messages, 4 framing tokens per"
         " message), one counter for both engines; models: gpt-4o (OpenAI cases),"
         " claude-sonnet-4-5-20250929 (Anthropic cases)",
