@@ -282,6 +282,14 @@ class HeadroomChatModel(BaseChatModel):
             self.wrapped_model = self.wrapped_model.model_copy(update=updates)
         if "output_version" not in self.model_fields_set:
             self.output_version = self.wrapped_model.output_version
+        # The run is the wrapper's: take over what the wrapped model would have reported.
+        if self.callbacks is None:
+            self.callbacks = self.wrapped_model.callbacks
+        if self.tags is None:
+            self.tags = self.wrapped_model.tags
+        if self.wrapped_model.metadata:
+            self.metadata = {**self.wrapped_model.metadata, **(self.metadata or {})}
+        self.verbose = self.verbose or self.wrapped_model.verbose
         if self.profile is None:
             self.profile = self.wrapped_model.profile
         return self

@@ -545,3 +545,21 @@ def test_retrieve_tool_stays_offered_once_history_holds_a_stub() -> None:
         "query_dataset",
         "headroom_retrieve",
     ]
+
+
+def test_callbacks_tags_and_metadata_of_the_wrapped_model_still_report() -> None:
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Starts(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.seen: list[tuple[list[str], dict[str, Any]]] = []
+
+        def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+            self.seen.append((kwargs.get("tags") or [], kwargs.get("metadata") or {}))
+
+    handler = Starts()
+    fake = RecordingChatModel(callbacks=[handler], tags=["team-a"], metadata={"app": "ops"})
+    HeadroomChatModel(fake).invoke("hi")
+    assert len(handler.seen) == 1
+    tags, metadata = handler.seen[0]
+    assert "team-a" in tags and metadata["app"] == "ops"
