@@ -9,7 +9,7 @@ budgets err on the safe side. A caller may pass any ``Callable[[str], int]``.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import threading
 from collections.abc import Callable
 from functools import lru_cache
@@ -99,10 +99,10 @@ def _load_encoding(name: str) -> Any:
 
     pattern, special = _ENCODINGS[name]
     raw = resources.files("headroom.core").joinpath(f"tokenizer_data/{name}.tiktoken").read_bytes()
-    ranks = {
-        base64.b64decode(token): int(rank)
-        for token, rank in (line.split() for line in raw.splitlines() if line)
-    }
+    fields = (
+        raw.split()
+    )  # "<base64 token> <rank>" per line; one split and C-level maps are ~2x faster
+    ranks = dict(zip(map(binascii.a2b_base64, fields[0::2]), map(int, fields[1::2]), strict=True))
     return tiktoken.Encoding(
         name=name, pat_str=pattern, mergeable_ranks=ranks, special_tokens=special
     )
