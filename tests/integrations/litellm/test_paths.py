@@ -11,7 +11,7 @@ import pytest
 
 from headroom.integrations.litellm import HeadroomCallback, acompletion, completion
 from tests.integrations.litellm.conftest import anthropic_case, logs_case
-from tests.integrations.litellm.fakes import FakeProvider, StubServer
+from tests.integrations.litellm.fakes import FakeProvider, StubServer, retrieve_first_marker
 from tests.integrations.litellm.helpers import tool_output, was_compressed
 
 
@@ -145,13 +145,24 @@ async def test_positional_messages_are_invisible_to_hooks_and_warned(
 # ------------------------------------------------------- Anthropic Messages
 
 
-async def test_anthropic_messages_via_adapter_compresses(fake: FakeProvider) -> None:
+async def test_anthropic_messages_via_adapter_compresses_and_answers_retrieval(
+    fake: FakeProvider,
+) -> None:
+    """A non-Anthropic provider: LiteLLM converts to chat completions, so three hooks fire."""
     _register()
     system, messages = anthropic_case()
-    await litellm.anthropic.messages.acreate(
+    fake.replies.append(retrieve_first_marker)
+    response = await litellm.anthropic.messages.acreate(
         model="fake/claude-sonnet-4", messages=messages, system=system, max_tokens=64
     )
-    assert was_compressed(fake.last_messages, messages)
+    assert response["content"][0]["text"] == "fake answer"
+    first, second = fake.requests
+    assert was_compressed(first["messages"], messages)
+    assert second["messages"][-1] == {
+        "role": "tool",
+        "tool_call_id": "call_hr_1",
+        "content": tool_output(messages),
+    }
 
 
 async def test_anthropic_messages_native_compresses(stub: StubServer) -> None:
