@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 
 from headroom.core.transforms.base import Compressed, Job, marker
@@ -65,6 +64,8 @@ _TAG = re.compile(r"<[^>]+>")
 
 def compress_html(job: Job) -> Compressed | None:
     """HTML: the readable text and link targets, without markup, scripts or styles."""
+    import html  # only HTML outputs need it
+
     text = _SCRIPT.sub("", _COMMENT.sub("", job.text))
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
     text = _BLOCK.sub("\n", text)
