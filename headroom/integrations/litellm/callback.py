@@ -40,7 +40,7 @@ from headroom.core import (
     compress,
 )
 from headroom.core import window as _window
-from headroom.core.messages import Message
+from headroom.core.messages import Message, validate_messages
 from headroom.core.tokens import count_message_tokens, counter_for_model
 from headroom.exceptions import ValidationError
 from headroom.integrations.litellm._ccr import (
@@ -215,8 +215,6 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
         if not isinstance(messages, list) or not messages:
             return None
         try:
-            from headroom.core.messages import validate_messages
-
             validate_messages(messages)
         except ValidationError:
             return None  # not plain dicts (e.g. SDK objects): send as is
@@ -378,6 +376,7 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
             and effective.get("stream")
             and has_retrieve_tool(effective.get("tools"))
             and not effective.get(_CONVERTED_STREAM_KEY)
+            and (new is not None or self._memo.is_output(effective["messages"]))
         ):
             # LiteLLM's agentic loop only sees whole responses: ask for one and let
             # LiteLLM re-wrap the final answer as a stream for the caller.
@@ -458,7 +457,9 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
         if not self.retrieval or not has_retrieve_tool(tools):
             return False, {}
         calls = retrieve_calls(response)
-        return (True, {"tool_calls": calls}) if calls else (False, {})
+        if not any(self._memo.issued(_hash_query(call)[0]) for call in calls):
+            return False, {}  # not about content we stubbed: the caller's own tool loop answers it
+        return True, {"tool_calls": calls}
 
     async def async_build_agentic_loop_plan(
         self,

@@ -7,7 +7,7 @@ from typing import Any
 
 import litellm
 
-from headroom import InMemoryStore
+from headroom import InMemoryStore, retrieve_tool_openai
 from headroom.integrations.litellm import HeadroomCallback, completion
 from tests.integrations.litellm.conftest import anthropic_case, logs_case
 from tests.integrations.litellm.fakes import (
@@ -115,11 +115,40 @@ async def test_a_hash_not_issued_for_the_request_is_refused(fake: FakeProvider) 
     assert cb.store is not None
     cb.store.put("0123456789abcdef", "someone else's secret")
     messages = logs_case()
-    fake.replies.append(retrieve_call_reply("0123456789abcdef"))
+
+    def ours_and_a_forged_one(sent: list[Any]) -> dict[str, Any]:
+        reply = retrieve_first_marker(sent)
+        forged = retrieve_call_reply("0123456789abcdef", call_id="call_forged")
+        return {"tool_calls": reply["tool_calls"] + forged["tool_calls"]}
+
+    fake.replies.append(ours_and_a_forged_one)
     await litellm.acompletion(model="fake/gpt-4o", messages=messages)
-    answer = fake.requests[1]["messages"][-1]
-    assert "not issued" in answer["content"]
+    *_, ours, forged = fake.requests[1]["messages"]
+    assert ours["content"] == tool_output(messages)
+    assert forged["tool_call_id"] == "call_forged" and "not issued" in forged["content"]
     assert "secret" not in json.dumps(fake.requests[1]["messages"])
+
+
+async def test_the_callers_own_retrieve_calls_are_left_to_the_caller(fake: FakeProvider) -> None:
+    """An app that runs its own headroom_retrieve loop keeps it: nothing we issued, nothing we answer."""
+    _register()
+    messages = [{"role": "user", "content": "What did the marker 0123456789abcdef hide?"}]
+    fake.replies.append(retrieve_call_reply("0123456789abcdef"))
+    stream = await litellm.acompletion(
+        model="fake/gpt-4o", messages=messages, tools=[retrieve_tool_openai()], stream=True
+    )
+    chunks = [c async for c in stream]
+    assert chunks
+    assert [r["method"] for r in fake.requests] == ["astreaming"]  # not converted, not looped
+    response = await litellm.acompletion(
+        model="fake/gpt-4o", messages=messages, tools=[retrieve_tool_openai()]
+    )
+    fake.replies.append(retrieve_call_reply("0123456789abcdef"))
+    response = await litellm.acompletion(
+        model="fake/gpt-4o", messages=messages, tools=[retrieve_tool_openai()]
+    )
+    assert response.choices[0].message.tool_calls[0].function.name == "headroom_retrieve"
+    assert len(fake.requests) == 3
 
 
 async def test_retrieval_off_adds_no_tool(fake: FakeProvider) -> None:
