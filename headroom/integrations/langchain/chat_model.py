@@ -194,6 +194,48 @@ class _RetrieveFilter:
         )
 
 
+class _HidingRunManager:
+    """The run manager, minus streamed fragments of the retrieve calls the wrapper answers.
+
+    Used while the wrapped model may stream under a streaming callback during
+    `invoke` (LangGraph's `stream_mode="messages"`, `astream_events`).
+    """
+
+    def __init__(self, inner: CallbackManagerForLLMRun) -> None:
+        self._inner = inner
+        self._hide = _RetrieveFilter()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
+        shown = self._hide.apply(chunk) if isinstance(chunk, ChatGenerationChunk) else chunk
+        if shown is None:
+            return
+        if shown is not chunk and isinstance(shown.message.content, str):
+            token = shown.message.content
+        self._inner.on_llm_new_token(token, chunk=shown, **kwargs)
+
+
+class _AsyncHidingRunManager:
+    """`_HidingRunManager` for the async path."""
+
+    def __init__(self, inner: AsyncCallbackManagerForLLMRun) -> None:
+        self._inner = inner
+        self._hide = _RetrieveFilter()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
+        shown = self._hide.apply(chunk) if isinstance(chunk, ChatGenerationChunk) else chunk
+        if shown is None:
+            return
+        if shown is not chunk and isinstance(shown.message.content, str):
+            token = shown.message.content
+        await self._inner.on_llm_new_token(token, chunk=shown, **kwargs)
+
+
 def _with_metadata(chunk: ChatGenerationChunk, headroom: dict[str, Any]) -> ChatGenerationChunk:
     message = chunk.message
     message.response_metadata = {**message.response_metadata, "headroom": headroom}
@@ -481,11 +523,12 @@ class HeadroomChatModel(BaseChatModel):
         conversation = request.compressed.messages
         rounds, usage = 0, None
         while True:
+            offer = request.ccr_kwargs is not None and rounds < self.max_retrieve_rounds
+            manager = run_manager
+            if offer and run_manager is not None:
+                manager = cast("CallbackManagerForLLMRun", _HidingRunManager(run_manager))
             result = self.wrapped_model._generate_with_cache(
-                conversation,
-                stop=request.stop,
-                run_manager=run_manager,
-                **request.call_kwargs(rounds < self.max_retrieve_rounds),
+                conversation, stop=request.stop, run_manager=manager, **request.call_kwargs(offer)
             )
             reply = result.generations[0].message
             following = self._next_round(request, conversation, reply, rounds)
@@ -505,11 +548,12 @@ class HeadroomChatModel(BaseChatModel):
         conversation = request.compressed.messages
         rounds, usage = 0, None
         while True:
+            offer = request.ccr_kwargs is not None and rounds < self.max_retrieve_rounds
+            manager = run_manager
+            if offer and run_manager is not None:
+                manager = cast("AsyncCallbackManagerForLLMRun", _AsyncHidingRunManager(run_manager))
             result = await self.wrapped_model._agenerate_with_cache(
-                conversation,
-                stop=request.stop,
-                run_manager=run_manager,
-                **request.call_kwargs(rounds < self.max_retrieve_rounds),
+                conversation, stop=request.stop, run_manager=manager, **request.call_kwargs(offer)
             )
             reply = result.generations[0].message
             following = self._next_round(request, conversation, reply, rounds)

@@ -217,3 +217,50 @@ def test_langgraph_node_as_pre_model_hook_keeps_state() -> None:
     assert len(str(_biggest_tool_message(fake.received[-1]).content)) < len(
         str(_biggest_tool_message(state["messages"]).content)
     )
+
+
+async def test_streamed_agent_messages_never_show_the_retrieve_call() -> None:
+    messages, _ = corpus_messages("p-json-cars-hp")
+    output = next(m for m in messages if isinstance(m, ToolMessage)).content
+
+    @tool
+    def query_dataset(q: str) -> str:
+        """Query the cars dataset."""
+        return str(output)
+
+    def respond(sent: list[BaseMessage], kwargs: dict[str, Any]) -> AIMessage:
+        last = sent[-1]
+        if isinstance(last, ToolMessage) and last.name == "headroom_retrieve":
+            return AIMessage(content="Found it.")
+        if isinstance(last, ToolMessage):
+            found = re.search(r'headroom_retrieve\(hash="([0-9a-f]{16})"\)', str(last.content))
+            assert found
+            return AIMessage(
+                content="Checking. ",
+                tool_calls=[
+                    {"name": "headroom_retrieve", "args": {"hash": found.group(1)}, "id": "r"}
+                ],
+            )
+        return AIMessage(
+            content="", tool_calls=[{"name": "query_dataset", "args": {"q": "hp"}, "id": "q"}]
+        )
+
+    fake = RecordingChatModel(responses=[respond])
+    agent = create_agent(HeadroomChatModel(fake), tools=[query_dataset])
+    texts: list[str] = []
+    for mode in ("sync", "async"):
+        chunks: list[Any] = []
+        if mode == "sync":
+            for chunk, _meta in agent.stream(
+                {"messages": [HumanMessage("Most powerful car?")]}, stream_mode="messages"
+            ):
+                chunks.append(chunk)
+        else:
+            async for chunk, _meta in agent.astream(
+                {"messages": [HumanMessage("Most powerful car?")]}, stream_mode="messages"
+            ):
+                chunks.append(chunk)
+        names = [c.get("name") for m in chunks for c in getattr(m, "tool_call_chunks", [])]
+        assert "headroom_retrieve" not in names and "query_dataset" in names
+        texts.append("".join(m.content for m in chunks if isinstance(m, AIMessage)))
+    assert texts == ["Checking. Found it.", "Checking. Found it."]
