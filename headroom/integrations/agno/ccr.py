@@ -13,38 +13,10 @@ from agno.tools.function import Function
 
 from headroom.core import RETRIEVE_TOOL_NAME, CCRStore, handle_retrieve_call, retrieve_tool_openai
 
-__all__ = ["MARKER_CALL", "has_markers", "pinned_store", "retrieve_function", "tool_name"]
+__all__ = ["MARKER_CALL", "has_markers", "retrieve_function", "tool_name"]
 
 # Every lossy marker names the call that undoes it: `headroom_retrieve(hash="...")`.
 MARKER_CALL = f"{RETRIEVE_TOOL_NAME}(hash="
-
-
-class _Pinned(CCRStore):
-    """A store that is always truthy, delegating to the one the caller chose.
-
-    The core picks its store with ``store or get_default_store()``, and an empty
-    `InMemoryStore` is falsy (it has ``__len__``): a fresh store would be skipped
-    for the process default. Pinning keeps originals where the caller asked.
-    """
-
-    def __init__(self, inner: CCRStore) -> None:
-        self.inner = inner
-
-    def put(self, key: str, original: str) -> None:
-        self.inner.put(key, original)
-
-    def get(self, key: str) -> str | None:
-        return self.inner.get(key)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-def pinned_store(store: CCRStore | None) -> CCRStore | None:
-    """`store`, made safe to pass to the core (None still means the process default)."""
-    if store is None or isinstance(store, _Pinned):
-        return store
-    return _Pinned(store)
 
 
 def retrieve_function(store: CCRStore | None = None) -> Function:
@@ -54,10 +26,8 @@ def retrieve_function(store: CCRStore | None = None) -> Function:
         store: Where the originals are; the process default store when None.
     """
 
-    pinned = pinned_store(store)
-
     def headroom_retrieve(hash: str, query: str | None = None) -> str:
-        return handle_retrieve_call({"hash": hash, "query": query or ""}, store=pinned)
+        return handle_retrieve_call({"hash": hash, "query": query or ""}, store=store)
 
     spec = retrieve_tool_openai()["function"]
     return Function(

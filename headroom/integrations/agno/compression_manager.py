@@ -31,7 +31,7 @@ from headroom.core import (
     counter_for_model,
 )
 from headroom.core.tokens import count_message_tokens
-from headroom.integrations.agno.ccr import pinned_store, retrieve_function
+from headroom.integrations.agno.ccr import retrieve_function
 from headroom.integrations.agno.converters import to_core
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class HeadroomCompressionManager(CompressionManager):
                 model=self._model_id(),
                 config=config,
                 hooks=self.hooks,
-                store=pinned_store(self.store),
+                store=self.store,
                 token_counter=self.token_counter,
             )
         except Exception:

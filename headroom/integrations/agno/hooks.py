@@ -23,7 +23,6 @@ from agno.run.agent import RunInput, RunOutput
 
 from headroom.core import CCRStore, CompressConfig, TokenCounter, compress, retrieve
 from headroom.exceptions import RetrievalError
-from headroom.integrations.agno.ccr import pinned_store
 from headroom.integrations.agno.model import RUN_METRIC_KEYS
 
 __all__ = ["HeadroomInputHook", "HeadroomOutputHook", "headroom_input_hook", "headroom_output_hook"]
@@ -79,7 +78,7 @@ class HeadroomInputHook:
             [{"role": "user", "content": text}, {"role": "user", "content": query}],
             model=self.model,
             config=dataclasses.replace(self.config, recall=False, cache_align=False),
-            store=pinned_store(self.store),
+            store=self.store,
             token_counter=self.token_counter,
         )
         new = result.messages[0].get("content")
@@ -129,7 +128,7 @@ class HeadroomOutputHook:
         key = match.group(1)
         if self.markers == "expand":
             try:
-                original = retrieve(key, store=pinned_store(self.store))
+                original = retrieve(key, store=self.store)
             except RetrievalError:
                 original = None
             if original is not None and len(original) <= self.max_expand_chars:

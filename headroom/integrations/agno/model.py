@@ -38,7 +38,7 @@ from headroom.core import (
     counter_for_model,
 )
 from headroom.core.tokens import count_message_tokens
-from headroom.integrations.agno.ccr import has_markers, pinned_store, retrieve_function, tool_name
+from headroom.integrations.agno.ccr import has_markers, retrieve_function, tool_name
 from headroom.integrations.agno.converters import from_core, to_core
 
 __all__ = ["HeadroomAgnoModel", "RetrieveToolMode"]
@@ -270,7 +270,7 @@ class HeadroomAgnoModel(Model):
                 model_limit=self.model_limit,
                 config=self.config,
                 hooks=self.hooks,
-                store=pinned_store(self.store),
+                store=self.store,
                 token_counter=self.token_counter,
             )
             out = from_core(
