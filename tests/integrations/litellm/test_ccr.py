@@ -140,15 +140,12 @@ async def test_the_callers_own_retrieve_calls_are_left_to_the_caller(fake: FakeP
     chunks = [c async for c in stream]
     assert chunks
     assert [r["method"] for r in fake.requests] == ["astreaming"]  # not converted, not looped
-    response = await litellm.acompletion(
-        model="fake/gpt-4o", messages=messages, tools=[retrieve_tool_openai()]
-    )
     fake.replies.append(retrieve_call_reply("0123456789abcdef"))
     response = await litellm.acompletion(
         model="fake/gpt-4o", messages=messages, tools=[retrieve_tool_openai()]
     )
     assert response.choices[0].message.tool_calls[0].function.name == "headroom_retrieve"
-    assert len(fake.requests) == 3
+    assert len(fake.requests) == 2
 
 
 async def test_retrieval_off_adds_no_tool(fake: FakeProvider) -> None:
