@@ -17,6 +17,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage, ToolMessage
 
 from headroom import CCRStore, CompressConfig, CompressionHooks
+from headroom.core.tokens import counter_for_model
 from headroom.integrations.langchain.compression import compress_messages
 
 __all__ = ["HeadroomToolCompressorNode", "compress_tool_messages"]
@@ -39,13 +40,21 @@ def compress_tool_messages(
     costs a lookup. Nothing else in the conversation is changed.
     """
     compressed = compress_messages(messages, model=model, config=config, hooks=hooks, store=store)
+    count = counter_for_model(model)
     out: list[ToolMessage] = []
     for original, new in zip(messages, compressed.messages, strict=True):
         if not isinstance(original, ToolMessage) or new is original or not original.id:
             continue
         if _MARK in original.response_metadata:
             continue
-        stats = {"tokens_before": compressed.tokens_before, "ccr_hashes": compressed.ccr_hashes}
+        text = str(new.content)
+        before, after = count(str(original.content)), count(text)
+        stats = {
+            "tokens_before": before,
+            "tokens_after": after,
+            "tokens_saved": max(0, before - after),
+            "ccr_hashes": [h for h in compressed.ccr_hashes if h in text],
+        }
         out.append(
             new.model_copy(
                 update={"response_metadata": {**original.response_metadata, _MARK: stats}}

@@ -200,7 +200,9 @@ def test_langgraph_node_replaces_tool_messages_by_id() -> None:
     out = state["messages"]
     assert [m.id for m in out] == [m.id for m in messages]  # replaced, not appended
     assert len(str(out[-1].content)) < len(str(messages[-1].content)) / 2
-    assert out[-1].response_metadata["headroom"]["ccr_hashes"]
+    stats = out[-1].response_metadata["headroom"]
+    assert stats["ccr_hashes"] and all(h in out[-1].content for h in stats["ccr_hashes"])
+    assert stats["tokens_after"] < stats["tokens_before"] / 2
     assert out[:-1] == messages[:-1]
     assert needles_in(out, data["needles"]) == []
     again = graph.invoke({"messages": out})
