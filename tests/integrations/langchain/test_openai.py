@@ -252,3 +252,38 @@ def test_create_agent_uses_the_providers_structured_output_through_the_wrapper(
     state = agent.invoke({"messages": [HumanMessage("Classify the log.")]})
     assert state["structured_response"] == _Finding(severity="error", count=2)
     assert stub.bodies[-1]["response_format"]["type"] == "json_schema"  # ProviderStrategy
+
+
+def test_ccr_round_trip_while_streaming_over_http(stub: _Stub) -> None:
+    messages, _ = corpus_messages("p-json-cars-hp")
+    llm = HeadroomChatModel(_chat(stub), store=InMemoryStore())
+    llm.invoke(messages)
+    found = re.search(
+        r'headroom_retrieve\(hash=\\"([0-9a-f]{16})\\"\)', json.dumps(stub.bodies[-1]["messages"])
+    )
+    assert found
+    stub.bodies.clear()
+    stub.replies = [
+        {
+            "content": "Let me check. ",
+            "tool_calls": [
+                {"id": "r1", "name": "headroom_retrieve", "args": {"hash": found.group(1)}}
+            ],
+        },
+        {"content": "It is the Pontiac."},
+    ]
+
+    @tool
+    def query_dataset(q: str) -> str:
+        """Query the dataset."""
+        return q
+
+    merged: Any = None
+    for chunk in llm.bind_tools([query_dataset]).stream(messages):
+        assert all(c.get("name") != "headroom_retrieve" for c in chunk.tool_call_chunks)
+        merged = chunk if merged is None else merged + chunk
+    assert [b["stream"] for b in stub.bodies] == [True, True]
+    assert stub.bodies[1]["messages"][-1]["role"] == "tool"
+    assert merged.content == "Let me check. It is the Pontiac."
+    assert merged.tool_calls == []
+    assert merged.response_metadata["headroom"]["retrieval_rounds"] == 1
