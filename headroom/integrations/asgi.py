@@ -85,6 +85,9 @@ class CompressionMiddleware:
         new_body = body
         try:
             data = json.loads(body)
+        except ValueError:  # not JSON: the app answers it as it would without us
+            data = None
+        try:
             if isinstance(data, dict):
                 compressed, result = await asyncio.to_thread(
                     compress_body,
