@@ -388,8 +388,9 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
     ) -> dict[str, Any] | None:
         """`litellm.anthropic.messages`: LiteLLM ignores returned messages, so edit in place.
 
-        Reached with uncompressed messages only when they bypassed the
-        deployment hook (passed positionally to `litellm.anthropic_messages`).
+        The list is LiteLLM's own normalized copy (never the caller's), and its
+        items are replaced, not modified. Reached with uncompressed messages only
+        when they bypassed the deployment hook (positional `litellm.anthropic_messages`).
         """
         request = {
             "model": model,
@@ -417,8 +418,8 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
         Answers only hashes this callback issued and that `sent` names.
         """
         calls = retrieve_calls(response)
-        if not calls:
-            return None
+        if not any(self._memo.issued(_hash_query(call)[0]) for call in calls):
+            return None  # none of them is about content we stubbed
         if self.remote is None:
             answers = answer_calls(calls, sent, self._memo.issued, self._store)
         else:
