@@ -17,8 +17,6 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import reduce
-from operator import add
 from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -26,13 +24,10 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import (
     AIMessage,
-    AIMessageChunk,
     BaseMessage,
-    message_chunk_to_message,
 )
 from langchain_core.messages.ai import UsageMetadata, add_usage
-from langchain_core.messages.tool import tool_call_chunk
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableBinding
 from langchain_core.tools import BaseTool
 from langchain_core.tracers.base import BaseTracer
@@ -55,6 +50,16 @@ from headroom.integrations.langchain.compression import (
 )
 from headroom.integrations.langchain.converters import to_core
 from headroom.integrations.langchain.runnables import substitute
+from headroom.integrations.langchain.streaming import (
+    AsyncHidingRunManager,
+    HidingRunManager,
+    RetrieveFilter,
+    as_chunk,
+    merged,
+    natively_streams,
+    rounds_chunk,
+    with_metadata,
+)
 
 __all__ = ["HeadroomChatModel"]
 
@@ -100,146 +105,6 @@ def _field_for(model: BaseChatModel, name: str) -> str | None:
         if name in (info.alias, info.validation_alias):
             return field_name
     return None
-
-
-def _natively_streams(model: BaseChatModel, async_api: bool) -> bool:
-    sync = type(model)._stream is not BaseChatModel._stream
-    if not async_api:
-        return sync
-    return sync or type(model)._astream is not BaseChatModel._astream
-
-
-def _as_chunk(generation: ChatGeneration) -> ChatGenerationChunk:
-    """A whole reply as one stream chunk (for a wrapped model that cannot stream)."""
-    message = generation.message
-    calls = message.tool_calls if isinstance(message, AIMessage) else []
-    chunk = AIMessageChunk(
-        content=message.content,
-        additional_kwargs=dict(message.additional_kwargs),
-        response_metadata=dict(message.response_metadata),
-        id=message.id,
-        name=message.name,
-        usage_metadata=message.usage_metadata if isinstance(message, AIMessage) else None,
-        tool_call_chunks=[
-            tool_call_chunk(
-                name=call["name"],
-                args=json.dumps(call.get("args", {}), ensure_ascii=False),
-                id=call.get("id"),
-                index=i,
-            )
-            for i, call in enumerate(calls)
-        ],
-        chunk_position="last",
-    )
-    return ChatGenerationChunk(message=chunk, generation_info=generation.generation_info)
-
-
-class _RetrieveFilter:
-    """Hides streamed `headroom_retrieve` call fragments from the caller."""
-
-    _BLOCK_TYPES = ("tool_use", "input_json_delta", "tool_call_chunk", "function_call")
-
-    def __init__(self) -> None:
-        self.indexes: set[Any] = set()
-
-    def apply(self, chunk: ChatGenerationChunk) -> ChatGenerationChunk | None:
-        message = chunk.message
-        if not isinstance(message, AIMessageChunk) or not message.tool_call_chunks:
-            return chunk
-        for call in message.tool_call_chunks:
-            if call.get("name") == RETRIEVE_TOOL_NAME and call.get("index") is not None:
-                self.indexes.add(call.get("index"))
-        kept = [
-            call
-            for call in message.tool_call_chunks
-            if call.get("name") != RETRIEVE_TOOL_NAME
-            and (call.get("index") is None or call.get("index") not in self.indexes)
-        ]
-        if len(kept) == len(message.tool_call_chunks):
-            return chunk
-        content: Any = message.content
-        if isinstance(content, list):
-            content = [b for b in content if not self._is_retrieve_block(b)]
-        extra = dict(message.additional_kwargs)
-        if isinstance(extra.get("tool_calls"), list):
-            extra["tool_calls"] = [
-                c
-                for c in extra["tool_calls"]
-                if not (isinstance(c, dict) and c.get("index") in self.indexes)
-            ]
-        if not (
-            content
-            or kept
-            or message.usage_metadata
-            or message.response_metadata
-            or message.chunk_position
-        ):
-            return None
-        filtered = AIMessageChunk(
-            content=content,
-            additional_kwargs=extra,
-            response_metadata=dict(message.response_metadata),
-            id=message.id,
-            usage_metadata=message.usage_metadata,
-            tool_call_chunks=kept,
-            chunk_position=message.chunk_position,
-        )
-        return ChatGenerationChunk(message=filtered, generation_info=chunk.generation_info)
-
-    def _is_retrieve_block(self, block: Any) -> bool:
-        return (
-            isinstance(block, dict)
-            and block.get("type") in self._BLOCK_TYPES
-            and (block.get("name") == RETRIEVE_TOOL_NAME or block.get("index") in self.indexes)
-        )
-
-
-class _HidingRunManager:
-    """The run manager, minus streamed fragments of the retrieve calls the wrapper answers.
-
-    Used while the wrapped model may stream under a streaming callback during
-    `invoke` (LangGraph's `stream_mode="messages"`, `astream_events`).
-    """
-
-    def __init__(self, inner: CallbackManagerForLLMRun) -> None:
-        self._inner = inner
-        self._hide = _RetrieveFilter()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
-        shown = self._hide.apply(chunk) if isinstance(chunk, ChatGenerationChunk) else chunk
-        if shown is None:
-            return
-        if shown is not chunk and isinstance(shown.message.content, str):
-            token = shown.message.content
-        self._inner.on_llm_new_token(token, chunk=shown, **kwargs)
-
-
-class _AsyncHidingRunManager:
-    """`_HidingRunManager` for the async path."""
-
-    def __init__(self, inner: AsyncCallbackManagerForLLMRun) -> None:
-        self._inner = inner
-        self._hide = _RetrieveFilter()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
-        shown = self._hide.apply(chunk) if isinstance(chunk, ChatGenerationChunk) else chunk
-        if shown is None:
-            return
-        if shown is not chunk and isinstance(shown.message.content, str):
-            token = shown.message.content
-        await self._inner.on_llm_new_token(token, chunk=shown, **kwargs)
-
-
-def _with_metadata(chunk: ChatGenerationChunk, headroom: dict[str, Any]) -> ChatGenerationChunk:
-    message = chunk.message
-    message.response_metadata = {**message.response_metadata, "headroom": headroom}
-    return chunk
 
 
 class HeadroomChatModel(BaseChatModel):
@@ -526,7 +391,7 @@ class HeadroomChatModel(BaseChatModel):
             offer = request.ccr_kwargs is not None and rounds < self.max_retrieve_rounds
             manager = run_manager
             if offer and run_manager is not None:
-                manager = cast("CallbackManagerForLLMRun", _HidingRunManager(run_manager))
+                manager = cast("CallbackManagerForLLMRun", HidingRunManager(run_manager))
             result = self.wrapped_model._generate_with_cache(
                 conversation, stop=request.stop, run_manager=manager, **request.call_kwargs(offer)
             )
@@ -551,7 +416,7 @@ class HeadroomChatModel(BaseChatModel):
             offer = request.ccr_kwargs is not None and rounds < self.max_retrieve_rounds
             manager = run_manager
             if offer and run_manager is not None:
-                manager = cast("AsyncCallbackManagerForLLMRun", _AsyncHidingRunManager(run_manager))
+                manager = cast("AsyncCallbackManagerForLLMRun", AsyncHidingRunManager(run_manager))
             result = await self.wrapped_model._agenerate_with_cache(
                 conversation, stop=request.stop, run_manager=manager, **request.call_kwargs(offer)
             )
@@ -590,7 +455,7 @@ class HeadroomChatModel(BaseChatModel):
         kwargs: dict[str, Any],
     ) -> Iterator[ChatGenerationChunk]:
         model = self.wrapped_model
-        if _natively_streams(model, async_api=False) and not model._streaming_disabled(**kwargs):
+        if natively_streams(model, async_api=False) and not model._streaming_disabled(**kwargs):
             if model.rate_limiter:
                 model.rate_limiter.acquire(blocking=True)
             yield from model._stream(conversation, stop=stop, run_manager=run_manager, **kwargs)
@@ -598,7 +463,7 @@ class HeadroomChatModel(BaseChatModel):
         result = model._generate_with_cache(
             conversation, stop=stop, run_manager=run_manager, **kwargs
         )
-        yield _as_chunk(result.generations[0])
+        yield as_chunk(result.generations[0])
 
     async def _awrapped_stream(
         self,
@@ -608,7 +473,7 @@ class HeadroomChatModel(BaseChatModel):
         kwargs: dict[str, Any],
     ) -> AsyncIterator[ChatGenerationChunk]:
         model = self.wrapped_model
-        if _natively_streams(model, async_api=True) and not model._streaming_disabled(**kwargs):
+        if natively_streams(model, async_api=True) and not model._streaming_disabled(**kwargs):
             if model.rate_limiter:
                 await model.rate_limiter.aacquire(blocking=True)
             async for chunk in model._astream(
@@ -619,7 +484,7 @@ class HeadroomChatModel(BaseChatModel):
         result = await model._agenerate_with_cache(
             conversation, stop=stop, run_manager=run_manager, **kwargs
         )
-        yield _as_chunk(result.generations[0])
+        yield as_chunk(result.generations[0])
 
     def _stream(
         self,
@@ -636,7 +501,7 @@ class HeadroomChatModel(BaseChatModel):
         rounds = 0
         while True:
             offer = request.ccr_kwargs is not None and rounds < self.max_retrieve_rounds
-            hide = _RetrieveFilter() if offer else None
+            hide = RetrieveFilter() if offer else None
             received: list[ChatGenerationChunk] = []
             for chunk in self._wrapped_stream(
                 conversation, request.stop, run_manager, request.call_kwargs(offer)
@@ -646,18 +511,16 @@ class HeadroomChatModel(BaseChatModel):
                 if shown is None:
                     continue
                 if stats is not None:
-                    shown, stats = _with_metadata(shown, stats), None
+                    shown, stats = with_metadata(shown, stats), None
                 yield shown
             following = (
-                self._next_round(request, conversation, _merged(received), rounds)
-                if offer
-                else None
+                self._next_round(request, conversation, merged(received), rounds) if offer else None
             )
             if following is None:
                 break
             conversation, rounds = following, rounds + 1
         if rounds:
-            yield _rounds_chunk(rounds)
+            yield rounds_chunk(rounds)
 
     async def _astream(
         self,
@@ -674,7 +537,7 @@ class HeadroomChatModel(BaseChatModel):
         rounds = 0
         while True:
             offer = request.ccr_kwargs is not None and rounds < self.max_retrieve_rounds
-            hide = _RetrieveFilter() if offer else None
+            hide = RetrieveFilter() if offer else None
             received: list[ChatGenerationChunk] = []
             async for chunk in self._awrapped_stream(
                 conversation, request.stop, run_manager, request.call_kwargs(offer)
@@ -684,18 +547,16 @@ class HeadroomChatModel(BaseChatModel):
                 if shown is None:
                     continue
                 if stats is not None:
-                    shown, stats = _with_metadata(shown, stats), None
+                    shown, stats = with_metadata(shown, stats), None
                 yield shown
             following = (
-                self._next_round(request, conversation, _merged(received), rounds)
-                if offer
-                else None
+                self._next_round(request, conversation, merged(received), rounds) if offer else None
             )
             if following is None:
                 break
             conversation, rounds = following, rounds + 1
         if rounds:
-            yield _rounds_chunk(rounds)
+            yield rounds_chunk(rounds)
 
     # --- tools and structured output ---------------------------------------------
 
@@ -734,20 +595,6 @@ class HeadroomChatModel(BaseChatModel):
                 "that does not call the model in a way Headroom can route through compression"
             )
         return rerouted
-
-
-def _merged(chunks: list[ChatGenerationChunk]) -> BaseMessage:
-    if not chunks:
-        return AIMessage(content="")
-    return message_chunk_to_message(reduce(add, (c.message for c in chunks)))
-
-
-def _rounds_chunk(rounds: int) -> ChatGenerationChunk:
-    return ChatGenerationChunk(
-        message=AIMessageChunk(
-            content="", response_metadata={"headroom": {"retrieval_rounds": rounds}}
-        )
-    )
 
 
 def _accumulate(usage: UsageMetadata | None, reply: BaseMessage) -> UsageMetadata | None:
