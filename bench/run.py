@@ -181,7 +181,7 @@ def _revision() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "headroom"],
+            ["git", "status", "--porcelain", "--", "headroom/core", "headroom/__init__.py"],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,
@@ -190,7 +190,7 @@ def _revision() -> str:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown revision"
-    return f"commit {head}" + (" + uncommitted changes in headroom/" if dirty else "")
+    return f"commit {head}" + (" + uncommitted changes in headroom/core" if dirty else "")
 
 
 def main(argv: list[str] | None = None) -> int:
