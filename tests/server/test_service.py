@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -220,3 +221,22 @@ def test_store_failure_fails_open_and_health_reports_it() -> None:
         assert any(t.startswith("fail_open:") for t in body["transforms_applied"])
         assert httpx.get(url + "/health").status_code == 503
         assert httpx.get(url + "/stats").json()["compression"]["failures"] == 1
+
+
+def test_each_request_is_one_json_log_line(
+    client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="headroom.server")
+    data = case("p-logs-linux")
+    body = client.post(
+        "/v1/compress", json={"messages": data["messages"], "model": "gpt-4o"}
+    ).json()
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "headroom.server"]
+    (entry,) = [line for line in lines if line.get("path") == "/v1/compress"]
+    assert entry["event"] == "request" and entry["method"] == "POST" and entry["status"] == 200
+    assert entry["tenant"] == "public" and entry["model"] == "gpt-4o"
+    assert (
+        entry["tokens_before"] == body["tokens_before"]
+        and entry["tokens_after"] == body["tokens_after"]
+    )
+    assert entry["duration_ms"] > 0 and entry["messages"] == len(data["messages"])
