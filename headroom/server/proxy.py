@@ -69,7 +69,12 @@ def _upstream_url(state: ServerState, upstream: str, path: str, query: str) -> s
     return f"{url}?{query}" if query else url
 
 
-def _request_headers(request: Request, tenant: Tenant) -> dict[str, str]:
+def _request_headers(request: Request, tenant: Tenant, upstream: str) -> dict[str, str]:
+    """The client's headers minus hop-by-hop ones and Headroom's own key.
+
+    When the client sent no provider credential (e.g. it only holds a Headroom
+    key) and the server was given one for this upstream, that one is added.
+    """
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
         lower = name.lower()
@@ -84,6 +89,12 @@ def _request_headers(request: Request, tenant: Tenant) -> dict[str, str]:
         headers[lower] = value
     # Without this httpx would ask for gzip the client never requested.
     headers.setdefault("accept-encoding", "identity")
+    settings = server_state(request).settings
+    if upstream == "anthropic" and settings.upstream_anthropic_key:
+        if "x-api-key" not in headers and "authorization" not in headers:
+            headers["x-api-key"] = settings.upstream_anthropic_key
+    elif upstream == "openai" and settings.upstream_openai_key and "authorization" not in headers:
+        headers["authorization"] = f"Bearer {settings.upstream_openai_key}"
     return headers
 
 
@@ -272,7 +283,7 @@ async def chat_proxy(request: Request) -> Response:
         else "false",
         "x-headroom-tokens-saved": str(result.tokens_saved if result is not None else 0),
     }
-    headers = _request_headers(request, tenant)
+    headers = _request_headers(request, tenant, route.upstream)
     headers["content-type"] = "application/json"
     url = _upstream_url(state, route.upstream, request.url.path, request.url.query)
     if result is not None and result.ccr_hashes and state.settings.retrieve_rounds > 0:
@@ -300,7 +311,8 @@ async def passthrough(request: Request) -> Response:
     upstream = "anthropic" if path.startswith("/v1/messages") else "openai"
     content = await read_body(request, state.settings.max_body_bytes)
     url = _upstream_url(state, upstream, path, request.url.query)
-    return await _relay(state, request.method, url, _request_headers(request, tenant), content, {})
+    headers = _request_headers(request, tenant, upstream)
+    return await _relay(state, request.method, url, headers, content, {})
 
 
 def proxy_routes() -> list[Route]:

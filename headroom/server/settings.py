@@ -25,6 +25,9 @@ class ServerSettings:
             (``/v1/chat/completions`` goes to ``{upstream_openai}/chat/completions``).
         upstream_anthropic: Anthropic base URL without ``/v1``
             (``/v1/messages`` goes to ``{upstream_anthropic}/v1/messages``).
+        upstream_openai_key: Provider key sent to the OpenAI-compatible upstream
+            when the client sends none (clients then only need a Headroom key).
+        upstream_anthropic_key: The same for the Anthropic upstream (``x-api-key``).
         store: CCR backend: ``memory``, ``sqlite:PATH`` or ``redis://HOST:PORT/DB``.
         ccr_ttl_seconds: How long originals stay retrievable.
         api_keys: Bearer keys accepted; empty means no authentication. Each key
@@ -44,9 +47,11 @@ class ServerSettings:
     port: int = 8787
     upstream_openai: str = "https://api.openai.com/v1"
     upstream_anthropic: str = "https://api.anthropic.com"
+    upstream_openai_key: str | None = field(default=None, repr=False)
+    upstream_anthropic_key: str | None = field(default=None, repr=False)
     store: str = "memory"
     ccr_ttl_seconds: float = 6 * 3600.0
-    api_keys: tuple[str, ...] = ()
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
     max_body_bytes: int = _DEFAULT_MAX_BODY
     upstream_timeout: float = 300.0
     upstream_connect_timeout: float = 10.0
@@ -83,6 +88,8 @@ class ServerSettings:
             "HEADROOM_UPSTREAM_OPENAI": "upstream_openai",
             "HEADROOM_UPSTREAM_ANTHROPIC": "upstream_anthropic",
             "HEADROOM_STORE": "store",
+            "HEADROOM_UPSTREAM_OPENAI_KEY": "upstream_openai_key",
+            "HEADROOM_UPSTREAM_ANTHROPIC_KEY": "upstream_anthropic_key",
         }
         number_vars = {
             "HEADROOM_PORT": ("port", int),

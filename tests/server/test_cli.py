@@ -21,6 +21,7 @@ def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEADROOM_API_KEY", "env-a, env-b")
     monkeypatch.setenv("HEADROOM_STORE", "sqlite:/tmp/x.db")
     monkeypatch.setenv("HEADROOM_PORT", "9999")
+    monkeypatch.setenv("HEADROOM_UPSTREAM_ANTHROPIC_KEY", "sk-ant-env")
     args = build_parser().parse_args(
         [
             "--port",
@@ -34,6 +35,7 @@ def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     s = settings_from_args(args)
     assert s.port == 8788 and s.api_keys == ("env-a", "env-b") and s.store == "sqlite:/tmp/x.db"
     assert s.upstream_openai == "http://127.0.0.1:1/v1" and s.max_body_bytes == 1000 and s.optimize
+    assert s.upstream_anthropic_key == "sk-ant-env" and s.upstream_openai_key is None
     args = build_parser().parse_args(
         ["--api-key", "k1", "--api-key", "k2", "--no-optimize", "--store", "memory"]
     )

@@ -327,6 +327,40 @@ def test_headroom_key_is_not_forwarded_but_provider_keys_are(
     assert "x-headroom-api-key" not in openai_call.headers
 
 
+def test_server_side_provider_keys_fill_in_for_clients_that_only_hold_a_headroom_key(
+    upstream: tuple[FakeUpstream, str],
+) -> None:
+    fake, url = upstream
+    fake.calls.clear()
+    settings = settings_for(
+        url,
+        api_keys=("hr",),
+        upstream_openai_key="sk-server",
+        upstream_anthropic_key="sk-ant-server",
+    )
+    assert "sk-server" not in repr(settings) and "'hr'" not in repr(settings)
+    chat = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    msgs = {
+        "model": "claude-sonnet-4",
+        "max_tokens": 8,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    with serve(create_app(settings)) as proxy:
+        httpx.post(
+            proxy + "/v1/chat/completions", json=chat, headers={"authorization": "Bearer hr"}
+        )
+        httpx.post(proxy + "/v1/messages", json=msgs, headers={"authorization": "Bearer hr"})
+        own = {"x-headroom-api-key": "hr", "authorization": "Bearer sk-client"}
+        httpx.post(proxy + "/v1/chat/completions", json=chat, headers=own)
+    openai_call, anthropic_call, own_call = fake.calls
+    assert openai_call.headers["authorization"] == "Bearer sk-server"
+    assert (
+        anthropic_call.headers["x-api-key"] == "sk-ant-server"
+        and "authorization" not in anthropic_call.headers
+    )
+    assert own_call.headers["authorization"] == "Bearer sk-client"
+
+
 def test_unreachable_and_slow_upstreams_get_bounded_clear_errors(
     upstream: tuple[FakeUpstream, str],
 ) -> None:
