@@ -69,9 +69,26 @@ __all__ = ["HeadroomCallback"]
 
 logger = logging.getLogger("headroom.litellm")
 
+
+def _litellm_capabilities() -> tuple[bool, str | None]:
+    """Whether this LiteLLM runs agentic-loop plans, and its converted-stream flag.
+
+    Both arrived in recent releases. Without the loop nothing would answer a
+    `headroom_retrieve` call, so the tool is not offered; without the flag a
+    stream cannot be turned into one response and back, so streams get no tool.
+    """
+    try:
+        from litellm.types.integrations import custom_logger as types
+    except ImportError:
+        return False, None
+    loop = hasattr(types, "AgenticLoopPlan") and hasattr(types, "AgenticLoopRequestPatch")
+    key = getattr(types, "HEADROOM_CONVERTED_STREAM_KEY", None)
+    return loop, key if isinstance(key, str) and loop else None
+
+
 # LiteLLM's flag for "the callback turned a stream into a single response so the
 # agentic loop can inspect it; re-wrap the final answer as a stream".
-_CONVERTED_STREAM_KEY = "_headroom_interception_converted_stream"
+_AGENTIC_LOOP, _CONVERTED_STREAM_KEY = _litellm_capabilities()
 
 
 @lru_cache(maxsize=512)
@@ -291,9 +308,12 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
 
     def _can_answer(self, call_type: str, kwargs: Mapping[str, Any]) -> bool:
         """Whether LiteLLM's agentic loop will let us answer `headroom_retrieve` on this path."""
-        if call_type == "acompletion":
-            return True  # streams are converted, see `async_pre_call_deployment_hook`
-        return call_type == "anthropic_messages" and not kwargs.get("stream")
+        if not _AGENTIC_LOOP:
+            return False
+        if kwargs.get("stream"):
+            # streams are converted, see `async_pre_call_deployment_hook`
+            return call_type == "acompletion" and _CONVERTED_STREAM_KEY is not None
+        return call_type in ("acompletion", "anthropic_messages")
 
     def compress_request(
         self, kwargs: Mapping[str, Any], call_type: str = "completion", *, add_tool: bool = False
@@ -371,7 +391,8 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
         new = await self.acompress_request(kwargs, name, add_tool=self._can_answer(name, kwargs))
         effective = new if new is not None else kwargs
         if (
-            name == "acompletion"
+            _CONVERTED_STREAM_KEY is not None
+            and name == "acompletion"
             and self.retrieval
             and effective.get("stream")
             and has_retrieve_tool(effective.get("tools"))
