@@ -10,11 +10,10 @@ surfaced after it (recall) instead of rewriting the cached prefix.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,17 +65,17 @@ class _Memo:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._data: OrderedDict[str, Any] = OrderedDict()
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Any:
+    def get(self, key: Hashable) -> Any:
         with self._lock:
             value = self._data.get(key)
             if value is not None:
                 self._data.move_to_end(key)
             return value
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: Hashable, value: Any) -> None:
         with self._lock:
             self._data[key] = value
             self._data.move_to_end(key)
@@ -88,18 +87,25 @@ _slot_memo = _Memo(4096)
 _count_memo = _Memo(16384)
 
 
-def _digest(*parts: str) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
+def _key(text: str) -> tuple[int, int]:
+    """An in-process memo key for a text: str caches its hash, so a re-sent
+    history is keyed without reading its bytes again (a digest would)."""
+    return hash(text), len(text)
+
+
+def _ccr_hash(text: str) -> str:
+    key = ("ccr", *_key(text))
+    cached = _count_memo.get(key)
+    if cached is None:
+        cached = content_hash(text)
+        _count_memo.put(key, cached)
+    return str(cached)
 
 
 def _count(text: str, count: TokenCounter, counter_id: str) -> int:
     if len(text) < 64:
         return count(text)
-    key = _digest(counter_id, text)
+    key = (counter_id, *_key(text))
     cached = _count_memo.get(key)
     if cached is None:
         cached = count(text)
@@ -225,11 +231,22 @@ def _compress(
         replacements[(slot.index, slot.path)] = outcome.text
         applied.append(outcome.name)
         if outcome.lossy:
-            ccr_hash = content_hash(slot.text)
-            if cfg.ccr:
-                store.put(ccr_hash, slot.text)
-                hashes.append(ccr_hash)
-            lossy_slots.append((slot, ccr_hash, outcome.text))
+            ccr_hash = _ccr_hash(slot.text)
+            if cfg.ccr and not _stored(store, ccr_hash, slot.text):
+                # No original to hand back: fall back to what loses nothing.
+                outcome = _compress_slot(
+                    slot, context_texts, cfg.replace(lossy=False), bias, count, counter_id
+                )
+                if outcome.text is None:
+                    del replacements[(slot.index, slot.path)]
+                    applied.pop()
+                    continue
+                replacements[(slot.index, slot.path)] = outcome.text
+                applied[-1] = outcome.name
+            if outcome.lossy:
+                if cfg.ccr:
+                    hashes.append(ccr_hash)
+                lossy_slots.append((slot, ccr_hash, replacements[(slot.index, slot.path)]))
 
     out = replace_slots(work, replacements)
 
@@ -275,6 +292,15 @@ def _compress(
         )
         _call_hook(hooks.post_compress, None, [event])
     return result
+
+
+def _stored(store: CCRStore, key: str, original: str) -> bool:
+    try:
+        store.put(key, original)
+    except Exception:
+        logger.warning("headroom: CCR store failed; compressing losslessly instead", exc_info=True)
+        return False
+    return True
 
 
 def _call_hook(fn: Any, default: Any, args: list[Any]) -> Any:
@@ -325,8 +351,13 @@ def _compress_slot(
     min_tokens = cfg.min_tokens if slot.kind == "tool_output" else max(cfg.min_tokens, 1000)
     if before < min_tokens:
         return _SlotOutcome(None, "", False, before, before)
-    key = _digest(
-        text, "\x01".join(context_texts), cfg.fingerprint(), repr(bias), slot.kind, counter_id
+    key = (
+        *_key(text),
+        tuple(_key(c) for c in context_texts),
+        cfg.fingerprint(),
+        bias,
+        slot.kind,
+        counter_id,
     )
     cached = _slot_memo.get(key)
     if cached is not None:
@@ -337,7 +368,7 @@ def _compress_slot(
             text=text,
             relevance=Relevance.from_texts(context_texts),
             config=cfg,
-            ccr_hash=content_hash(text) if cfg.ccr else "",
+            ccr_hash=_ccr_hash(text) if cfg.ccr else "",
             bias=bias,
             tool_name=slot.tool_name,
         )
@@ -370,7 +401,13 @@ def _apply_recall(
         ]
         if not earlier:
             continue
-        key = _digest("recall", question, *(e[0] for e in earlier), cfg.fingerprint(), counter_id)
+        key = (
+            "recall",
+            *_key(question),
+            tuple(e[0] for e in earlier),
+            cfg.fingerprint(),
+            counter_id,
+        )
         recall = _slot_memo.get(key)
         if recall is None:
             recall = build_recall(

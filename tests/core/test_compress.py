@@ -382,3 +382,17 @@ def test_an_empty_custom_store_is_still_used() -> None:
     result = compress(agent(big_json(302)), store=store)
     assert len(store) == 1
     assert retrieve(result.ccr_hashes[0], store=store)
+
+
+def test_a_failing_store_falls_back_to_lossless(caplog: pytest.LogCaptureFixture) -> None:
+    class DownStore(InMemoryStore):
+        def put(self, key: str, original: str) -> None:
+            raise ConnectionError("store is down")
+
+    output = big_json(303)
+    result = compress(agent(output), store=DownStore())
+    assert result.ccr_hashes == []
+    assert result.transforms_applied == ["json:table"]
+    assert "headroom_retrieve" not in result.messages[3]["content"]
+    assert result.tokens_saved > 0  # lossless savings are kept
+    assert "store failed" in caplog.text

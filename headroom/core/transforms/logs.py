@@ -106,7 +106,7 @@ def _templates(lines: list[str], severe: list[bool]) -> list[str]:
     df: Counter[str] = Counter()
     for tokens in split:
         df.update(set(tokens))
-    rare_at = max(2, len(lines) // 100)
+    rare_at = max(2, len(lines) // 40)
     general = [
         " ".join("<*>" if df[tok] <= rare_at and tok != "<*>" else tok for tok in tokens)
         for tokens in split
