@@ -112,9 +112,9 @@ def _context_window(model: str) -> int | None:
 def _hash_query(call: RetrieveCall) -> tuple[str, str | None]:
     args = call["arguments"]
     query = args.get("query")
-    return str(args.get("hash", "")).strip().lower(), query if isinstance(
-        query, str
-    ) and query else None
+    if not isinstance(query, str) or not query:
+        query = None
+    return str(args.get("hash", "")).strip().lower(), query
 
 
 class _Protecting(CompressionHooks):
@@ -160,7 +160,7 @@ class _Job:
     model: str
     call_type: str
     protected: frozenset[int]
-    breakpoint: int
+    last_breakpoint: int  # -1: none
 
 
 class HeadroomCallback(CustomLogger):  # type: ignore[misc]
@@ -237,8 +237,8 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
             return None  # not plain dicts (e.g. SDK objects): send as is
         if upper_bound_tokens(messages) < self.min_tokens or self._memo.is_output(messages):
             return None
-        breakpoint = cache_breakpoint_index(messages)
-        protected = self._memo.produced_indices(messages) | set(range(breakpoint + 1))
+        last_breakpoint = cache_breakpoint_index(messages)
+        protected = self._memo.produced_indices(messages) | set(range(last_breakpoint + 1))
         if len(protected) >= len(messages):
             return None
         return _Job(
@@ -246,7 +246,7 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
             str(kwargs.get("model") or ""),
             call_type,
             frozenset(protected),
-            breakpoint,
+            last_breakpoint,
         )
 
     def _limit(self, model: str) -> int | None:
@@ -255,7 +255,7 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
     def _local(self, job: _Job) -> CompressionResult:
         config = (
             self.config
-            if job.breakpoint < 0
+            if job.last_breakpoint < 0
             else dataclasses.replace(self.config, cache_align=False)
         )
         hooks: CompressionHooks | None = (
