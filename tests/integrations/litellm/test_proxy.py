@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 
 import httpx
@@ -72,8 +73,13 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     exe = shutil.which("litellm")
-    if exe is None:
-        pytest.skip("the `litellm` CLI is not installed (pip install 'litellm[proxy]')")
+    missing = [
+        m for m in ("fastapi", "uvicorn", "backoff", "apscheduler", "yaml") if find_spec(m) is None
+    ]
+    if exe is None or missing:
+        pytest.skip(
+            f"the LiteLLM proxy is not installed (missing {missing or ['litellm CLI']}): pip install 'litellm[proxy]'"
+        )
     stub = StubServer()
     stub.start()
     master_key = f"sk-{secrets.token_hex(32)}"
