@@ -109,6 +109,27 @@ def _context_window(model: str) -> int | None:
     return _window.context_window(model)
 
 
+def _plain(messages: Any) -> list[Message] | None:
+    """The messages as plain dicts; SDK message objects (e.g. a previous response's
+    `choices[0].message`, appended to the history) become dicts. None if impossible."""
+    if not isinstance(messages, list) or not messages:
+        return None
+    if all(isinstance(m, dict) for m in messages):
+        return messages
+    out: list[Message] = []
+    for m in messages:
+        if isinstance(m, Mapping):
+            out.append(dict(m))
+        elif callable(getattr(m, "model_dump", None)):
+            dumped = m.model_dump(exclude_none=True)
+            if not isinstance(dumped, dict):
+                return None
+            out.append(dumped)
+        else:
+            return None
+    return out
+
+
 def _hash_query(call: RetrieveCall) -> tuple[str, str | None]:
     args = call["arguments"]
     query = args.get("query")
@@ -228,13 +249,13 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
     # ------------------------------------------------------------ the request
 
     def _begin(self, kwargs: Mapping[str, Any], call_type: str) -> _Job | None:
-        messages = kwargs.get("messages")
-        if not isinstance(messages, list) or not messages:
+        messages = _plain(kwargs.get("messages"))
+        if messages is None:
             return None
         try:
             validate_messages(messages)
         except ValidationError:
-            return None  # not plain dicts (e.g. SDK objects): send as is
+            return None  # not chat messages: send as is
         if upper_bound_tokens(messages) < self.min_tokens or self._memo.is_output(messages):
             return None
         last_breakpoint = cache_breakpoint_index(messages)

@@ -312,3 +312,18 @@ async def test_small_requests_are_sent_as_is(fake: FakeProvider) -> None:
     await litellm.acompletion(model="fake/gpt-4o", messages=messages)
     assert fake.last_messages == messages
     assert fake.requests[-1]["tools"] is None
+
+
+async def test_sdk_message_objects_in_the_history(fake: FakeProvider) -> None:
+    """Agents append `response.choices[0].message` (a LiteLLM object) to their history."""
+    _register()
+    messages = logs_case()
+    previous = litellm.completion(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "x"}],
+        mock_tool_calls=messages[2]["tool_calls"],
+    )
+    mixed = [*messages[:2], previous.choices[0].message, messages[3]]
+    await litellm.acompletion(model="fake/gpt-4o", messages=mixed)
+    assert was_compressed(fake.last_messages, messages)
+    assert mixed[2] is previous.choices[0].message
