@@ -47,7 +47,28 @@ model_list:
 general_settings:
   master_key: {master_key}
 litellm_settings:
-  callbacks: ["headroom.integrations.litellm.proxy_config.headroom_callback"]
+  callbacks: ["headroom.integrations.litellm.proxy_config.headroom_callback", "recorder.recorder"]
+"""
+
+# Another callback in the same proxy: what spend logs and loggers get to see.
+RECORDER = """\
+import json, os
+from litellm.integrations.custom_logger import CustomLogger
+
+
+class Recorder(CustomLogger):
+    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+        metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
+        slo = kwargs.get("standard_logging_object") or {}
+        record = {
+            "headroom": metadata.get("headroom"),
+            "spend_logs_metadata": (slo.get("metadata") or {}).get("spend_logs_metadata"),
+        }
+        with open(os.path.join(os.path.dirname(__file__), "records.jsonl"), "a") as f:
+            f.write(json.dumps(record) + "\\n")
+
+
+recorder = Recorder()
 """
 
 
@@ -56,6 +77,7 @@ class Proxy:
     url: str
     headers: dict[str, str]
     stub: StubServer
+    records: Path
 
     def post(self, path: str, body: dict[str, object]) -> httpx.Response:
         self.stub.requests.clear()
@@ -86,6 +108,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     directory = tmp_path_factory.mktemp("litellm-proxy")
     config = directory / "config.yaml"
     config.write_text(CONFIG.format(stub=stub.url, master_key=master_key), encoding="utf-8")
+    (directory / "recorder.py").write_text(RECORDER, encoding="utf-8")
     port = _free_port()
     env = {
         **os.environ,
@@ -120,7 +143,9 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        yield Proxy(url, {"Authorization": f"Bearer {master_key}"}, stub)
+        yield Proxy(
+            url, {"Authorization": f"Bearer {master_key}"}, stub, directory / "records.jsonl"
+        )
     finally:
         proc.terminate()
         try:
@@ -245,3 +270,21 @@ def test_embeddings_route_is_untouched(proxy: Proxy) -> None:
     assert response.status_code == 200, response.text
     (body,) = proxy.stub.bodies("/embeddings")
     assert body["input"] == [text]
+
+
+def test_savings_reach_other_callbacks_and_spend_logs_metadata(proxy: Proxy) -> None:
+    proxy.records.unlink(missing_ok=True)
+    messages = logs_case()
+    assert (
+        proxy.post("/v1/chat/completions", {"model": "gpt-4o", "messages": messages}).status_code
+        == 200
+    )
+    deadline = time.monotonic() + 20
+    while not proxy.records.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    record = json.loads(proxy.records.read_text().splitlines()[0])
+    assert record["headroom"]["tokens_saved"] > 10_000
+    assert (
+        record["spend_logs_metadata"]["headroom"]["tokens_saved"]
+        == record["headroom"]["tokens_saved"]
+    )
