@@ -288,3 +288,27 @@ def test_savings_reach_other_callbacks_and_spend_logs_metadata(proxy: Proxy) -> 
         record["spend_logs_metadata"]["headroom"]["tokens_saved"]
         == record["headroom"]["tokens_saved"]
     )
+
+
+def test_anthropic_messages_retrieve_calls_are_answered_inside_the_proxy(proxy: Proxy) -> None:
+    system, messages = anthropic_case()
+    proxy.stub.replies.append(retrieve_first_marker)
+    response = proxy.post(
+        "/v1/messages",
+        {
+            "model": "claude-sonnet-4-5-20250929",
+            "messages": messages,
+            "system": system,
+            "max_tokens": 64,
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["content"][0]["text"] == "stub answer"
+    first, second = proxy.stub.bodies("/v1/messages")
+    assert was_compressed(first["messages"], messages)
+    result = second["messages"][-1]["content"][0]
+    assert result["type"] == "tool_result"
+    answered = (
+        result["content"] if isinstance(result["content"], str) else result["content"][0]["text"]
+    )
+    assert answered == tool_output(messages)
