@@ -327,3 +327,14 @@ async def test_sdk_message_objects_in_the_history(fake: FakeProvider) -> None:
     await litellm.acompletion(model="fake/gpt-4o", messages=mixed)
     assert was_compressed(fake.last_messages, messages)
     assert mixed[2] is previous.choices[0].message
+
+
+def test_sync_anthropic_messages_create_is_not_reachable(fake: FakeProvider) -> None:
+    """Measured: the sync `/v1/messages` entry point runs no request-changing hook."""
+    _register()
+    system, messages = anthropic_case()
+    litellm.anthropic.messages.create(
+        model="fake/claude-sonnet-4", messages=messages, system=system, max_tokens=64
+    )
+    assert fake.requests[-1]["method"] == "completion"
+    assert tool_output(fake.last_messages) == tool_output(messages)
