@@ -312,3 +312,24 @@ def test_anthropic_messages_retrieve_calls_are_answered_inside_the_proxy(proxy: 
         result["content"] if isinstance(result["content"], str) else result["content"][0]["text"]
     )
     assert answered == tool_output(messages)
+
+
+def test_the_yaml_entry_must_be_the_instance_not_the_class() -> None:
+    """LiteLLM's own config loader: the class path is refused (the proxy exits), the instance loads.
+
+    Measured end to end too: `litellm --config` with the class path stops with
+    "Application startup failed". This checks the same rule in-process.
+    """
+    utils = pytest.importorskip("litellm.proxy.common_utils.callback_utils")
+    load = getattr(utils, "_loaded_callback_or_raise", None)
+    if load is None:
+        pytest.skip("this LiteLLM has no _loaded_callback_or_raise")
+    from litellm.proxy.types_utils.utils import get_instance_fn
+
+    from headroom.integrations.litellm import HeadroomCallback
+
+    instance_entry = "headroom.integrations.litellm.proxy_config.headroom_callback"
+    assert isinstance(load(instance_entry, get_instance_fn(instance_entry)), HeadroomCallback)
+    class_entry = "headroom.integrations.litellm_callback.HeadroomCallback"
+    with pytest.raises(ValueError, match="neither a CustomLogger instance"):
+        load(class_entry, get_instance_fn(class_entry))
