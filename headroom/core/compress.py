@@ -11,6 +11,7 @@ surfaced after it (recall) instead of rewriting the cached prefix.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
@@ -330,7 +331,14 @@ def _preceding_question(messages: Sequence[Message], index: int) -> list[str]:
     return []
 
 
+_MARKS = ("[headroom: ", "[headroom recall:")
+# The header a record table starts with (lossless tables carry no marker).
+_TABLE_HEAD = re.compile(r"^(?:@table\d+ )?\d+ rows(?:; columns: | \(one JSON object per line\))")
+
+
 def _eligible(slot: Slot, cfg: CompressConfig, last_question: int) -> bool:
+    if any(mark in slot.text for mark in _MARKS) or _TABLE_HEAD.match(slot.text):
+        return False  # already compressed: compress() is idempotent on its own output
     if slot.kind == "tool_output":
         return slot.tool_name != RETRIEVE_TOOL_NAME and slot.tool_name not in cfg.protect_tools
     if slot.kind == "user_text":
@@ -392,7 +400,7 @@ def _apply_recall(
     """Append to each user question what it needs from earlier lossy outputs."""
     for i, message in enumerate(out):
         question = user_text(message)
-        if not question.strip():
+        if not question.strip() or _MARKS[1] in question:
             continue
         earlier = [
             (h, s.text, c, f"{s.tool_name or ''} {s.tool_args or ''}")

@@ -67,3 +67,9 @@ def test_context_in_user_message_keeps_needles(case: dict[str, Any]) -> None:
     assert not lost
     assert result.messages[1]["content"].startswith("Here is what I collected:")
     assert result.messages[3]["content"].startswith(case["question"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_compress_is_idempotent(case: dict[str, Any]) -> None:
+    once = compress(case["messages"]).messages
+    assert json.dumps(compress(once).messages) == json.dumps(once)
