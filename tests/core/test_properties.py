@@ -106,6 +106,7 @@ def test_invariants(messages: list[dict[str, Any]]) -> None:
     assert json.dumps(compress(copy.deepcopy(messages)).messages) == json.dumps(out), (
         "not deterministic"
     )
+    assert json.dumps(compress(out).messages) == json.dumps(out), "not idempotent"
 
 
 @SETTINGS
