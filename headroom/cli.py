@@ -30,7 +30,7 @@ def _compress_command(args: argparse.Namespace) -> int:
         return 2
     messages = payload.get("messages") if isinstance(payload, dict) else payload
     if not isinstance(messages, list):
-        print("headroom: expected a list of messages or {\"messages\": [...]}", file=sys.stderr)
+        print('headroom: expected a list of messages or {"messages": [...]}', file=sys.stderr)
         return 2
     model = args.model or (payload.get("model") if isinstance(payload, dict) else None) or "gpt-4o"
     config = CompressConfig(lossy=not args.lossless)
