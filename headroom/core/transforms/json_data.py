@@ -69,16 +69,16 @@ def _record_lists(value: Any, path: str = "$", depth: int = 0) -> list[tuple[str
     return []
 
 
-def _replace_at(value: Any, path: str, placeholder: str) -> Any:
+def _replace_at(value: Any, path: str, stand_in: str) -> Any:
     keys = path.split(".")[1:]
     if not keys:
-        return placeholder
+        return stand_in
     copied = dict(value)
     node = copied
     for key in keys[:-1]:
         node[key] = dict(node[key])
         node = node[key]
-    node[keys[-1]] = placeholder
+    node[keys[-1]] = stand_in
     return copied
 
 
