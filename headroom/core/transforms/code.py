@@ -101,6 +101,26 @@ def _docstring_end(code: list[str], body_start: int, end: int) -> int:
     return body_start
 
 
+_DOC_OPEN = re.compile(r'^\s*[rRuU]?("""|\'\'\')')
+_KEEP_DOC_LINES = 2
+
+
+def _long_docstrings(code: list[str]) -> list[tuple[int, int]]:
+    """Ranges to elide inside long module and class docstrings (their opening lines stay)."""
+    openers = [0] + [i + 1 for i, line in enumerate(code) if re.match(r"\s*class\s+\w", line)]
+    ranges: list[tuple[int, int]] = []
+    for i in openers:
+        while i < len(code) and not code[i].strip():
+            i += 1
+        m = _DOC_OPEN.match(code[i]) if i < len(code) else None
+        if m is None or code[i].count(m.group(1)) >= 2:
+            continue  # no docstring, or a one-liner
+        end = next((j for j in range(i + 1, len(code)) if m.group(1) in code[j]), None)
+        if end is not None and end - i > 3 * _KEEP_DOC_LINES:
+            ranges.append((i + _KEEP_DOC_LINES, end))
+    return ranges
+
+
 def compress_code(job: Job) -> Compressed | None:
     lines = job.text.splitlines()
     if len(lines) < 20 or not job.config.lossy:
@@ -121,6 +141,9 @@ def compress_code(job: Job) -> Compressed | None:
         start = _docstring_end(code, f.body_start, f.end)
         if f.end - start >= _MIN_BODY and not any(s <= start < e for s, e in elide.items()):
             elide[start] = f.end
+    for start, end in _long_docstrings(code):
+        if not any(s <= start < e for s, e in elide.items()):
+            elide[start] = end
     if not elide:
         return None
     out: list[str] = []
