@@ -268,3 +268,11 @@ def test_html_to_text() -> None:
 def test_plain_text_tidy() -> None:
     out = text.compress_text_lines(job("a  \n\n\n\nb"))
     assert out is not None and out.text == "a\n\nb"
+
+
+def test_code_long_module_docstring_is_cut() -> None:
+    doc = ['"""Module title.', ""] + [f"Long explanation line {i}." for i in range(30)] + ['"""']
+    out = code.compress_code(job("\n".join(doc) + "\n" + _module(False)))
+    assert out is not None
+    assert '"""Module title.' in out.text and "Long explanation line 20." not in out.text
+    assert "def alpha(x):" in out.text
