@@ -93,11 +93,12 @@ def _demo_command(args: argparse.Namespace) -> int:
             f"total {result.tokens_before} -> {result.tokens_after} tokens "
             f"({result.compression_ratio:.1%} saved); needles kept {kept}/{len(case['needles'])}"
         )
-        for line in json.dumps(result.messages, ensure_ascii=False).split("\\n"):
-            if "[headroom:" in line:
-                print("  marker:", line[line.index("[headroom:") :][:160])
-            if "[headroom recall" in line:
-                print("  recall appended after the question")
+        for slot in after_slots.values():
+            for line in slot.text.splitlines():
+                if line.startswith("[headroom:"):
+                    print("  marker:", line if len(line) <= 200 else line[:197] + "...")
+                elif line.startswith("[headroom recall"):
+                    print(f"  recall appended after the question in message {slot.index}")
         if result.ccr_hashes:
             h = result.ccr_hashes[0]
             original = retrieve(h)
