@@ -19,6 +19,7 @@ __all__ = [
     "RETRIEVE_TOOL_NAME",
     "content_hash",
     "handle_retrieve_call",
+    "parse_retrieve_arguments",
     "retrieve",
     "retrieve_tool_anthropic",
     "retrieve_tool_openai",
@@ -87,16 +88,27 @@ def retrieve_tool_anthropic() -> dict[str, Any]:
     }
 
 
+def parse_retrieve_arguments(raw: Any) -> dict[str, Any]:
+    """A tool call's arguments as a dict: a JSON string or a mapping; {} when malformed."""
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
+    return {}
+
+
 def handle_retrieve_call(
     arguments: str | Mapping[str, Any] | None, *, store: CCRStore | None = None
 ) -> str:
     """Answer a model's `headroom_retrieve` call; errors come back as text for the model."""
-    if isinstance(arguments, str):
-        try:
-            arguments = json.loads(arguments) if arguments.strip() else {}
-        except json.JSONDecodeError:
-            return "headroom_retrieve error: arguments are not valid JSON"
-    if not isinstance(arguments, Mapping) or not isinstance(arguments.get("hash"), str):
+    if isinstance(arguments, str) and arguments.strip() and not parse_retrieve_arguments(arguments):
+        return "headroom_retrieve error: arguments are not a JSON object"
+    arguments = parse_retrieve_arguments(arguments)
+    if not isinstance(arguments.get("hash"), str):
         return 'headroom_retrieve error: pass {"hash": "<hash from the marker>"}'
     query = arguments.get("query")
     try:

@@ -8,13 +8,17 @@ client only ever sees the final answer. One small adapter per wire format.
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from headroom.core.ccr import RETRIEVE_TOOL_NAME, retrieve_tool_anthropic, retrieve_tool_openai
+from headroom.core.ccr import (
+    RETRIEVE_TOOL_NAME,
+    parse_retrieve_arguments,
+    retrieve_tool_anthropic,
+    retrieve_tool_openai,
+)
 
 __all__ = ["RETRIEVE_ADAPTERS", "RetrieveAdapter", "RetrieveCall", "is_retrieve_name"]
 
@@ -32,18 +36,6 @@ def is_retrieve_name(name: object) -> bool:
     return isinstance(name, str) and (
         name == RETRIEVE_TOOL_NAME or name.endswith(f"__{RETRIEVE_TOOL_NAME}")
     )
-
-
-def _parse_args(raw: object) -> dict[str, Any]:
-    if isinstance(raw, dict):
-        return raw
-    if isinstance(raw, str):
-        try:
-            value = json.loads(raw) if raw.strip() else {}
-        except json.JSONDecodeError:
-            return {}
-        return value if isinstance(value, dict) else {}
-    return {}
 
 
 def _with_tool(
@@ -101,7 +93,8 @@ class _OpenAIChat(RetrieveAdapter):
             if isinstance(call, dict) and is_retrieve_name(call.get("function", {}).get("name")):
                 found.append(
                     RetrieveCall(
-                        str(call.get("id")), _parse_args(call["function"].get("arguments"))
+                        str(call.get("id")),
+                        parse_retrieve_arguments(call["function"].get("arguments")),
                     )
                 )
         return found
@@ -135,7 +128,7 @@ class _AnthropicMessages(RetrieveAdapter):
     def calls(self, response: Any) -> list[RetrieveCall]:
         content = response.get("content") if isinstance(response, dict) else None
         return [
-            RetrieveCall(str(block.get("id")), _parse_args(block.get("input")))
+            RetrieveCall(str(block.get("id")), parse_retrieve_arguments(block.get("input")))
             for block in content or []
             if isinstance(block, dict)
             and block.get("type") == "tool_use"
@@ -171,7 +164,7 @@ class _OpenAIResponses(RetrieveAdapter):
     def calls(self, response: Any) -> list[RetrieveCall]:
         output = response.get("output") if isinstance(response, dict) else None
         return [
-            RetrieveCall(str(item.get("call_id")), _parse_args(item.get("arguments")))
+            RetrieveCall(str(item.get("call_id")), parse_retrieve_arguments(item.get("arguments")))
             for item in output or []
             if isinstance(item, dict)
             and item.get("type") == "function_call"

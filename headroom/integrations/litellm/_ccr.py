@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from headroom.core import RETRIEVE_TOOL_NAME, CCRStore, handle_retrieve_call
+from headroom.core.ccr import parse_retrieve_arguments
 
 __all__ = [
     "RetrieveCall",
@@ -34,18 +35,6 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     return getattr(obj, key, default)
 
 
-def _arguments(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, Mapping):
-        return dict(raw)
-    if isinstance(raw, str):
-        try:
-            value = json.loads(raw) if raw.strip() else {}
-        except json.JSONDecodeError:
-            return {}
-        return value if isinstance(value, dict) else {}
-    return {}
-
-
 def retrieve_calls(response: Any) -> list[RetrieveCall]:
     """The `headroom_retrieve` calls in a chat or Anthropic Messages response."""
     calls: list[RetrieveCall] = []
@@ -56,7 +45,7 @@ def retrieve_calls(response: Any) -> list[RetrieveCall]:
                 calls.append(
                     {
                         "id": _get(block, "id"),
-                        "arguments": _arguments(_get(block, "input")),
+                        "arguments": parse_retrieve_arguments(_get(block, "input")),
                         "shape": "anthropic",
                     }
                 )
@@ -69,7 +58,7 @@ def retrieve_calls(response: Any) -> list[RetrieveCall]:
                 calls.append(
                     {
                         "id": _get(call, "id"),
-                        "arguments": _arguments(_get(fn, "arguments")),
+                        "arguments": parse_retrieve_arguments(_get(fn, "arguments")),
                         "shape": "openai",
                     }
                 )
