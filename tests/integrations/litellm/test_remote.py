@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,35 +16,8 @@ from tests.integrations.litellm.conftest import logs_case
 from tests.integrations.litellm.fakes import FakeProvider, StubServer, retrieve_first_marker
 from tests.integrations.litellm.helpers import tool_output, was_compressed
 
-STARTUP_TIMEOUT = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _serve(app: Any) -> Iterator[str]:
-    uvicorn = pytest.importorskip("uvicorn")
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError(f"uvicorn did not start on port {port}")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+pytest.importorskip("uvicorn")
+from tests.server.support import free_port, serve
 
 
 @pytest.fixture
@@ -59,7 +29,7 @@ def headroom_server() -> Iterator[str]:
     except ImportError as exc:
         pytest.skip(f"headroom.server is not importable: {exc}")
     app = create_app(ServerSettings(api_keys=("hk-test",)), store=InMemoryStore())
-    with _serve(app) as url:
+    with serve(app) as url:
         yield url
 
 
@@ -114,7 +84,7 @@ async def test_wrong_key_fails_open(
 async def test_unreachable_server_fails_open_fast(
     fake: FakeProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
-    cb = HeadroomCallback(api_url=f"http://127.0.0.1:{_free_port()}", timeout=2.0)
+    cb = HeadroomCallback(api_url=f"http://127.0.0.1:{free_port()}", timeout=2.0)
     litellm.callbacks = [cb]
     messages = logs_case()
     start = time.monotonic()
