@@ -24,12 +24,12 @@ from starlette.routing import Route
 
 from headroom.core.ccr import handle_retrieve_call
 from headroom.core.result import CompressionResult
+from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveCall
 from headroom.exceptions import ValidationError
 from headroom.server.auth import Tenant
 from headroom.server.http import ApiError, read_body, read_json_object
 from headroom.server.observability import log_event
 from headroom.server.payloads import CHAT_ROUTES, ChatRoute, compress_body, dumps
-from headroom.server.retrieval import RETRIEVE_ADAPTERS, RetrieveCall
 from headroom.server.routes import server_state, tenant_of
 from headroom.server.state import ServerState
 from headroom.server.streaming import STREAM_DIALECTS, relay_stream

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from headroom.server.retrieval import RetrieveCall, is_retrieve_name
+from headroom.core.retrieval import RetrieveCall, is_retrieve_name
 
 __all__ = ["STREAM_DIALECTS", "StreamDialect", "relay_stream"]
 

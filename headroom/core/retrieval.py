@@ -1,9 +1,10 @@
-"""The proxy answers the model's ``headroom_retrieve`` calls itself.
+"""Finding and answering ``headroom_retrieve`` calls in provider payloads.
 
-When compression left markers, the proxy offers the tool to the model; if the
-model calls it, the proxy looks the original up (in the caller's own CCR
-namespace), appends the call and its answer, and asks the upstream again. The
-client only ever sees the final answer. One small adapter per wire format.
+When compression left markers, an integration offers the tool to the model; if
+the model calls it, the integration looks the original up, appends the call and
+its answer, and asks the model again. The caller only ever sees the final
+answer. One small adapter per wire format (OpenAI chat, Anthropic messages,
+OpenAI Responses), framework-free so every integration shares it.
 """
 
 from __future__ import annotations
