@@ -23,7 +23,7 @@ from agno.run.agent import RunInput, RunOutput
 
 from headroom.core import CCRStore, CompressConfig, TokenCounter, compress, retrieve
 from headroom.exceptions import RetrievalError
-from headroom.integrations.agno.model import RUN_METRIC_KEYS
+from headroom.integrations.agno.stats import RUN_METRIC_KEYS
 
 __all__ = ["HeadroomInputHook", "HeadroomOutputHook", "headroom_input_hook", "headroom_output_hook"]
 

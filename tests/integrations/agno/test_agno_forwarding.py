@@ -249,13 +249,39 @@ def _provider_overrides() -> dict[str, set[str]]:
     return found
 
 
-def test_every_hook_a_provider_overrides_is_handled() -> None:
-    """Guard against agno growing a provider hook the wrapper would silently skip."""
+#: What Headroom changes; every other method is the provider's own, inherited.
+_OWNED = {
+    "invoke", "ainvoke", "invoke_stream", "ainvoke_stream",
+    "response", "aresponse", "response_stream", "aresponse_stream",
+    "run_function_calls", "arun_function_calls", "_limit_charge_for",
+    "count_tokens", "acount_tokens", "__deepcopy__",
+}  # fmt: skip
+
+
+def test_every_hook_a_provider_overrides_is_the_providers_own() -> None:
+    """The wrapper class inherits every provider override it does not own (no forwarding list)."""
+    import importlib
+
+    from agno.models.base import Model
+
+    from headroom.integrations.agno.wrapping import subclass_for
+
+    base = {n for n, v in vars(Model).items() if callable(v) or isinstance(v, staticmethod)}
+    assert set(vars(HeadroomAgnoModel)) & base == _OWNED
     overrides = _provider_overrides()
     assert len(overrides) > 15  # OpenAI, Claude, Gemini, LiteLLM, Bedrock, Groq, Mistral, ...
-    assert "anthropic/claude.Claude" in overrides and "google/gemini.Gemini" in overrides
-    handled = set(vars(HeadroomAgnoModel))
-    unhandled = {
-        name: sorted(methods - handled) for name, methods in overrides.items() if methods - handled
-    }
-    assert not unhandled, f"provider hooks the wrapper does not forward: {unhandled}"
+    checked = 0
+    for qualified, methods in overrides.items():
+        path, name = qualified.split(".")
+        try:
+            provider = getattr(
+                importlib.import_module(f"agno.models.{path.replace('/', '.')}"), name
+            )
+        except ImportError:  # the provider's SDK is not installed
+            continue
+        wrapper = subclass_for(HeadroomAgnoModel, provider)
+        assert wrapper.__name__ == provider.__name__
+        for method in methods - _OWNED:
+            assert getattr(wrapper, method) is getattr(provider, method), (qualified, method)
+        checked += 1
+    assert checked >= 2  # at least OpenAIChat and Claude are installed here

@@ -1,0 +1,136 @@
+"""Savings figures for agno runs: running totals and the keys each route adds to a run.
+
+Agno sums `RunOutput.metrics.additional_metrics` into the session's metrics, so
+each Headroom route writes its own keys there and none overwrites another's:
+
+- the model wrapper: ``headroom_requests``, ``headroom_tokens_before``,
+  ``headroom_tokens_after``, ``headroom_tokens_saved`` (every request of the run);
+- `HeadroomCompressionManager`: ``headroom_tool_results_compressed`` and
+  ``headroom_tool_results_tokens_saved`` (each tool result once, when it arrives);
+- `headroom_input_hook`: ``headroom_input_tokens_saved`` (the run's input, once),
+  added by the output hook, which reads it from `input_savings`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from agno.models.message import Message
+from pydantic import BaseModel
+
+from headroom.core import CompressionResult
+
+__all__ = [
+    "INPUT_METRIC_KEY",
+    "MANAGER_METRIC_KEYS",
+    "RUN_METRIC_KEYS",
+    "RunTotals",
+    "add_metrics",
+    "input_savings",
+    "media_count",
+    "schema_text",
+]
+
+#: Keys the model wrapper adds to `RunOutput.metrics.additional_metrics`.
+RUN_METRIC_KEYS = (
+    "headroom_requests",
+    "headroom_tokens_before",
+    "headroom_tokens_after",
+    "headroom_tokens_saved",
+)
+#: Keys `HeadroomCompressionManager` adds (tool results compressed, tokens saved on them).
+MANAGER_METRIC_KEYS = ("headroom_tool_results_compressed", "headroom_tool_results_tokens_saved")
+#: Key for what `headroom_input_hook` saved on the run's input.
+INPUT_METRIC_KEY = "headroom_input_tokens_saved"
+
+#: Runs whose input savings wait for an output hook; older ones are dropped past this.
+_PENDING_RUNS = 1024
+
+
+def add_metrics(run_metrics: Any, values: dict[str, int]) -> None:
+    """Add `values` to a run's `additional_metrics` (agno's `RunMetrics`; None is ignored)."""
+    if run_metrics is None:
+        return
+    extra = run_metrics.additional_metrics
+    if extra is None:
+        extra = run_metrics.additional_metrics = {}
+    for key, value in values.items():
+        extra[key] = int(extra.get(key, 0)) + value
+
+
+class RunTotals:
+    """Running totals shared by a wrapper and its copies; safe across threads and tasks."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(
+            ("requests", "tokens_before", "tokens_after", "tokens_saved"), 0
+        )
+
+    def add(self, result: CompressionResult, run_response: Any = None) -> None:
+        """Count one request, in the totals and in the run's metrics."""
+        values = (1, result.tokens_before, result.tokens_after, result.tokens_saved)
+        with self._lock:
+            for key, value in zip(self._counts, values, strict=True):
+                self._counts[key] += value
+        add_metrics(
+            getattr(run_response, "metrics", None), dict(zip(RUN_METRIC_KEYS, values, strict=True))
+        )
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts = dict.fromkeys(self._counts, 0)
+
+    def __getstate__(self) -> dict[str, int]:
+        return self.snapshot()
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self._lock = threading.Lock()
+        self._counts = dict(state)
+
+
+class _InputSavings:
+    """Tokens the input hook saved, by run id, until the output hook of that run takes them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: OrderedDict[str, int] = OrderedDict()
+
+    def add(self, run_id: str, saved: int) -> None:
+        with self._lock:
+            self._runs[run_id] = self._runs.get(run_id, 0) + saved
+            while len(self._runs) > _PENDING_RUNS:
+                self._runs.popitem(last=False)
+
+    def pop(self, run_id: str | None) -> int:
+        with self._lock:
+            return self._runs.pop(run_id, 0) if run_id is not None else 0
+
+
+input_savings = _InputSavings()
+
+
+def schema_text(schema: Any) -> str:
+    """An output schema as the text a provider sends (for counting)."""
+    if schema is None:
+        return ""
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return json.dumps(schema.model_json_schema())
+    try:
+        return json.dumps(schema, default=str)
+    except (TypeError, ValueError):
+        return str(schema)
+
+
+def media_count(message: Message) -> int:
+    """Images, audio, videos and files attached to a message."""
+    return sum(
+        len(items or ()) for items in (message.images, message.audio, message.videos, message.files)
+    )
