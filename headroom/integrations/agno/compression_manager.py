@@ -33,6 +33,7 @@ from headroom.core import (
 from headroom.core.tokens import count_message_tokens
 from headroom.integrations.agno.ccr import retrieve_function
 from headroom.integrations.agno.converters import to_core
+from headroom.integrations.agno.stats import MANAGER_METRIC_KEYS, add_metrics
 
 if TYPE_CHECKING:
     from agno.metrics import RunMetrics
@@ -145,13 +146,14 @@ class HeadroomCompressionManager(CompressionManager):
             logger.warning("headroom: tool results left uncompressed after an error", exc_info=True)
             return
         count = self.token_counter or counter_for_model(self._model_id())
-        saved = 0
+        compressed = saved = 0
         for i in pending:
             new = result.messages[i].get("content")
-            old = sent[i].get("content")
-            if not isinstance(new, str) or new == old:
+            if not isinstance(new, str) or new == sent[i].get("content"):
                 continue
+            original = str(messages[i].content or "")
             messages[i].compressed_content = new
+            compressed += 1
             saved += max(
                 0,
                 count_message_tokens(sent[i], count)
@@ -160,18 +162,16 @@ class HeadroomCompressionManager(CompressionManager):
             with _STATS_LOCK:
                 for key, value in (
                     ("tool_results_compressed", 1),
-                    ("original_size", len(str(old or ""))),
+                    ("original_size", len(original)),
                     ("compressed_size", len(new)),
                 ):
                     self.stats[key] = self.stats.get(key, 0) + value
-        if saved:
+        if compressed:
             with _STATS_LOCK:
                 self.stats["tokens_saved"] = self.stats.get("tokens_saved", 0) + saved
-            if run_metrics is not None:
-                extra = run_metrics.additional_metrics
-                if extra is None:
-                    extra = run_metrics.additional_metrics = {}
-                extra["headroom_tokens_saved"] = int(extra.get("headroom_tokens_saved", 0)) + saved
+            add_metrics(
+                run_metrics, dict(zip(MANAGER_METRIC_KEYS, (compressed, saved), strict=True))
+            )
 
     async def acompress(
         self, messages: list[Message], run_metrics: RunMetrics | None = None

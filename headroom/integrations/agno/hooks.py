@@ -5,10 +5,15 @@
   builds its messages, so neither this request nor any later one that replays
   the history pays for it in full. The prose of the input is kept verbatim; what
   a lossy step drops is stored for `headroom_retrieve`.
-- `headroom_output_hook()`: a post-hook that writes the run's Headroom figures to
+- `headroom_output_hook()`: a post-hook that writes the run's Headroom figures
+  (from every route: wrapper, compression manager, input hook) to
   ``run_output.metadata["headroom"]`` and resolves any compression marker the
   model copied into its answer, so the user never sees ``[headroom: ...]``
   plumbing they cannot act on.
+
+Agno gives a pre-hook the run's `RunContext` but not its `RunOutput`, so the
+input hook files its savings under the run id and the output hook of the same
+run adds them to the run's metrics.
 """
 
 from __future__ import annotations
@@ -20,10 +25,17 @@ import threading
 from typing import Any, Literal
 
 from agno.run.agent import RunInput, RunOutput
+from agno.run.base import RunContext
 
 from headroom.core import CCRStore, CompressConfig, TokenCounter, compress, retrieve
 from headroom.exceptions import RetrievalError
-from headroom.integrations.agno.stats import RUN_METRIC_KEYS
+from headroom.integrations.agno.stats import (
+    INPUT_METRIC_KEY,
+    MANAGER_METRIC_KEYS,
+    RUN_METRIC_KEYS,
+    add_metrics,
+    input_savings,
+)
 
 __all__ = ["HeadroomInputHook", "HeadroomOutputHook", "headroom_input_hook", "headroom_output_hook"]
 
@@ -69,6 +81,9 @@ class HeadroomInputHook:
 
     def compress_text(self, text: str) -> str:
         """`text` with its pasted structured content compressed (unchanged if nothing applies)."""
+        return self._compress(text)[0]
+
+    def _compress(self, text: str) -> tuple[str, int]:
         query = (
             text
             if len(text) <= 2 * _QUERY_CHARS
@@ -83,16 +98,18 @@ class HeadroomInputHook:
         )
         new = result.messages[0].get("content")
         if not isinstance(new, str) or len(new) >= len(text):
-            return text
+            return text, 0
         with self._lock:
             self._saved += result.tokens_saved
-        return new
+        return new, result.tokens_saved
 
-    def __call__(self, run_input: RunInput) -> None:
+    def __call__(self, run_input: RunInput, run_context: RunContext | None = None) -> None:
         if not isinstance(run_input.input_content, str):
             return
         try:
-            run_input.input_content = self.compress_text(run_input.input_content)
+            run_input.input_content, saved = self._compress(run_input.input_content)
+            if saved and run_context is not None:
+                input_savings.add(run_context.run_id, saved)
         except Exception:
             if not self.config.fail_open:
                 raise
@@ -143,11 +160,16 @@ class HeadroomOutputHook:
         return _MARKER.sub(self._replace, text), hashes
 
     def __call__(self, run_output: RunOutput) -> None:
+        saved_on_input = input_savings.pop(run_output.run_id)
+        if saved_on_input:
+            add_metrics(run_output.metrics, {INPUT_METRIC_KEY: saved_on_input})
         report: dict[str, Any] = {}
         extra = run_output.metrics.additional_metrics if run_output.metrics is not None else None
-        for key in RUN_METRIC_KEYS:
+        for key in (*RUN_METRIC_KEYS, *MANAGER_METRIC_KEYS, INPUT_METRIC_KEY):
             if extra and key in extra:
                 report[key.removeprefix("headroom_")] = extra[key]
+        if saved_on_input and run_output.metrics is None:
+            report["input_tokens_saved"] = saved_on_input
         if isinstance(run_output.content, str):
             content, hashes = self.resolve_markers(run_output.content)
             if hashes:

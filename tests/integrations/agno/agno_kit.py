@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -87,6 +88,26 @@ def make_tool(
     tool.__doc__ = f"{doc}\n\nArgs:\n    target: What to run the tool on."
     tool.calls = []  # type: ignore[attr-defined]
     return tool
+
+
+def order_records(seed: int, n: int, plant_at: int) -> list[dict[str, object]]:
+    """Realistic order rows (None, booleans, floats, nested tags) with one planted fact."""
+    rng = random.Random(seed)
+    rows: list[dict[str, object]] = [
+        {
+            "order_id": 50_000 + i,
+            "customer": f"{rng.choice(['acme', 'globex', 'initech', 'umbrella'])}-{rng.randint(1, 999)}",
+            "status": rng.choice(["shipped", "pending", "delivered", "cancelled"]),
+            "total": round(rng.uniform(3, 900), 2),
+            "express": rng.random() < 0.3,
+            "note": None if rng.random() < 0.8 else rng.choice(["gift", "fragile", "call first"]),
+            "tags": rng.sample(["eu", "us", "b2b", "promo", "vip"], k=2),
+        }
+        for i in range(n)
+    ]
+    rows[plant_at]["status"] = "refund_blocked"
+    rows[plant_at]["note"] = f"issuer rejected refund ref {seed:04d}-RX"
+    return rows
 
 
 def tool_call(name: str, arguments: dict[str, Any], call_id: str = "call_1") -> dict[str, Any]:

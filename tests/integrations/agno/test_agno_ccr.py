@@ -104,3 +104,60 @@ def test_users_own_retrieve_tool_is_kept(logs_case: dict[str, Any], store: InMem
     assert len(offered) == 1 and offered[0]["function"]["description"].startswith(
         "My own retrieval"
     )
+
+
+def _limited_agent(
+    case: dict[str, Any], store: InMemoryStore, second_turn: Any
+) -> tuple[Agent, ScriptedModel, Any]:
+    tool = make_tool("read_logs", tool_output(case))
+    fake = ScriptedModel(
+        script=[
+            {"tool_calls": [tool_call("read_logs", {"target": "auth.log"})]},
+            second_turn,
+            {"content": "ok"},
+        ]
+    )
+    agent = Agent(model=HeadroomAgnoModel(fake, store=store), tools=[tool], tool_call_limit=1)
+    return agent, fake, tool
+
+
+def _answer_to(messages: list[Message], call_id: str) -> str:
+    return str(next(m for m in messages if m.role == "tool" and m.tool_call_id == call_id).content)
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+async def test_retrievals_do_not_count_against_tool_call_limit(
+    is_async: bool, logs_case: dict[str, Any], store: InMemoryStore
+) -> None:
+    """With tool_call_limit=1 the user's tool used the one call; the retrieval still runs."""
+    agent, fake, tool = _limited_agent(logs_case, store, _retrieve_from_marker)
+
+    result = (
+        await agent.arun(logs_case["question"]) if is_async else agent.run(logs_case["question"])
+    )
+
+    assert result.content == "ok" and tool.calls == ["auth.log"]
+    assert _answer_to(fake.calls[2]["messages"], "call_r") == tool_output(logs_case)
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+async def test_limit_still_applies_to_the_users_tools(
+    is_async: bool, logs_case: dict[str, Any], store: InMemoryStore
+) -> None:
+    """One turn asks for a retrieval and the user's tool again: only the retrieval runs."""
+
+    def both(messages: list[Message]) -> dict[str, Any]:
+        retrieval = _retrieve_from_marker(messages)["tool_calls"][0]
+        again = tool_call("read_logs", {"target": "other.log"}, "call_2")
+        return {"tool_calls": [again, retrieval]}
+
+    agent, fake, tool = _limited_agent(logs_case, store, both)
+
+    _ = await agent.arun(logs_case["question"]) if is_async else agent.run(logs_case["question"])
+
+    assert tool.calls == ["auth.log"]
+    sent = fake.calls[2]["messages"]
+    assert _answer_to(sent, "call_r") == tool_output(logs_case)
+    assert "Tool call limit reached" in _answer_to(sent, "call_2")
+    # Results follow the order of the calls.
+    assert [m.tool_call_id for m in sent if m.role == "tool"][-2:] == ["call_2", "call_r"]

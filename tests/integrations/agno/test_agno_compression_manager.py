@@ -63,7 +63,9 @@ async def test_async_route(logs_case: dict[str, Any], store: InMemoryStore) -> N
         tool_output(logs_case)
     )
     extra = result.metrics.additional_metrics if result.metrics else None
-    assert extra is not None and extra["headroom_tokens_saved"] == manager.total_tokens_saved > 0
+    assert extra is not None
+    assert extra["headroom_tool_results_tokens_saved"] == manager.total_tokens_saved > 0
+    assert extra["headroom_tool_results_compressed"] == 1
 
 
 def test_deterministic(logs_case: dict[str, Any], store: InMemoryStore) -> None:

@@ -13,7 +13,14 @@ from agno.db.in_memory import InMemoryDb
 from agno.media import Image
 from agno.metrics import ModelType
 from agno.models.message import Message
-from agno_kit import ScriptedModel, has_needle, make_tool, tool_call, tool_output
+from agno_kit import (
+    ScriptedModel,
+    has_needle,
+    make_tool,
+    order_records,
+    tool_call,
+    tool_output,
+)
 from pydantic import BaseModel
 
 from headroom.core import CompressConfig, InMemoryStore
@@ -473,3 +480,54 @@ def test_positional_messages_are_compressed_too(
     model.invoke(messages, Message(role="assistant"))
 
     assert len(str(fake.calls[0]["messages"][1].content)) < len(tool_output(logs_case)) / 2
+
+
+@pytest.mark.parametrize(
+    ("seed", "plant_at", "question"),
+    [
+        (1, 3, "Which order has its refund blocked, and why?"),
+        (2, 150, "Why was a refund rejected by the issuer? Give the order id."),
+        (3, 297, "Find the order whose status is refund_blocked and quote its note."),
+    ],
+)
+def test_list_returning_tools_are_compressed(
+    seed: int, plant_at: int, question: str, store: InMemoryStore
+) -> None:
+    """agno sends a list/dict tool result as its Python repr: it is compressed like JSON."""
+    rows = order_records(seed, 300, plant_at)
+
+    def list_orders(target: str) -> list[dict[str, object]]:
+        """List the orders.
+
+        Args:
+            target: Which orders.
+        """
+        return rows
+
+    fake = ScriptedModel(script=[{"tool_calls": [tool_call("list_orders", {"target": "all"})]}])
+    model = HeadroomAgnoModel(fake, store=store)
+
+    result = Agent(model=model, tools=[list_orders]).run(question)
+
+    sent = next(m for m in fake.calls[1]["messages"] if m.role == "tool").content
+    assert isinstance(sent, str) and len(sent) < len(str(rows)) / 4
+    assert f"issuer rejected refund ref {seed:04d}-RX" in sent
+    assert str(rows[plant_at]["order_id"]) in sent
+    # The run keeps what agno made of the return value.
+    kept = next(m for m in result.messages or [] if m.role == "tool")
+    assert kept.content == str(rows)
+
+
+def test_an_unreachable_model_limit_is_logged(
+    logs_case: dict[str, Any], store: InMemoryStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    model = HeadroomAgnoModel(ScriptedModel(), store=store, model_limit=6_000)
+    messages = [Message(role="user", content=f"{logs_case['question']}\n{tool_output(logs_case)}")]
+    with caplog.at_level(logging.WARNING, logger="headroom"):
+        model.invoke(messages=messages, assistant_message=Message(role="assistant"))
+    assert "over its budget" in caplog.text and "model_limit 6000" in caplog.text
+    caplog.clear()
+    roomy = HeadroomAgnoModel(ScriptedModel(), store=store, model_limit=200_000)
+    with caplog.at_level(logging.WARNING, logger="headroom"):
+        roomy.invoke(messages=messages, assistant_message=Message(role="assistant"))
+    assert "over its budget" not in caplog.text
