@@ -157,9 +157,9 @@ def main(argv: list[str] | None = None) -> None:
             return tool_text
 
         def run(model: Model, i: int, read_logs: Callable[[str], str] = read_logs) -> None:
-            stub = model.wrapped_model if isinstance(model, HeadroomAgnoModel) else model
-            assert isinstance(stub, StubModel)
-            stub.call_tool_next = True
+            # The wrapper is a StubModel itself (a subclass holding a copy of its settings).
+            assert isinstance(model, StubModel)
+            model.call_tool_next = True
             Agent(model=model, tools=[read_logs], telemetry=False).run(question)
 
         rows.append(
