@@ -115,3 +115,46 @@ def test_totals_pickle_without_their_lock() -> None:
     assert loaded.snapshot()["tokens_saved"] == 7
     loaded.reset()
     assert loaded.snapshot()["tokens_saved"] == 0 and totals.snapshot()["tokens_saved"] == 7
+
+
+def test_team_session_sums_leader_and_member(
+    logs_case: dict[str, Any], store: InMemoryStore
+) -> None:
+    from agno.team import Team
+
+    member_turns = [{"tool_calls": [tool_call("read_logs", {"target": "a"})]}, {"content": "ok"}]
+    member_model = HeadroomAgnoModel(ScriptedModel(script=member_turns * 2), store=store)
+    member = Agent(
+        name="logs",
+        id="logs",
+        model=member_model,
+        tools=[make_tool("read_logs", tool_output(logs_case))],
+    )
+    delegate = tool_call("delegate_task_to_member", {"member_id": "logs", "task": "find errors"})
+    leader_turns = [{"tool_calls": [delegate]}, {"content": "done"}]
+    leader_model = HeadroomAgnoModel(ScriptedModel(script=leader_turns * 2), store=store)
+    team = Team(
+        members=[member],
+        model=leader_model,
+        db=InMemoryDb(),
+        session_id="t",
+        add_history_to_context=True,
+        post_hooks=[headroom_output_hook(store=store)],
+    )
+
+    first = team.run(logs_case["question"])
+    team.run("And which ports did they use?")
+
+    assert (first.metadata or {})["headroom"]["requests"] == 2  # the leader's own turns
+    session = team.get_session_metrics(session_id="t")
+    assert session is not None and session.additional_metrics is not None
+    summed = session.additional_metrics
+    assert member_model.total_tokens_saved > 10_000
+    assert summed["headroom_tokens_saved"] == (
+        member_model.total_tokens_saved + leader_model.total_tokens_saved
+    )
+    assert summed["headroom_requests"] == member_model.stats["requests"] + 4
+    assert (
+        summed["headroom_tokens_before"] - summed["headroom_tokens_after"]
+        == (summed["headroom_tokens_saved"])
+    )
