@@ -12,7 +12,7 @@ that subclass; pickling rebuilds the subclass from the provider class.
 from __future__ import annotations
 
 import dataclasses
-import functools
+import threading
 from abc import ABCMeta
 from typing import Any
 
@@ -49,9 +49,21 @@ class Wrapping(ABCMeta):
         return super().__call__(*args, **kwargs)
 
 
-@functools.cache
+_CLASSES: dict[tuple[type, type[Model]], type[Any]] = {}
+_CLASSES_LOCK = threading.Lock()
+
+
 def subclass_for(root: type, provider: type[Model]) -> type[Any]:
-    """The wrapper class for one provider class, made once."""
+    """The wrapper class for one provider class, made once (also when threads race)."""
+    cls = _CLASSES.get((root, provider))
+    if cls is None:
+        with _CLASSES_LOCK:
+            cls = _CLASSES.get((root, provider)) or _make_subclass(root, provider)
+            _CLASSES[(root, provider)] = cls
+    return cls
+
+
+def _make_subclass(root: type, provider: type[Model]) -> type[Any]:
     namespace: dict[str, Any] = {
         "__annotations__": {name: annotation for name, annotation, _ in FIELDS},
         "__module__": root.__module__,

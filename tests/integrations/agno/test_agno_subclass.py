@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import json
 import pickle
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -158,3 +159,24 @@ def test_setting_store_false_on_an_agent_model_keeps_compression(
     assert len(str(tool_msg.content)) < len(tool_output(logs_case)) / 2
     assert model.headroom_store is store and model.last_result is not None
     assert all(store.get(h) is not None for h in model.last_result.ccr_hashes)
+
+
+def test_one_class_per_provider_class_even_when_threads_race() -> None:
+    @dataclasses.dataclass
+    class FreshModel(ScriptedModel):
+        """A provider class nobody has wrapped yet."""
+
+    barrier = threading.Barrier(8)
+    made: list[type] = []
+
+    def wrap() -> None:
+        barrier.wait(timeout=30)
+        made.append(type(HeadroomAgnoModel(FreshModel())))
+
+    threads = [threading.Thread(target=wrap) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(made) == 8 and len(set(made)) == 1
+    assert made[0].__name__ == "FreshModel" and issubclass(made[0], FreshModel)
