@@ -8,7 +8,7 @@ from typing import Any
 from agno.agent import Agent
 from agno.db.in_memory import InMemoryDb
 from agno.models.message import Message
-from agno_kit import ScriptedModel, has_needle, make_tool, tool_call, tool_output
+from agno_kit import ScriptedModel, has_needle, make_tool, order_records, tool_call, tool_output
 
 from headroom.core import InMemoryStore
 from headroom.integrations.agno import HeadroomCompressionManager
@@ -141,3 +141,29 @@ def test_fails_open(logs_case: dict[str, Any], store: InMemoryStore, monkeypatch
     assert agent.run(logs_case["question"]).content == "done"
     tool_msg = next(m for m in fake.calls[1]["messages"] if m.role == "tool")
     assert tool_msg.compressed_content is None and tool_msg.content == tool_output(logs_case)
+
+
+def test_list_returning_tools_get_compressed_content(store: InMemoryStore) -> None:
+    """agno stores a list result as its Python repr; the manager compresses it as JSON."""
+    rows = order_records(7, 300, 123)
+
+    def list_orders(target: str) -> list[dict[str, object]]:
+        """List the orders.
+
+        Args:
+            target: Which orders.
+        """
+        return rows
+
+    manager = HeadroomCompressionManager(store=store)
+    fake = ScriptedModel(script=[{"tool_calls": [tool_call("list_orders", {"target": "all"})]}])
+    agent = Agent(model=fake, tools=[list_orders], compression_manager=manager)
+
+    agent.run("Which order has its refund blocked, and why?")
+
+    tool_msg = next(m for m in fake.calls[1]["messages"] if m.role == "tool")
+    assert tool_msg.content == str(rows)
+    assert tool_msg.compressed_content is not None
+    assert len(tool_msg.compressed_content) < len(str(rows)) / 4
+    assert "issuer rejected refund ref 0007-RX" in tool_msg.compressed_content
+    assert manager.stats["original_size"] == len(str(rows))
