@@ -14,10 +14,10 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("fastapi")
 
-from headroom.core.store import InMemoryStore  # noqa: E402
-from tests.conftest import case  # noqa: E402
-from tests.integrations.test_asgi import build_fastapi, received  # noqa: E402
-from tests.server.support import serve  # noqa: E402
+from headroom.core.store import InMemoryStore
+from tests.conftest import case
+from tests.integrations.test_asgi import build_fastapi, received
+from tests.server.support import serve
 
 
 @pytest.fixture(scope="module")
