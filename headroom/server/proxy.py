@@ -323,7 +323,7 @@ async def _compress(
     budget: Budget,
 ) -> tuple[dict[str, Any], CompressionResult | None]:
     """`body` compressed under the request's budget; the original on any failure."""
-    config = compress_config(state, state.settings.config)
+    config = await compress_config(state, state.settings.config)
     if stream and route.api not in STREAM_DIALECTS:  # no marker nobody can resolve
         config = config.replace(lossy=False)
     try:

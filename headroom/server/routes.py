@@ -41,9 +41,12 @@ def tenant_of(request: Request) -> Tenant:
     return tenant
 
 
-def compress_config(state: ServerState, config: CompressConfig) -> CompressConfig:
+async def compress_config(state: ServerState, config: CompressConfig) -> CompressConfig:
     """`config`, made lossless while the CCR store is down (no marker without its original)."""
-    return config.replace(lossy=False) if state.store.down else config
+    store = state.store
+    if not store.suspect:
+        return config  # the common case, without a thread hop
+    return config if await run_in_threadpool(store.available) else config.replace(lossy=False)
 
 
 def _config(default: CompressConfig, overrides: Any) -> CompressConfig:
@@ -90,7 +93,7 @@ async def compress_route(request: Request) -> Response:
         not isinstance(model_limit, int) or isinstance(model_limit, bool) or model_limit <= 0
     ):
         raise ApiError(422, "invalid_request", "'model_limit' must be a positive integer")
-    config = compress_config(state, _config(state.settings.config, body.get("config")))
+    config = await compress_config(state, _config(state.settings.config, body.get("config")))
     budget = Budget(state.settings.compress_timeout)
     try:
         result: CompressionResult = await run_budgeted(

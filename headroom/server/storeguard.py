@@ -29,6 +29,7 @@ COOL_DOWN_SECONDS = 2.0
 WARN_EVERY_SECONDS = 30.0
 # Threads that may wait on a slow store at once; more calls fail fast instead.
 _WORKERS = 8
+_PROBE_KEY = "headroom:probe"
 
 
 class GuardedStore(CCRStore):
@@ -42,6 +43,7 @@ class GuardedStore(CCRStore):
         self._down_until = 0.0
         self._last_warning = 0.0
         self._suppressed = 0
+        self._suspect = False  # failed before; probe before trusting it again
         self._lock = threading.Lock()
         # An in-process store never blocks on I/O: call it directly.
         self._pool = (
@@ -55,6 +57,30 @@ class GuardedStore(CCRStore):
         """Whether the store failed within the last cool-down."""
         return time.monotonic() < self._down_until
 
+    @property
+    def suspect(self) -> bool:
+        """Whether the store failed since it last worked (down, or not yet probed)."""
+        return self._suspect
+
+    def available(self) -> bool:
+        """Whether lossy compression may count on the store now (blocks up to `timeout`).
+
+        After an outage the store is probed with a small write of the server's
+        own before requests rely on it again, so a store that is still down
+        costs one bounded probe per cool-down instead of a failure inside every
+        request's compression.
+        """
+        if self.down:
+            return False
+        if not self._suspect:
+            return True
+        try:
+            self._call("write", True, self.inner.put, _PROBE_KEY, "ok")
+        except StorageError:
+            return False
+        self._suspect = False
+        return True
+
     def _failed(self, what: str, exc: BaseException, *, write: bool) -> StorageError:
         now = time.monotonic()
         with self._lock:
@@ -63,6 +89,7 @@ class GuardedStore(CCRStore):
             else:
                 self.read_failures += 1
             self._down_until = now + COOL_DOWN_SECONDS
+            self._suspect = True
             warn = now - self._last_warning >= WARN_EVERY_SECONDS
             if warn:
                 self._last_warning, suppressed, self._suppressed = now, self._suppressed, 0
