@@ -72,6 +72,8 @@ class FakeUpstream:
     calls: list[Call] = field(default_factory=list)
 
     def _offered(self, body: dict[str, Any]) -> bool:
+        if body.get("tool_choice") in ("none", {"type": "none"}):
+            return False  # told to answer without calling tools
         return "headroom_retrieve" in json.dumps(body.get("tools", []))
 
     def _hash(self, conversation: Any) -> str | None:
