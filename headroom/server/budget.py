@@ -9,8 +9,9 @@ event loop does not wait for that either: past the deadline the request goes on
 with its original body.
 
 A tool output larger than `max_output_bytes` is protected from compression
-(passed through as sent, which loses nothing), so one 30 MB log cannot hold a
-CPU and hundreds of MB of working memory.
+(passed through as sent, which loses nothing), and its token count is
+estimated from its length instead of tokenized, so one 30 MB log cannot hold a
+CPU for seconds and hundreds of MB of working memory.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from headroom.core.messages import message_pieces
 from headroom.core.tokens import TokenCounter, counter_for_model
 
 __all__ = [
+    "CHARS_PER_TOKEN_ESTIMATE",
     "Budget",
     "ClientGone",
     "OutOfBudget",
@@ -45,6 +47,9 @@ _current: contextvars.ContextVar[Budget | None] = contextvars.ContextVar(
     "headroom_budget", default=None
 )
 _counters: dict[str, TokenCounter] = {}
+# Characters per token assumed for texts too large to tokenize: ~4 for English
+# prose and logs with o200k/cl100k; an estimate only ever used for pass-through text.
+CHARS_PER_TOKEN_ESTIMATE = 4
 _counters_lock = threading.Lock()
 
 
@@ -61,6 +66,7 @@ class Budget:
     """A deadline and a cancel switch shared by a request and its worker thread."""
 
     seconds: float
+    estimate_above: int | None = None  # texts longer than this (chars) are estimated
     deadline: float = field(init=False)
     cancelled: bool = False
 
@@ -87,6 +93,8 @@ def budget_counter(model: str) -> TokenCounter:
                 budget = _current.get()
                 if budget is not None:
                     budget.check()
+                    if budget.estimate_above is not None and len(text) > budget.estimate_above:
+                        return -(-len(text) // CHARS_PER_TOKEN_ESTIMATE)
                 return inner(text)
 
             found = _counters[model] = count

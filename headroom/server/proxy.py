@@ -374,7 +374,7 @@ async def chat_proxy(request: Request) -> Response:
         state.obs.record_bypass(tenant.id)
         request.state.log_fields = {"bypass": True, "reason": "unencodable"}
         return await _relay(state, "POST", url, headers, raw, _headers_for(None))
-    budget = Budget(settings.compress_timeout)
+    budget = Budget(settings.compress_timeout, settings.max_output_bytes)
     return await while_connected(
         request, _forward(state, tenant, route, url, headers, raw, body, request, budget), budget
     )

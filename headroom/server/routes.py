@@ -17,7 +17,14 @@ from headroom.core.config import CompressConfig
 from headroom.core.result import CompressionResult
 from headroom.exceptions import ConfigurationError, RetrievalError, StorageError, ValidationError
 from headroom.server.auth import Tenant, authenticate
-from headroom.server.budget import Budget, OutOfBudget, SizeCapHooks, budget_counter, run_budgeted
+from headroom.server.budget import (
+    Budget,
+    OutOfBudget,
+    SizeCapHooks,
+    budget_counter,
+    run_budgeted,
+    while_connected,
+)
 from headroom.server.http import ApiError, read_json_object
 from headroom.server.state import ServerState
 
@@ -94,18 +101,22 @@ async def compress_route(request: Request) -> Response:
     ):
         raise ApiError(422, "invalid_request", "'model_limit' must be a positive integer")
     config = await compress_config(state, _config(state.settings.config, body.get("config")))
-    budget = Budget(state.settings.compress_timeout)
+    budget = Budget(state.settings.compress_timeout, state.settings.max_output_bytes)
     try:
-        result: CompressionResult = await run_budgeted(
+        result: CompressionResult = await while_connected(
+            request,
+            run_budgeted(
+                budget,
+                compress,
+                messages,
+                model=model,
+                model_limit=model_limit,
+                config=config,
+                store=tenant.store(state.store),
+                hooks=SizeCapHooks(state.settings.max_output_bytes),
+                token_counter=budget_counter(model),
+            ),
             budget,
-            compress,
-            messages,
-            model=model,
-            model_limit=model_limit,
-            config=config,
-            store=tenant.store(state.store),
-            hooks=SizeCapHooks(state.settings.max_output_bytes),
-            token_counter=budget_counter(model),
         )
     except ValidationError as exc:
         raise ApiError(422, "invalid_messages", str(exc)) from exc
