@@ -254,6 +254,7 @@ async def _client(
             if rng.random() < unique_ratio:
                 messages = _with_nonce(messages, f"{n}-{i}")
             i += 1
+            started = time.monotonic()
             start = time.perf_counter()
             try:
                 r = await client.post(
@@ -276,7 +277,7 @@ async def _client(
             originals = {content_hash(t): t for t in _tool_texts(messages)}
             for h in body["ccr_hashes"]:
                 if h in originals:
-                    issued[(server_index, h)] = (originals[h], time.monotonic())
+                    issued[(server_index, h)] = (originals[h], started)
 
 
 async def _check_lost(
@@ -284,8 +285,8 @@ async def _check_lost(
 ) -> tuple[int, int, int]:
     """Retrieve every issued hash from the *next* replica; count missing or different originals.
 
-    Returns (checked, lost, wiped): `wiped` are originals stored before a Redis
-    kill (gone by design with persistence off), not counted in `lost`.
+    Returns (checked, lost, wiped): `wiped` are originals of requests started
+    before a Redis kill (gone by design with persistence off), not counted in `lost`.
     """
     sem = asyncio.Semaphore(32)
     lost = wiped = 0
