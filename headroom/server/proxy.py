@@ -2,7 +2,9 @@
 
 ``/v1/chat/completions`` and ``/v1/responses`` go to the OpenAI-compatible
 upstream, ``/v1/messages`` to the Anthropic one; any other ``/v1/...`` path is
-passed through untouched. Streaming responses are relayed chunk by chunk as
+passed through untouched, but only below the configured base URL (the proxy
+may hold provider keys, so a ``..`` path must never reach anything else), and
+no configured Headroom key is ever forwarded. Streaming responses are relayed chunk by chunk as
 they arrive. When compression leaves markers, the proxy offers
 ``headroom_retrieve`` and answers the model's calls itself: between calls for
 non-streaming requests, inside the stream for Anthropic Messages and OpenAI

@@ -14,6 +14,7 @@ import concurrent.futures
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from headroom.core.store import CCRStore, InMemoryStore
 from headroom.exceptions import StorageError
@@ -105,13 +106,13 @@ class GuardedStore(CCRStore):
             )
         return StorageError(f"CCR store {what} failed: {type(exc).__name__}")
 
-    def _call(self, what: str, write: bool, fn: object, *args: str) -> object:
+    def _call(self, what: str, write: bool, fn: Callable[..., object], *args: str) -> object:
         if self.down:
             raise StorageError(f"CCR store is down (retrying in {COOL_DOWN_SECONDS:g}s)")
         try:
             if self._pool is None:
-                return fn(*args)  # type: ignore[operator]
-            return self._pool.submit(fn, *args).result(timeout=self.timeout)  # type: ignore[arg-type]
+                return fn(*args)
+            return self._pool.submit(fn, *args).result(timeout=self.timeout)
         except concurrent.futures.TimeoutError as exc:
             raise self._failed(
                 what, TimeoutError(f"no answer in {self.timeout:g}s"), write=write
