@@ -16,17 +16,15 @@ can resolve.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from headroom.core.result import CompressionResult
-from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveCall
+from headroom.core.retrieval import RETRIEVE_ADAPTERS
 from headroom.exceptions import ValidationError
 from headroom.server.auth import Tenant, is_configured_key
 from headroom.server.budget import (
@@ -40,10 +38,10 @@ from headroom.server.budget import (
 from headroom.server.http import ApiError, parse_json_object, read_body
 from headroom.server.observability import log_event
 from headroom.server.payloads import CHAT_ROUTES, ChatRoute, compress_body, dumps
-from headroom.server.rounds import add_usage, answer_call, without_tool_calls
 from headroom.server.routes import compress_config, server_state, tenant_of
 from headroom.server.state import ServerState
-from headroom.server.streaming import STREAM_DIALECTS, relay_stream
+from headroom.server.streaming import STREAM_DIALECTS
+from headroom.server.upstream import relay, retrieve_loop, retrieve_stream
 
 __all__ = ["BYPASS_HEADER", "proxy_routes"]
 
@@ -66,7 +64,6 @@ _REQUEST_DROP = frozenset(
 )
 # Headroom's own routes: another method on them is an error, never a passthrough.
 _OWN_PATHS = frozenset({"/v1/compress", "/v1/saas/compress", "/v1/retrieve"})
-_RESPONSE_DROP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 
 
 def _dot_segment(path: str) -> bool:
@@ -134,188 +131,6 @@ def _request_headers(request: Request, tenant: Tenant, upstream: str) -> dict[st
     return headers
 
 
-def _response_headers(response: httpx.Response, *, decoded: bool) -> dict[str, str]:
-    drop = _RESPONSE_DROP | {"content-encoding"} if decoded else _RESPONSE_DROP
-    return {k: v for k, v in response.headers.items() if k.lower() not in drop}
-
-
-def _upstream_error(exc: httpx.HTTPError, url: str) -> ApiError:
-    if isinstance(exc, httpx.TimeoutException):
-        return ApiError(
-            504, "upstream_timeout", f"upstream {url} did not answer in time: {type(exc).__name__}"
-        )
-    return ApiError(
-        502, "upstream_unreachable", f"upstream {url} failed: {type(exc).__name__}: {exc}"
-    )
-
-
-async def _relay(
-    state: ServerState,
-    method: str,
-    url: str,
-    headers: dict[str, str],
-    content: bytes,
-    extra: dict[str, str],
-) -> Response:
-    """Send the request and stream the upstream's response back as it arrives.
-
-    If the upstream fails mid-response (drops the connection, stalls past the
-    timeout, sends less than it announced), the client's response is broken
-    off too, never ended cleanly: a half body must not look complete.
-    """
-    client = state.upstream_client()
-    upstream_request = client.build_request(method, url, headers=headers, content=content)
-    try:
-        upstream = await client.send(upstream_request, stream=True)
-    except httpx.HTTPError as exc:
-        raise _upstream_error(exc, url) from exc
-
-    async def chunks() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in upstream.aiter_raw():
-                yield chunk
-        except httpx.HTTPError as exc:
-            log_event(
-                "upstream_stream_error",
-                level=logging.WARNING,
-                url=url,
-                error=f"{type(exc).__name__}: {exc}",
-            )
-            raise UpstreamBroke(f"upstream response broke off: {type(exc).__name__}") from exc
-        finally:
-            await upstream.aclose()
-
-    return StreamingResponse(
-        chunks(),
-        status_code=upstream.status_code,
-        headers={**_response_headers(upstream, decoded=False), **extra},
-    )
-
-
-class UpstreamBroke(Exception):
-    """The upstream's response ended early; raised to break the client's response off."""
-
-
-def _answerer(
-    state: ServerState, tenant: Tenant, stream: bool
-) -> Callable[[RetrieveCall], Awaitable[str]]:
-    store = tenant.store(state.store)
-
-    async def answer(call: RetrieveCall) -> str:
-        text, found = await run_in_threadpool(answer_call, call.arguments, store)
-        state.obs.record_retrieval(found, via_proxy=True, tenant=tenant.id)
-        log_event("retrieve_answered", tenant=tenant.log_id, found=found, stream=stream)
-        return text
-
-    return answer
-
-
-async def _retrieve_loop(
-    state: ServerState,
-    route: ChatRoute,
-    url: str,
-    headers: dict[str, str],
-    body: dict[str, Any],
-    tenant: Tenant,
-    extra: dict[str, str],
-    without_tool: dict[str, Any] | None,
-) -> Response:
-    """Call the upstream, answering ``headroom_retrieve`` calls until the model is done.
-
-    The last allowed round is asked without tool calls, so the client always
-    gets an answer; the usage it sees is the sum over every round.
-    """
-    client = state.upstream_client()
-    adapter = RETRIEVE_ADAPTERS[route.api]
-    answer = _answerer(state, tenant, stream=False)
-    rounds = state.settings.retrieve_rounds
-    usage: dict[str, Any] = {}
-    data: Any = None
-    for round_no in range(rounds + 1):
-        try:
-            upstream = await client.post(url, headers=headers, content=dumps(body))
-            if upstream.status_code == 400 and round_no == 0 and without_tool is not None:
-                # Some OpenAI-compatible servers reject any `tools`: send it as the client did.
-                log_event("retrieve_tool_refused", url=url)
-                upstream = await client.post(url, headers=headers, content=dumps(without_tool))
-                break
-        except httpx.HTTPError as exc:
-            raise _upstream_error(exc, url) from exc
-        if upstream.status_code != 200:
-            break
-        try:
-            data = upstream.json()
-        except ValueError:
-            data = None
-            break
-        if isinstance(data, dict):
-            usage = add_usage(usage, data.get("usage"))
-        calls = adapter.calls(data) if round_no < rounds else []
-        if not calls:
-            break
-        answers = [(call, await answer(call)) for call in calls]
-        body = adapter.follow_up(body, data, answers)
-        if round_no + 1 == rounds:
-            body = without_tool_calls(route.api, body)
-    content = upstream.content
-    if round_no > 0 and isinstance(data, dict) and usage and upstream.status_code == 200:
-        content = dumps({**data, "usage": usage})
-    return Response(
-        content,
-        status_code=upstream.status_code,
-        headers={**_response_headers(upstream, decoded=True), **extra},
-    )
-
-
-async def _retrieve_stream(
-    state: ServerState,
-    route: ChatRoute,
-    url: str,
-    headers: dict[str, str],
-    body: dict[str, Any],
-    tenant: Tenant,
-    extra: dict[str, str],
-    without_tool: dict[str, Any] | None,
-) -> Response:
-    """Stream the response, answering retrieve calls inside the same stream."""
-    client = state.upstream_client()
-
-    async def open_stream(next_body: dict[str, Any]) -> httpx.Response:
-        request = client.build_request("POST", url, headers=headers, content=dumps(next_body))
-        return await client.send(request, stream=True)
-
-    rounds = state.settings.retrieve_rounds
-    try:
-        first = await open_stream(body)
-        if first.status_code == 400 and without_tool is not None:
-            await first.aclose()
-            log_event("retrieve_tool_refused", url=url)
-            first = await open_stream(without_tool)
-            body, rounds = without_tool, 0
-    except httpx.HTTPError as exc:
-        raise _upstream_error(exc, url) from exc
-    response_headers = {**_response_headers(first, decoded=True), **extra}
-    if first.status_code != 200:
-        content = await first.aread()
-        await first.aclose()
-        return Response(content, status_code=first.status_code, headers=response_headers)
-    dialect = STREAM_DIALECTS[route.api]
-
-    def last_round(next_body: dict[str, Any]) -> dict[str, Any]:
-        return without_tool_calls(route.api, next_body)
-
-    chunks = relay_stream(
-        dialect,
-        first,
-        body,
-        open_stream,
-        _answerer(state, tenant, stream=True),
-        rounds,
-        last_round=last_round,
-    )
-    return StreamingResponse(chunks, status_code=200, headers=response_headers)
-
-
 async def _compress(
     state: ServerState,
     tenant: Tenant,
@@ -366,7 +181,7 @@ async def chat_proxy(request: Request) -> Response:
     if bypass or not settings.optimize:
         state.obs.record_bypass(tenant.id)
         request.state.log_fields = {"bypass": True}
-        return await _relay(state, "POST", url, headers, raw, _headers_for(None))
+        return await relay(state, "POST", url, headers, raw, _headers_for(None))
     try:
         body = parse_json_object(raw)
     except ApiError as exc:
@@ -375,7 +190,7 @@ async def chat_proxy(request: Request) -> Response:
         # JSON Headroom cannot write back as UTF-8: the upstream judges it as sent.
         state.obs.record_bypass(tenant.id)
         request.state.log_fields = {"bypass": True, "reason": "unencodable"}
-        return await _relay(state, "POST", url, headers, raw, _headers_for(None))
+        return await relay(state, "POST", url, headers, raw, _headers_for(None))
     budget = Budget(settings.compress_timeout, settings.max_output_bytes)
     return await while_connected(
         request, _forward(state, tenant, route, url, headers, raw, body, request, budget), budget
@@ -424,14 +239,14 @@ async def _forward(
         with_tool = adapter.add_tool(send_body)
         headers["accept-encoding"] = "gzip, deflate"  # decoded here, re-sent as identity
         if stream:
-            return await _retrieve_stream(
+            return await retrieve_stream(
                 state, route, url, headers, with_tool, tenant, extra, without_tool
             )
-        return await _retrieve_loop(
+        return await retrieve_loop(
             state, route, url, headers, with_tool, tenant, extra, without_tool
         )
     content = raw if send_body is body else dumps(send_body)
-    return await _relay(state, "POST", url, headers, content, extra)
+    return await relay(state, "POST", url, headers, content, extra)
 
 
 async def passthrough(request: Request) -> Response:
@@ -445,7 +260,7 @@ async def passthrough(request: Request) -> Response:
     url = _upstream_url(state, upstream, path, request.url.query)
     content = await read_body(request, state.settings.max_body_bytes, state.settings.body_timeout)
     headers = _request_headers(request, tenant, upstream)
-    return await _relay(state, request.method, url, headers, content, {})
+    return await relay(state, request.method, url, headers, content, {})
 
 
 def proxy_routes() -> list[Route]:
