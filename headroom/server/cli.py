@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tenant-max-entries",
         type=int,
         metavar="N",
-        help="CCR originals one tenant may hold in the memory store (default 20000)",
+        help="CCR originals one tenant may hold in the memory store (default 100000)",
     )
     parser.add_argument(
         "--tenant-max-bytes",

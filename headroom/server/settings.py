@@ -81,7 +81,7 @@ class ServerSettings:
     admin_keys: tuple[str, ...] = field(default=(), repr=False)
     allowed_hosts: tuple[str, ...] = ()
     log_salt: str | None = field(default=None, repr=False)
-    tenant_max_entries: int = 20_000
+    tenant_max_entries: int = 100_000
     tenant_max_bytes: int = 64 * 2**20
     store_max_bytes: int = 512 * 2**20
     store_timeout: float = 0.5
@@ -159,6 +159,8 @@ class ServerSettings:
             "HEADROOM_STORE_TIMEOUT": ("store_timeout", float),
             "HEADROOM_COMPRESS_TIMEOUT": ("compress_timeout", float),
             "HEADROOM_MAX_OUTPUT_BYTES": ("max_output_bytes", int),
+            "HEADROOM_HEADER_TIMEOUT": ("header_timeout", float),
+            "HEADROOM_BODY_TIMEOUT": ("body_timeout", float),
         }
         for var, name in text_vars.items():
             if env.get(var):
