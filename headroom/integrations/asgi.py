@@ -85,7 +85,7 @@ class CompressionMiddleware:
         new_body = body
         try:
             data = json.loads(body)
-        except ValueError:  # not JSON: the app answers it as it would without us
+        except Exception:  # not JSON (or nested past the parser's depth): the app judges it
             data = None
         try:
             if isinstance(data, dict):
@@ -106,9 +106,12 @@ class CompressionMiddleware:
             result, new_body = None, body
 
         if new_body is not body:
+            # The app now reads one whole body: its framing is a length, never chunked.
             scope = dict(scope)
             scope["headers"] = [
-                (k, v) for k, v in scope.get("headers") or [] if k.lower() != b"content-length"
+                (k, v)
+                for k, v in scope.get("headers") or []
+                if k.lower() not in (b"content-length", b"transfer-encoding")
             ] + [(b"content-length", str(len(new_body)).encode())]
 
         saved = result.tokens_saved if result is not None and new_body is not body else 0

@@ -13,13 +13,19 @@ except ImportError as exc:  # pragma: no cover - exercised by a sys.modules test
         "the Headroom server needs its web stack: pip install 'headroom[server]'"
     ) from exc
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
 from headroom.core.store import CCRStore
-from headroom.server.http import ApiError, api_error_handler
+from headroom.server.budget import ClientGone
+from headroom.server.guard import RequestGuardMiddleware
+from headroom.server.http import ApiError, api_error_handler, error_body
 from headroom.server.observability import RequestLogMiddleware, log_event
 from headroom.server.proxy import proxy_routes
 from headroom.server.routes import service_routes
 from headroom.server.settings import ServerSettings
 from headroom.server.state import ServerState
+from headroom.server.storeguard import GuardedStore
 from headroom.stores import open_store
 
 __all__ = ["create_app"]
@@ -27,6 +33,21 @@ __all__ = ["create_app"]
 
 def _store_kind(spec: str, store: CCRStore) -> str:
     return spec.split(":", 1)[0] if spec else type(store).__name__
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """Nobody is listening: stop, and count it as 499 (client closed request)."""
+    log_event("client_gone", path=request.url.path)
+    return Response(status_code=499)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """A fault of ours: JSON like every other error, details only in the log."""
+    log_event("internal_error", level=40, path=request.url.path, error=type(exc).__name__)
+    return JSONResponse(
+        error_body("internal_error", f"the server failed on this request ({type(exc).__name__})"),
+        status_code=500,
+    )
 
 
 def create_app(
@@ -47,11 +68,18 @@ def create_app(
     ccr = (
         store
         if store is not None
-        else open_store(settings.store, ttl_seconds=settings.ccr_ttl_seconds)
+        else open_store(
+            settings.store,
+            ttl_seconds=settings.ccr_ttl_seconds,
+            max_bytes=settings.store_max_bytes,
+            namespace_max_entries=settings.tenant_max_entries,
+            namespace_max_bytes=settings.tenant_max_bytes,
+            timeout=settings.store_timeout,
+        )
     )
     state = ServerState(
         settings=settings,
-        store=ccr,
+        store=GuardedStore(ccr, settings.store_timeout),
         store_kind=_store_kind(settings.store if owns_store else "", ccr),
     )
 
@@ -71,12 +99,24 @@ def create_app(
                 await state.client.aclose()
                 state.client = None
             if owns_store:
-                ccr.close()
+                state.store.close()
 
     app = Starlette(
         routes=[*service_routes(), *proxy_routes()],
-        middleware=[Middleware(RequestLogMiddleware, observability=state.obs)],
-        exception_handlers={ApiError: api_error_handler},
+        middleware=[
+            Middleware(RequestLogMiddleware, observability=state.obs),
+            Middleware(
+                RequestGuardMiddleware,
+                allowed_hosts=None
+                if settings.all_keys or "*" in settings.allowed_hosts
+                else settings.host_names(),
+            ),
+        ],
+        exception_handlers={
+            ApiError: api_error_handler,
+            ClientGone: _client_gone,
+            Exception: _internal_error,
+        },
         lifespan=lifespan,
     )
     app.state.headroom = state

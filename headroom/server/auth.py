@@ -1,8 +1,14 @@
-"""Bearer API keys, and the tenant each key is.
+"""API keys, and the tenant each key is.
 
 A tenant's CCR originals live under its own namespace of the shared store
 (`ScopedStore`), so one key can never read what another stored, even with the
-hash. Keys are never logged: a tenant is named by a digest of its key.
+hash. Keys are never logged: logs name a tenant by a salted digest of its key
+(`Tenant.log_id`), which nobody without the salt can link to a key or to the
+store's namespaces.
+
+A key is read from, in this order: ``x-headroom-api-key`` (when present, it
+alone decides), then ``Authorization: Bearer`` and ``x-api-key`` (the header
+the Anthropic SDK sends), the first of the two that holds a configured key.
 """
 
 from __future__ import annotations
@@ -16,49 +22,82 @@ from starlette.requests import Request
 from headroom.core.store import CCRStore, ScopedStore
 from headroom.server.http import ApiError
 
-__all__ = ["Tenant", "authenticate", "presented_key"]
+__all__ = ["Tenant", "authenticate", "candidate_keys", "is_configured_key", "salted_id"]
 
 _PUBLIC = "public"
 
 
 @dataclass(frozen=True)
 class Tenant:
-    """Who made a request: `id` names it in logs and scopes its CCR entries."""
+    """Who made a request.
+
+    Attributes:
+        id: Stable digest of the key; scopes its CCR entries (same on every replica).
+        log_id: Salted digest written to logs and metrics labels.
+        key: The key presented (never logged).
+        admin: Whether the key may see the global ``/stats`` and ``/metrics``.
+    """
 
     id: str
+    log_id: str
     key: str | None = None
+    admin: bool = False
 
     def store(self, base: CCRStore) -> CCRStore:
         """`base` as this tenant sees it."""
         return ScopedStore(base, f"t:{self.id}")
 
 
-def presented_key(request: Request) -> str | None:
-    """The key a request carries: ``Authorization: Bearer`` or ``x-headroom-api-key``."""
+def salted_id(key: str, salt: bytes) -> str:
+    """The name of a key in logs: an HMAC under a per-deployment salt."""
+    return hmac.new(salt, key.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def candidate_keys(request: Request) -> list[str]:
+    """Keys a request presents, in order of precedence (see the module docstring)."""
     explicit = request.headers.get("x-headroom-api-key")
-    if explicit:
-        return explicit.strip()
-    auth = request.headers.get("authorization", "")
-    scheme, _, token = auth.partition(" ")
+    if explicit is not None:
+        return [explicit.strip()]
+    found = []
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return None
+        found.append(token.strip())
+    api_key = request.headers.get("x-api-key", "").strip()
+    if api_key:
+        found.append(api_key)
+    return found
 
 
-def authenticate(request: Request, api_keys: tuple[str, ...]) -> Tenant:
+def is_configured_key(value: str, keys: tuple[str, ...]) -> bool:
+    """Whether `value` is one of `keys`, compared in constant time against each."""
+    given = value.encode()
+    matches = [hmac.compare_digest(given, k.encode()) for k in keys]
+    return any(matches)
+
+
+def authenticate(
+    request: Request,
+    api_keys: tuple[str, ...],
+    admin_keys: tuple[str, ...] = (),
+    salt: bytes = b"",
+) -> Tenant:
     """The tenant of `request`; 401 when keys are configured and none matches."""
-    if not api_keys:
-        return Tenant(_PUBLIC)
-    key = presented_key(request)
-    if key is not None:
-        given = key.encode()
+    all_keys = (*api_keys, *admin_keys)
+    if not all_keys:
+        return Tenant(_PUBLIC, _PUBLIC, admin=True)
+    for key in candidate_keys(request):
         # Compare against every key so timing does not reveal which one is close.
-        matches = [hmac.compare_digest(given, k.encode()) for k in api_keys]
-        if any(matches):
-            return Tenant(hashlib.sha256(given).hexdigest()[:16], key)
+        if is_configured_key(key, all_keys):
+            return Tenant(
+                hashlib.sha256(key.encode()).hexdigest()[:16],
+                salted_id(key, salt),
+                key,
+                admin=is_configured_key(key, admin_keys) if admin_keys else False,
+            )
     raise ApiError(
         401,
         "unauthorized",
-        "missing or invalid API key: send 'Authorization: Bearer <key>' or 'x-headroom-api-key: <key>'",
+        "missing or invalid API key: send 'Authorization: Bearer <key>', 'x-api-key: <key>' "
+        "or 'x-headroom-api-key: <key>'",
         headers={"WWW-Authenticate": "Bearer"},
     )

@@ -49,6 +49,67 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept this bearer key (repeat for several tenants; default: $HEADROOM_API_KEY, else no auth)",
     )
     parser.add_argument(
+        "--admin-key",
+        action="append",
+        metavar="KEY",
+        help="key that also sees every tenant's /stats and /metrics (repeatable; $HEADROOM_ADMIN_KEY)",
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="Host header accepted when no keys are set (repeatable; '*' for any; "
+        "default: the bound host and localhost)",
+    )
+    parser.add_argument(
+        "--tenant-max-entries",
+        type=int,
+        metavar="N",
+        help="CCR originals one tenant may hold in the memory store (default 100000)",
+    )
+    parser.add_argument(
+        "--tenant-max-bytes",
+        type=int,
+        metavar="N",
+        help="UTF-8 bytes of originals one tenant may hold in the memory store (default 64 MiB)",
+    )
+    parser.add_argument(
+        "--store-max-bytes",
+        type=int,
+        metavar="N",
+        help="bytes of originals the memory or SQLite store holds in all (default 512 MiB)",
+    )
+    parser.add_argument(
+        "--store-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="bound on each CCR store call; slower means down, compress losslessly (default 0.5)",
+    )
+    parser.add_argument(
+        "--compress-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="compression time one request may use; past it the original goes on (default 10)",
+    )
+    parser.add_argument(
+        "--max-output-bytes",
+        type=int,
+        metavar="N",
+        help="tool outputs larger than this pass through uncompressed (default 2 MiB)",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="time a client may take to send request headers (default 10)",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="time a client may take to send a request body (default 60)",
+    )
+    parser.add_argument(
         "--max-body-bytes", type=int, metavar="N", help="largest request body accepted"
     )
     parser.add_argument(
@@ -76,6 +137,16 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         "max_body_bytes": args.max_body_bytes,
         "upstream_timeout": args.upstream_timeout,
         "optimize": False if args.no_optimize else None,
+        "admin_keys": tuple(args.admin_key) if args.admin_key else None,
+        "allowed_hosts": tuple(args.allowed_host) if args.allowed_host else None,
+        "tenant_max_entries": args.tenant_max_entries,
+        "tenant_max_bytes": args.tenant_max_bytes,
+        "store_max_bytes": args.store_max_bytes,
+        "store_timeout": args.store_timeout,
+        "compress_timeout": args.compress_timeout,
+        "max_output_bytes": args.max_output_bytes,
+        "header_timeout": args.header_timeout,
+        "body_timeout": args.body_timeout,
     }
     return ServerSettings.from_env(**{k: v for k, v in flags.items() if v is not None})
 
@@ -91,6 +162,7 @@ def run_proxy(argv: list[str]) -> int:
         import uvicorn
 
         from headroom.server.app import create_app
+        from headroom.server.protocol import protocol_with_header_timeout
 
         settings = settings_from_args(args)
         app = create_app(settings)
@@ -104,6 +176,8 @@ def run_proxy(argv: list[str]) -> int:
         log_level=args.log_level,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        http=protocol_with_header_timeout(settings.header_timeout),
+        timeout_keep_alive=5,
     )
     server = uvicorn.Server(config)
     server.run()

@@ -1,7 +1,9 @@
 """What the server reports about itself: /stats counters, Prometheus metrics, JSON logs.
 
-Each app owns its own Prometheus registry, so several apps in one process
+Each app owns its own Prometheus registries, so several apps in one process
 (tests, or an app embedding Headroom twice) never collide on metric names.
+Counts are kept twice: for the whole process (the admin view) and per tenant,
+so a tenant key reads its own traffic and never another tenant's.
 """
 
 from __future__ import annotations
@@ -10,12 +12,17 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["Observability", "RequestLogMiddleware", "log_event", "logger"]
+__all__ = ["Observability", "RequestLogMiddleware", "TenantView", "log_event", "logger"]
+
+StoreCounters = Callable[[], dict[str, int]]
 
 logger = logging.getLogger("headroom.server")
 
@@ -28,10 +35,25 @@ def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
         )
 
 
-class Observability:
-    """Counters behind /stats and the Prometheus metrics behind /metrics."""
+class _StoreCollector(Collector):
+    """Exposes the CCR store's failure and eviction counters to Prometheus."""
 
-    def __init__(self) -> None:
+    def __init__(self, counters: StoreCounters) -> None:
+        self.counters = counters
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "headroom_ccr_store_events", "CCR store failures and early evictions", labels=["event"]
+        )
+        for event, value in self.counters().items():
+            family.add_metric([event], value)
+        yield family
+
+
+class TenantView:
+    """Counters behind /stats and the Prometheus metrics behind /metrics, for one audience."""
+
+    def __init__(self, store_counters: StoreCounters | None = None) -> None:
         self.started = time.time()
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {
@@ -78,6 +100,8 @@ class Observability:
             registry=self.registry,
             buckets=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
         )
+        self.store_counters = store_counters or dict
+        self.registry.register(_StoreCollector(self.store_counters))
         self.failures = Counter(
             "headroom_compression_failures",
             "Compressions that failed open (the original was sent)",
@@ -155,6 +179,7 @@ class Observability:
             "compression": {"failures": c["compression_failures"]},
             "ccr": {
                 "store": store_kind,
+                **self.store_counters(),
                 "hits": c["ccr_hits"],
                 "misses": c["ccr_misses"],
                 "retrieve_calls_answered": c["retrieve_calls_answered"],
@@ -164,6 +189,63 @@ class Observability:
 
     def prometheus(self) -> bytes:
         return bytes(generate_latest(self.registry))
+
+
+class Observability:
+    """The process-wide view and one view per tenant; each record goes to both."""
+
+    def __init__(self, store_counters: StoreCounters | None = None) -> None:
+        self.store_counters = store_counters or dict
+        self.all = TenantView(self.store_counters)
+        self._tenants: dict[str, TenantView] = {}
+        self._lock = threading.Lock()
+
+    def view(self, tenant: str | None) -> TenantView:
+        """The counters one tenant sees (the global ones for None)."""
+        if tenant is None:
+            return self.all
+        with self._lock:
+            found = self._tenants.get(tenant)
+            if found is None:
+                found = self._tenants[tenant] = TenantView(self.store_counters)
+            return found
+
+    def _views(self, tenant: str | None) -> tuple[TenantView, ...]:
+        return (self.all,) if tenant is None else (self.all, self.view(tenant))
+
+    def record_request(
+        self, route: str, status: int, seconds: float, tenant: str | None = None
+    ) -> None:
+        for v in self._views(tenant):
+            v.record_request(route, status, seconds)
+
+    def record_compression(
+        self,
+        kind: str,
+        tokens_before: int,
+        tokens_after: int,
+        failed_open: bool,
+        tenant: str | None = None,
+    ) -> None:
+        for v in self._views(tenant):
+            v.record_compression(kind, tokens_before, tokens_after, failed_open)
+
+    def record_bypass(self, tenant: str | None = None) -> None:
+        for v in self._views(tenant):
+            v.record_bypass()
+
+    def record_retrieval(
+        self, found: bool, via_proxy: bool = False, tenant: str | None = None
+    ) -> None:
+        for v in self._views(tenant):
+            v.record_retrieval(found, via_proxy)
+
+    def snapshot(self, store_kind: str, tenant: str | None = None) -> dict[str, Any]:
+        """The /stats document of one tenant (or of the whole process for None)."""
+        return self.view(tenant).snapshot(store_kind)
+
+    def prometheus(self, tenant: str | None = None) -> bytes:
+        return self.view(tenant).prometheus()
 
 
 class RequestLogMiddleware:
@@ -192,8 +274,8 @@ class RequestLogMiddleware:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.obs.record_request(template, status, elapsed)
             state = scope.get("state") or {}
+            self.obs.record_request(template, status, elapsed, state.get("tenant_id"))
             log_event(
                 "request",
                 method=scope.get("method"),

@@ -8,13 +8,16 @@ table: the path, the field holding the conversation, and the upstream API.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from headroom.core.compress import compress
 from headroom.core.config import CompressConfig
+from headroom.core.hooks import CompressionHooks
 from headroom.core.result import CompressionResult
 from headroom.core.store import CCRStore
+from headroom.core.tokens import TokenCounter
 
 __all__ = [
     "CHAT_ROUTES",
@@ -159,11 +162,14 @@ def compress_body(
     config: CompressConfig | None = None,
     store: CCRStore | None = None,
     default_model: str = "gpt-4o",
+    hooks: CompressionHooks | None = None,
+    counter: Callable[[str], TokenCounter] | None = None,
 ) -> tuple[dict[str, Any], CompressionResult | None]:
     """A copy of `body` with its conversation compressed, and the result.
 
     Returns ``(body, None)`` unchanged when the body holds no conversation the
-    core can read (e.g. a Responses ``input`` given as one string).
+    core can read (e.g. a Responses ``input`` given as one string). `counter`,
+    when given, makes the token counter for the body's model.
 
     Raises:
         ValidationError: the conversation is not a list of role-carrying dicts.
@@ -173,12 +179,15 @@ def compress_body(
         return body, None
     raw_model = body.get("model")
     model = raw_model if isinstance(raw_model, str) and raw_model else default_model
+    options: dict[str, Any] = {"model": model, "config": config, "store": store, "hooks": hooks}
+    if counter is not None:
+        options["token_counter"] = counter(model)
     if route.api == "openai_responses":
         chat = responses_to_chat(conversation)
-        result = compress(chat, model=model, config=config, store=store)
+        result = compress(chat, **options)
         new_conversation: list[Any] = write_back_responses(conversation, result.messages)
     else:
-        result = compress(conversation, model=model, config=config, store=store)
+        result = compress(conversation, **options)
         new_conversation = result.messages
     if new_conversation is conversation or new_conversation == conversation:
         return body, result

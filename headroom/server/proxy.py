@@ -2,7 +2,9 @@
 
 ``/v1/chat/completions`` and ``/v1/responses`` go to the OpenAI-compatible
 upstream, ``/v1/messages`` to the Anthropic one; any other ``/v1/...`` path is
-passed through untouched. Streaming responses are relayed chunk by chunk as
+passed through untouched, but only below the configured base URL (the proxy
+may hold provider keys, so a ``..`` path must never reach anything else), and
+no configured Headroom key is ever forwarded. Streaming responses are relayed chunk by chunk as
 they arrive. When compression leaves markers, the proxy offers
 ``headroom_retrieve`` and answers the model's calls itself: between calls for
 non-streaming requests, inside the stream for Anthropic Messages and OpenAI
@@ -13,26 +15,33 @@ can resolve.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
 from typing import Any
 
 import httpx
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
-from headroom.core.ccr import handle_retrieve_call
 from headroom.core.result import CompressionResult
-from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveCall
+from headroom.core.retrieval import RETRIEVE_ADAPTERS
 from headroom.exceptions import ValidationError
-from headroom.server.auth import Tenant
-from headroom.server.http import ApiError, read_body, read_json_object
+from headroom.server.auth import Tenant, is_configured_key
+from headroom.server.budget import (
+    Budget,
+    OutOfBudget,
+    SizeCapHooks,
+    budget_counter,
+    run_budgeted,
+    while_connected,
+)
+from headroom.server.http import ApiError, parse_json_object, read_body
 from headroom.server.observability import log_event
 from headroom.server.payloads import CHAT_ROUTES, ChatRoute, compress_body, dumps
-from headroom.server.routes import server_state, tenant_of
+from headroom.server.routes import compress_config, server_state, tenant_of
 from headroom.server.state import ServerState
-from headroom.server.streaming import STREAM_DIALECTS, relay_stream
+from headroom.server.streaming import STREAM_DIALECTS
+from headroom.server.upstream import relay, retrieve_loop, retrieve_stream
 
 __all__ = ["BYPASS_HEADER", "proxy_routes"]
 
@@ -55,41 +64,65 @@ _REQUEST_DROP = frozenset(
 )
 # Headroom's own routes: another method on them is an error, never a passthrough.
 _OWN_PATHS = frozenset({"/v1/compress", "/v1/saas/compress", "/v1/retrieve"})
-_RESPONSE_DROP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+
+
+def _dot_segment(path: str) -> bool:
+    return any(segment in (".", "..") for segment in path.split("/"))
 
 
 def _upstream_url(state: ServerState, upstream: str, path: str, query: str) -> str:
+    """The upstream URL for a client path, confined to the configured base URL.
+
+    `path` arrives percent-decoded. A path with a ``.``/``..`` segment, before
+    or after one more decoding (what the upstream will do), or one that does
+    not stay under the base URL's path, is refused: the proxy holds provider
+    keys and must only ever reach the API it was configured for.
+    """
     s = state.settings
     if upstream == "anthropic":
-        url = s.upstream_anthropic + path  # base URL without /v1, like ANTHROPIC_BASE_URL
+        base, rest = s.upstream_anthropic, path  # base URL without /v1, like ANTHROPIC_BASE_URL
     else:
-        url = s.upstream_openai + (
-            path[3:] if path.startswith("/v1/") else path
-        )  # base includes /v1
-    return f"{url}?{query}" if query else url
+        base, rest = s.upstream_openai, (path[3:] if path.startswith("/v1/") else path)
+    base_url = httpx.URL(base)
+    prefix = base_url.path.rstrip("/")
+    refused = ApiError(400, "invalid_path", "the path is not one this proxy forwards")
+    if _dot_segment(rest) or "\\" in rest or not rest.startswith("/"):
+        raise refused
+    try:
+        target = base_url.copy_with(path=prefix + rest, query=query.encode("ascii") or None)
+    except (httpx.InvalidURL, UnicodeEncodeError) as exc:
+        raise refused from exc
+    raw_path = target.raw_path.partition(b"?")[0]
+    if _dot_segment(target.path) or not raw_path.startswith(prefix.encode() + b"/"):
+        raise refused
+    return str(target)
+
+
+def _is_headroom_key(value: str, keys: tuple[str, ...]) -> bool:
+    token = value.partition(" ")[2].strip() if " " in value.strip() else value.strip()
+    return bool(keys) and (is_configured_key(token, keys) or is_configured_key(value.strip(), keys))
 
 
 def _request_headers(request: Request, tenant: Tenant, upstream: str) -> dict[str, str]:
-    """The client's headers minus hop-by-hop ones and Headroom's own key.
+    """The client's headers minus hop-by-hop ones and any Headroom key.
 
-    When the client sent no provider credential (e.g. it only holds a Headroom
-    key) and the server was given one for this upstream, that one is added.
+    Any configured Headroom key (the caller's or another tenant's) found in
+    ``Authorization`` or ``x-api-key`` is dropped: only provider credentials
+    reach the provider. When the client sent no provider credential and the
+    server was given one for this upstream, that one is added.
     """
+    settings = server_state(request).settings
+    keys = settings.all_keys
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
         lower = name.lower()
         if lower in _REQUEST_DROP or lower.startswith("x-headroom-"):
             continue
-        if (
-            lower == "authorization"
-            and tenant.key is not None
-            and value.partition(" ")[2].strip() == tenant.key
-        ):
-            continue  # the key was Headroom's own, not the upstream's
+        if lower in ("authorization", "x-api-key") and _is_headroom_key(value, keys):
+            continue  # Headroom's own key, not the upstream's
         headers[lower] = value
     # Without this httpx would ask for gzip the client never requested.
     headers.setdefault("accept-encoding", "identity")
-    settings = server_state(request).settings
     if upstream == "anthropic" and settings.upstream_anthropic_key:
         if "x-api-key" not in headers and "authorization" not in headers:
             headers["x-api-key"] = settings.upstream_anthropic_key
@@ -98,176 +131,98 @@ def _request_headers(request: Request, tenant: Tenant, upstream: str) -> dict[st
     return headers
 
 
-def _response_headers(response: httpx.Response, *, decoded: bool) -> dict[str, str]:
-    drop = _RESPONSE_DROP | {"content-encoding"} if decoded else _RESPONSE_DROP
-    return {k: v for k, v in response.headers.items() if k.lower() not in drop}
-
-
-def _upstream_error(exc: httpx.HTTPError, url: str) -> ApiError:
-    if isinstance(exc, httpx.TimeoutException):
-        return ApiError(
-            504, "upstream_timeout", f"upstream {url} did not answer in time: {type(exc).__name__}"
+async def _compress(
+    state: ServerState,
+    tenant: Tenant,
+    route: ChatRoute,
+    body: dict[str, Any],
+    stream: bool,
+    budget: Budget,
+) -> tuple[dict[str, Any], CompressionResult | None]:
+    """`body` compressed under the request's budget; the original on any failure."""
+    config = await compress_config(state, state.settings.config)
+    if stream and route.api not in STREAM_DIALECTS:  # no marker nobody can resolve
+        config = config.replace(lossy=False)
+    try:
+        return await run_budgeted(
+            budget,
+            compress_body,
+            route,
+            body,
+            config=config,
+            store=tenant.store(state.store),
+            default_model=state.settings.default_model,
+            hooks=SizeCapHooks(state.settings.max_output_bytes),
+            counter=budget_counter,
         )
-    return ApiError(
-        502, "upstream_unreachable", f"upstream {url} failed: {type(exc).__name__}: {exc}"
-    )
-
-
-async def _relay(
-    state: ServerState,
-    method: str,
-    url: str,
-    headers: dict[str, str],
-    content: bytes,
-    extra: dict[str, str],
-) -> Response:
-    """Send the request and stream the upstream's response back as it arrives."""
-    client = state.upstream_client()
-    upstream_request = client.build_request(method, url, headers=headers, content=content)
-    try:
-        upstream = await client.send(upstream_request, stream=True)
-    except httpx.HTTPError as exc:
-        raise _upstream_error(exc, url) from exc
-
-    async def chunks() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in upstream.aiter_raw():
-                yield chunk
-        except httpx.HTTPError as exc:
-            log_event("upstream_stream_error", url=url, error=f"{type(exc).__name__}: {exc}")
-        finally:
-            await upstream.aclose()
-
-    return StreamingResponse(
-        chunks(),
-        status_code=upstream.status_code,
-        headers={**_response_headers(upstream, decoded=False), **extra},
-    )
-
-
-async def _retrieve_loop(
-    state: ServerState,
-    route: ChatRoute,
-    url: str,
-    headers: dict[str, str],
-    body: dict[str, Any],
-    tenant: Tenant,
-    extra: dict[str, str],
-    without_tool: dict[str, Any] | None,
-) -> Response:
-    """Call the upstream, answering ``headroom_retrieve`` calls until the model is done."""
-    client = state.upstream_client()
-    adapter = RETRIEVE_ADAPTERS[route.api]
-    store = tenant.store(state.store)
-    rounds = state.settings.retrieve_rounds
-    for round_no in range(rounds + 1):
-        try:
-            upstream = await client.post(url, headers=headers, content=dumps(body))
-            if upstream.status_code == 400 and round_no == 0 and without_tool is not None:
-                # Some OpenAI-compatible servers reject any `tools`: send it as the client did.
-                log_event("retrieve_tool_refused", url=url)
-                upstream = await client.post(url, headers=headers, content=dumps(without_tool))
-                break
-        except httpx.HTTPError as exc:
-            raise _upstream_error(exc, url) from exc
-        if upstream.status_code != 200 or round_no == rounds:
-            break
-        try:
-            data = upstream.json()
-        except ValueError:
-            break
-        calls = adapter.calls(data)
-        if not calls:
-            break
-        answers = []
-        for call in calls:
-            text = await run_in_threadpool(handle_retrieve_call, call.arguments, store=store)
-            state.obs.record_retrieval(
-                not text.startswith("headroom_retrieve error"), via_proxy=True
-            )
-            answers.append((call, text))
-        log_event("retrieve_answered", tenant=tenant.id, calls=len(calls), round=round_no + 1)
-        body = adapter.follow_up(body, data, answers)
-    return Response(
-        upstream.content,
-        status_code=upstream.status_code,
-        headers={**_response_headers(upstream, decoded=True), **extra},
-    )
-
-
-async def _retrieve_stream(
-    state: ServerState,
-    route: ChatRoute,
-    url: str,
-    headers: dict[str, str],
-    body: dict[str, Any],
-    tenant: Tenant,
-    extra: dict[str, str],
-    without_tool: dict[str, Any] | None,
-) -> Response:
-    """Stream the response, answering retrieve calls inside the same stream."""
-    client = state.upstream_client()
-    store = tenant.store(state.store)
-
-    async def open_stream(next_body: dict[str, Any]) -> httpx.Response:
-        request = client.build_request("POST", url, headers=headers, content=dumps(next_body))
-        return await client.send(request, stream=True)
-
-    async def answer(call: RetrieveCall) -> str:
-        text = await run_in_threadpool(handle_retrieve_call, call.arguments, store=store)
-        state.obs.record_retrieval(not text.startswith("headroom_retrieve error"), via_proxy=True)
-        log_event("retrieve_answered", tenant=tenant.id, calls=1, stream=True)
-        return text
-
-    rounds = state.settings.retrieve_rounds
-    try:
-        first = await open_stream(body)
-        if first.status_code == 400 and without_tool is not None:
-            await first.aclose()
-            log_event("retrieve_tool_refused", url=url)
-            first = await open_stream(without_tool)
-            body, rounds = without_tool, 0
-    except httpx.HTTPError as exc:
-        raise _upstream_error(exc, url) from exc
-    response_headers = {**_response_headers(first, decoded=True), **extra}
-    if first.status_code != 200:
-        content = await first.aread()
-        await first.aclose()
-        return Response(content, status_code=first.status_code, headers=response_headers)
-    dialect = STREAM_DIALECTS[route.api]
-    chunks = relay_stream(dialect, first, body, open_stream, answer, rounds)
-    return StreamingResponse(chunks, status_code=200, headers=response_headers)
+    except ValidationError as exc:
+        # Not a conversation Headroom can read: the upstream is the judge of it.
+        log_event("compress_skipped", reason=str(exc))
+    except OutOfBudget as exc:
+        log_event("compress_skipped", level=logging.WARNING, reason=str(exc))
+    return body, None
 
 
 async def chat_proxy(request: Request) -> Response:
-    """Compress a chat request, forward it, and relay (or complete) the answer."""
+    """Compress a chat request, forward it, and relay (or complete) the answer.
+
+    The body goes on byte for byte when nothing was compressed (bypass,
+    ``--no-optimize``, nothing to gain, or a body Headroom will not rewrite).
+    """
     state = server_state(request)
     tenant = tenant_of(request)
     route = CHAT_ROUTES[request.url.path]
-    body = await read_json_object(request, state.settings.max_body_bytes)
+    settings = state.settings
+    raw = await read_body(request, settings.max_body_bytes, settings.body_timeout)
     bypass = request.headers.get(BYPASS_HEADER, "").strip().lower() == "true"
+    headers = _request_headers(request, tenant, route.upstream)
+    headers["content-type"] = "application/json"
+    url = _upstream_url(state, route.upstream, request.url.path, request.url.query)
+    if bypass or not settings.optimize:
+        state.obs.record_bypass(tenant.id)
+        request.state.log_fields = {"bypass": True}
+        return await relay(state, "POST", url, headers, raw, _headers_for(None))
+    try:
+        body = parse_json_object(raw)
+    except ApiError as exc:
+        if exc.status != 400 or "surrogate" not in exc.message:
+            raise
+        # JSON Headroom cannot write back as UTF-8: the upstream judges it as sent.
+        state.obs.record_bypass(tenant.id)
+        request.state.log_fields = {"bypass": True, "reason": "unencodable"}
+        return await relay(state, "POST", url, headers, raw, _headers_for(None))
+    budget = Budget(settings.compress_timeout, settings.max_output_bytes)
+    return await while_connected(
+        request, _forward(state, tenant, route, url, headers, raw, body, request, budget), budget
+    )
+
+
+def _headers_for(result: CompressionResult | None) -> dict[str, str]:
+    saved = result.tokens_saved if result is not None else 0
+    return {
+        "x-headroom-compressed": "true" if saved > 0 else "false",
+        "x-headroom-tokens-saved": str(saved),
+    }
+
+
+async def _forward(
+    state: ServerState,
+    tenant: Tenant,
+    route: ChatRoute,
+    url: str,
+    headers: dict[str, str],
+    raw: bytes,
+    body: dict[str, Any],
+    request: Request,
+    budget: Budget,
+) -> Response:
     stream = body.get("stream") is True
-    result: CompressionResult | None = None
-    send_body = body
-    if state.settings.optimize and not bypass:
-        config = state.settings.config
-        if stream and route.api not in STREAM_DIALECTS:  # no marker nobody can resolve
-            config = config.replace(lossy=False)
-        try:
-            send_body, result = await run_in_threadpool(
-                compress_body,
-                route,
-                body,
-                config=config,
-                store=tenant.store(state.store),
-                default_model=state.settings.default_model,
-            )
-        except ValidationError as exc:
-            # Not a conversation Headroom can read: the upstream is the judge of it.
-            log_event("compress_skipped", path=request.url.path, reason=str(exc))
+    send_body, result = await _compress(state, tenant, route, body, stream, budget)
     if result is not None:
         failed = any(t.startswith("fail_open:") for t in result.transforms_applied)
-        state.obs.record_compression("proxy", result.tokens_before, result.tokens_after, failed)
+        state.obs.record_compression(
+            "proxy", result.tokens_before, result.tokens_after, failed, tenant.id
+        )
         request.state.log_fields = {
             "model": body.get("model"),
             "tokens_before": result.tokens_before,
@@ -275,30 +230,23 @@ async def chat_proxy(request: Request) -> Response:
             "stream": stream,
         }
     else:
-        state.obs.record_bypass()
+        state.obs.record_bypass(tenant.id)
         request.state.log_fields = {"bypass": True, "stream": stream}
-    extra = {
-        "x-headroom-compressed": "true"
-        if result is not None and result.tokens_saved > 0
-        else "false",
-        "x-headroom-tokens-saved": str(result.tokens_saved if result is not None else 0),
-    }
-    headers = _request_headers(request, tenant, route.upstream)
-    headers["content-type"] = "application/json"
-    url = _upstream_url(state, route.upstream, request.url.path, request.url.query)
+    extra = _headers_for(result)
     if result is not None and result.ccr_hashes and state.settings.retrieve_rounds > 0:
         adapter = RETRIEVE_ADAPTERS[route.api]
         without_tool = send_body if "tools" not in send_body else None
         with_tool = adapter.add_tool(send_body)
         headers["accept-encoding"] = "gzip, deflate"  # decoded here, re-sent as identity
         if stream:
-            return await _retrieve_stream(
+            return await retrieve_stream(
                 state, route, url, headers, with_tool, tenant, extra, without_tool
             )
-        return await _retrieve_loop(
+        return await retrieve_loop(
             state, route, url, headers, with_tool, tenant, extra, without_tool
         )
-    return await _relay(state, "POST", url, headers, dumps(send_body), extra)
+    content = raw if send_body is body else dumps(send_body)
+    return await relay(state, "POST", url, headers, content, extra)
 
 
 async def passthrough(request: Request) -> Response:
@@ -309,10 +257,10 @@ async def passthrough(request: Request) -> Response:
     if path in _OWN_PATHS or path.startswith("/v1/retrieve/"):
         raise ApiError(405, "method_not_allowed", f"{request.method} is not allowed on {path}")
     upstream = "anthropic" if path.startswith("/v1/messages") else "openai"
-    content = await read_body(request, state.settings.max_body_bytes)
     url = _upstream_url(state, upstream, path, request.url.query)
+    content = await read_body(request, state.settings.max_body_bytes, state.settings.body_timeout)
     headers = _request_headers(request, tenant, upstream)
-    return await _relay(state, request.method, url, headers, content, {})
+    return await relay(state, request.method, url, headers, content, {})
 
 
 def proxy_routes() -> list[Route]:

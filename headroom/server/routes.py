@@ -17,6 +17,14 @@ from headroom.core.config import CompressConfig
 from headroom.core.result import CompressionResult
 from headroom.exceptions import ConfigurationError, RetrievalError, StorageError, ValidationError
 from headroom.server.auth import Tenant, authenticate
+from headroom.server.budget import (
+    Budget,
+    OutOfBudget,
+    SizeCapHooks,
+    budget_counter,
+    run_budgeted,
+    while_connected,
+)
 from headroom.server.http import ApiError, read_json_object
 from headroom.server.state import ServerState
 
@@ -32,9 +40,20 @@ def server_state(request: Request) -> ServerState:
 
 def tenant_of(request: Request) -> Tenant:
     """Authenticate `request` and note its tenant for the request log."""
-    tenant = authenticate(request, server_state(request).settings.api_keys)
-    request.state.tenant = tenant.id
+    state = server_state(request)
+    settings = state.settings
+    tenant = authenticate(request, settings.api_keys, settings.admin_keys, state.salt)
+    request.state.tenant = tenant.log_id
+    request.state.tenant_id = tenant.id
     return tenant
+
+
+async def compress_config(state: ServerState, config: CompressConfig) -> CompressConfig:
+    """`config`, made lossless while the CCR store is down (no marker without its original)."""
+    store = state.store
+    if not store.suspect:
+        return config  # the common case, without a thread hop
+    return config if await run_in_threadpool(store.available) else config.replace(lossy=False)
 
 
 def _config(default: CompressConfig, overrides: Any) -> CompressConfig:
@@ -69,7 +88,9 @@ async def compress_route(request: Request) -> Response:
     """Compress a conversation; one message comes back per message sent."""
     state = server_state(request)
     tenant = tenant_of(request)
-    body = await read_json_object(request, state.settings.max_body_bytes)
+    body = await read_json_object(
+        request, state.settings.max_body_bytes, state.settings.body_timeout
+    )
     messages = _validate_messages(body.get("messages"))
     model = body.get("model") or state.settings.default_model
     if not isinstance(model, str):
@@ -79,18 +100,29 @@ async def compress_route(request: Request) -> Response:
         not isinstance(model_limit, int) or isinstance(model_limit, bool) or model_limit <= 0
     ):
         raise ApiError(422, "invalid_request", "'model_limit' must be a positive integer")
-    config = _config(state.settings.config, body.get("config"))
+    config = await compress_config(state, _config(state.settings.config, body.get("config")))
+    budget = Budget(state.settings.compress_timeout, state.settings.max_output_bytes)
     try:
-        result: CompressionResult = await run_in_threadpool(
-            compress,
-            messages,
-            model=model,
-            model_limit=model_limit,
-            config=config,
-            store=tenant.store(state.store),
+        result: CompressionResult = await while_connected(
+            request,
+            run_budgeted(
+                budget,
+                compress,
+                messages,
+                model=model,
+                model_limit=model_limit,
+                config=config,
+                store=tenant.store(state.store),
+                hooks=SizeCapHooks(state.settings.max_output_bytes),
+                token_counter=budget_counter(model),
+            ),
+            budget,
         )
     except ValidationError as exc:
         raise ApiError(422, "invalid_messages", str(exc)) from exc
+    except OutOfBudget:
+        # Fail open: the caller gets its messages back unchanged, marked as such.
+        result = CompressionResult(list(messages), 0, 0, ["fail_open:timeout"])
     if len(result.messages) != len(
         messages
     ):  # the core promises this; never pass a reshaped list on
@@ -98,7 +130,9 @@ async def compress_route(request: Request) -> Response:
             list(messages), result.tokens_before, result.tokens_before, ["fail_open:shape"]
         )
     failed_open = any(t.startswith("fail_open:") for t in result.transforms_applied)
-    state.obs.record_compression("compress", result.tokens_before, result.tokens_after, failed_open)
+    state.obs.record_compression(
+        "compress", result.tokens_before, result.tokens_after, failed_open, tenant.id
+    )
     request.state.log_fields = {
         "model": model,
         "messages": len(messages),
@@ -123,13 +157,13 @@ async def _retrieve(request: Request, hash_value: Any, query: Any) -> Response:
             retrieve, hash_value, query or None, store=tenant.store(state.store)
         )
     except RetrievalError as exc:
-        state.obs.record_retrieval(False)
+        state.obs.record_retrieval(False, tenant=tenant.id)
         raise ApiError(
             404, "not_found", f"{exc}; originals expire after {state.settings.ccr_ttl_seconds:g}s"
         ) from exc
     except StorageError as exc:
         raise ApiError(503, "store_unavailable", str(exc)) from exc
-    state.obs.record_retrieval(True)
+    state.obs.record_retrieval(True, tenant=tenant.id)
     return JSONResponse(
         {
             "hash": hash_value.lower(),
@@ -147,21 +181,15 @@ async def retrieve_get(request: Request) -> Response:
 
 async def retrieve_post(request: Request) -> Response:
     """Same as GET, with ``{"hash": ..., "query"?: ...}`` in the body."""
-    body = await read_json_object(request, server_state(request).settings.max_body_bytes)
+    settings = server_state(request).settings
+    body = await read_json_object(request, settings.max_body_bytes, settings.body_timeout)
     return await _retrieve(request, body.get("hash"), body.get("query"))
 
 
-def _store_ok(state: ServerState) -> bool:
-    ping = getattr(state.store, "ping", None)
-    if ping is None:
-        return True
-    return bool(ping())
-
-
 async def health(request: Request) -> Response:
-    """Liveness and store reachability; 503 when the CCR store does not answer."""
+    """Liveness and store reachability; 503 when the CCR store does not answer in time."""
     state = server_state(request)
-    ok = await run_in_threadpool(_store_ok, state)
+    ok = await run_in_threadpool(state.store.ping)
     body = {
         "status": "healthy" if ok else "degraded",
         "version": __version__,
@@ -170,18 +198,26 @@ async def health(request: Request) -> Response:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
+def _audience(request: Request) -> str | None:
+    """Whose counts a caller sees: its own tenant's, or (admin, or no keys) everyone's."""
+    tenant = tenant_of(request)
+    return None if tenant.admin else tenant.id
+
+
 async def stats(request: Request) -> Response:
     """Counters of this process: requests, tokens before/after/saved, failures."""
-    tenant_of(request)
+    audience = _audience(request)
     state = server_state(request)
-    return JSONResponse(state.obs.snapshot(state.store_kind))
+    body = state.obs.snapshot(state.store_kind, audience)
+    body["scope"] = "all" if audience is None else "tenant"
+    return JSONResponse(body)
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus exposition of this app's registry."""
-    tenant_of(request)
+    """Prometheus exposition: the caller's tenant, or every tenant for an admin key."""
+    audience = _audience(request)
     return Response(
-        server_state(request).obs.prometheus(),
+        server_state(request).obs.prometheus(audience),
         media_type="text/plain; version=0.0.4; charset=utf-8",
     )
 

@@ -41,6 +41,25 @@ class ServerSettings:
             ``headroom_retrieve`` calls before handing the response to the client.
         config: Default `CompressConfig`; ``/v1/compress`` may override fields per call.
         default_model: Tokenizer to count with when a request names no model.
+        admin_keys: Keys that also see the global ``/stats`` and ``/metrics``
+            (a tenant key sees only its own counts). They authenticate like `api_keys`.
+        allowed_hosts: ``Host`` names accepted when no keys are configured (a
+            defence against DNS rebinding); empty means the bound host plus
+            ``localhost``/``127.0.0.1``/``[::1]``; ``*`` accepts any.
+        log_salt: Secret mixed into the tenant ids written to logs; random per
+            process when unset (set it to correlate logs across replicas).
+        tenant_max_entries: CCR originals one tenant may hold in the memory store.
+        tenant_max_bytes: UTF-8 bytes of originals one tenant may hold in the
+            memory store (and the SQLite store's total cap is `store_max_bytes`).
+        store_max_bytes: Total bytes of originals the memory or SQLite store holds.
+        store_timeout: Seconds any one CCR store call may take before the server
+            treats the store as down and compresses losslessly.
+        compress_timeout: Seconds of compression one request may use; past it the
+            original is forwarded unchanged.
+        max_output_bytes: Tool outputs larger than this are not compressed lossily
+            (they pass through as sent), so one huge output cannot hold a CPU.
+        header_timeout: Seconds a connection may take to send a request's headers.
+        body_timeout: Seconds a client may take to send a request's body.
     """
 
     host: str = "127.0.0.1"
@@ -59,6 +78,17 @@ class ServerSettings:
     retrieve_rounds: int = 3
     config: CompressConfig = field(default_factory=CompressConfig)
     default_model: str = "gpt-4o"
+    admin_keys: tuple[str, ...] = field(default=(), repr=False)
+    allowed_hosts: tuple[str, ...] = ()
+    log_salt: str | None = field(default=None, repr=False)
+    tenant_max_entries: int = 100_000
+    tenant_max_bytes: int = 64 * 2**20
+    store_max_bytes: int = 512 * 2**20
+    store_timeout: float = 0.5
+    compress_timeout: float = 10.0
+    max_output_bytes: int = 2 * 2**20
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         if self.max_body_bytes <= 0:
@@ -72,8 +102,34 @@ class ServerSettings:
             if not url.startswith(("http://", "https://")):
                 raise ConfigurationError(f"{name} must be an http(s) URL, got {url!r}")
             object.__setattr__(self, name, url.rstrip("/"))
-        if any(not key for key in self.api_keys):
+        if any(not key for key in (*self.api_keys, *self.admin_keys)):
             raise ConfigurationError("API keys must not be empty strings")
+        for name in (
+            "tenant_max_entries",
+            "tenant_max_bytes",
+            "store_max_bytes",
+            "store_timeout",
+            "compress_timeout",
+            "max_output_bytes",
+            "header_timeout",
+            "body_timeout",
+        ):
+            if getattr(self, name) <= 0:
+                raise ConfigurationError(f"{name} must be positive, got {getattr(self, name)}")
+
+    @property
+    def all_keys(self) -> tuple[str, ...]:
+        """Every key that authenticates: tenant keys and admin keys."""
+        return (*self.api_keys, *self.admin_keys)
+
+    def host_names(self) -> frozenset[str]:
+        """Lower-case ``Host`` names accepted without keys (``*`` accepts any)."""
+        if self.allowed_hosts:
+            return frozenset(h.lower() for h in self.allowed_hosts)
+        names = {"localhost", "127.0.0.1", "[::1]", "::1"}
+        if self.host not in ("0.0.0.0", "::", ""):
+            names.add(self.host.lower())
+        return frozenset(names)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ServerSettings:
@@ -90,12 +146,21 @@ class ServerSettings:
             "HEADROOM_STORE": "store",
             "HEADROOM_UPSTREAM_OPENAI_KEY": "upstream_openai_key",
             "HEADROOM_UPSTREAM_ANTHROPIC_KEY": "upstream_anthropic_key",
+            "HEADROOM_LOG_SALT": "log_salt",
         }
         number_vars = {
             "HEADROOM_PORT": ("port", int),
             "HEADROOM_CCR_TTL": ("ccr_ttl_seconds", float),
             "HEADROOM_MAX_BODY_BYTES": ("max_body_bytes", int),
             "HEADROOM_UPSTREAM_TIMEOUT": ("upstream_timeout", float),
+            "HEADROOM_TENANT_MAX_ENTRIES": ("tenant_max_entries", int),
+            "HEADROOM_TENANT_MAX_BYTES": ("tenant_max_bytes", int),
+            "HEADROOM_STORE_MAX_BYTES": ("store_max_bytes", int),
+            "HEADROOM_STORE_TIMEOUT": ("store_timeout", float),
+            "HEADROOM_COMPRESS_TIMEOUT": ("compress_timeout", float),
+            "HEADROOM_MAX_OUTPUT_BYTES": ("max_output_bytes", int),
+            "HEADROOM_HEADER_TIMEOUT": ("header_timeout", float),
+            "HEADROOM_BODY_TIMEOUT": ("body_timeout", float),
         }
         for var, name in text_vars.items():
             if env.get(var):
@@ -110,5 +175,11 @@ class ServerSettings:
             values["api_keys"] = tuple(
                 k.strip() for k in env["HEADROOM_API_KEY"].split(",") if k.strip()
             )
+        for var, name in (
+            ("HEADROOM_ADMIN_KEY", "admin_keys"),
+            ("HEADROOM_ALLOWED_HOSTS", "allowed_hosts"),
+        ):
+            if env.get(var):
+                values[name] = tuple(k.strip() for k in env[var].split(",") if k.strip())
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 import httpx
 
-from headroom.core.store import CCRStore
 from headroom.server.observability import Observability
 from headroom.server.settings import ServerSettings
+from headroom.server.storeguard import GuardedStore
 
 __all__ = ["ServerState"]
 
@@ -18,10 +19,25 @@ class ServerState:
     """Per-app state (held in ``app.state.headroom``); nothing here is process-global."""
 
     settings: ServerSettings
-    store: CCRStore
+    store: GuardedStore
     store_kind: str
-    obs: Observability = field(default_factory=Observability)
+    obs: Observability = field(init=False)
     client: httpx.AsyncClient | None = None
+    salt: bytes = field(init=False)
+
+    def __post_init__(self) -> None:
+        configured = self.settings.log_salt
+        self.salt = configured.encode() if configured else secrets.token_bytes(16)
+        self.obs = Observability(self.store_counters)
+
+    def store_counters(self) -> dict[str, int]:
+        """The store's failure and early-eviction counts, for /stats and /metrics."""
+        inner = self.store.inner
+        return {
+            "store_write_failures": self.store.write_failures,
+            "store_read_failures": self.store.read_failures,
+            "evicted_before_ttl": int(getattr(inner, "evictions", 0)),
+        }
 
     def upstream_client(self) -> httpx.AsyncClient:
         """The pooled client for upstream calls, with bounded timeouts."""

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from headroom.core.retrieval import RetrieveCall, is_retrieve_name
+from headroom.server.rounds import add_usage, max_usage
 
 __all__ = ["STREAM_DIALECTS", "StreamDialect", "relay_stream"]
 
@@ -82,12 +83,20 @@ def _parse_arguments(raw: str) -> dict[str, Any]:
 class StreamDialect(ABC):
     """One upstream response in one wire format: what to relay, what to hold, how to follow up."""
 
-    def __init__(self, round_no: int, offset: int, can_intercept: bool) -> None:
+    def __init__(
+        self,
+        round_no: int,
+        offset: int,
+        can_intercept: bool,
+        earlier_usage: dict[str, Any] | None = None,
+    ) -> None:
         self.round_no = round_no
         self.offset = offset
         self.can_intercept = can_intercept
         self.forwarded = 0  # items (content blocks / tool calls) the client has seen
         self.tool_forwarded = False
+        self.earlier_usage = earlier_usage or {}  # summed usage of the rounds before this one
+        self.usage: dict[str, Any] = {}  # this round's usage, as reported so far
 
     @property
     @abstractmethod
@@ -115,8 +124,14 @@ class StreamDialect(ABC):
 
 
 class _Anthropic(StreamDialect):
-    def __init__(self, round_no: int, offset: int, can_intercept: bool) -> None:
-        super().__init__(round_no, offset, can_intercept)
+    def __init__(
+        self,
+        round_no: int,
+        offset: int,
+        can_intercept: bool,
+        earlier_usage: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(round_no, offset, can_intercept, earlier_usage)
         self.blocks: dict[int, dict[str, Any]] = {}
         self.order: list[int] = []
         self.held: set[int] = set()
@@ -136,13 +151,22 @@ class _Anthropic(StreamDialect):
         if data is None or kind is None:
             return raw + b"\n\n"
         if kind == "message_start":
+            message = data.get("message")
+            if isinstance(message, dict):
+                self.usage = max_usage(self.usage, message.get("usage"))
             return raw + b"\n\n" if self.round_no == 0 else None
         if kind == "content_block_start":
             return self._send(kind, data) if self._start(data) else None
         if kind in ("content_block_delta", "content_block_stop"):
             return self._send(kind, data) if self._delta(data) else None
+        if kind == "message_delta":
+            self.usage = max_usage(self.usage, data.get("usage"))
         if kind in ("message_delta", "message_stop") and self.intercepting:
             return None  # the follow-up's own end of message closes the stream
+        if kind == "message_delta" and self.round_no > 0:
+            # The client is told about every round it caused, not only the last.
+            total = add_usage(self.earlier_usage, self.usage)
+            return f"event: {kind}\ndata: {_compact({**data, 'usage': total})}\n\n".encode()
         return raw + b"\n\n"
 
     def _start(self, data: dict[str, Any]) -> bool:
@@ -215,8 +239,14 @@ class _Anthropic(StreamDialect):
 
 
 class _OpenAIChat(StreamDialect):
-    def __init__(self, round_no: int, offset: int, can_intercept: bool) -> None:
-        super().__init__(round_no, offset, can_intercept)
+    def __init__(
+        self,
+        round_no: int,
+        offset: int,
+        can_intercept: bool,
+        earlier_usage: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(round_no, offset, can_intercept, earlier_usage)
         self.text = ""
         self.calls: dict[int, dict[str, str]] = {}  # tool-call index -> id, name, arguments
         self.held: set[int] = set()
@@ -231,6 +261,11 @@ class _OpenAIChat(StreamDialect):
         data = _data(raw)
         if data is None:
             return raw + b"\n\n"
+        if isinstance(data.get("usage"), dict):
+            self.usage = max_usage(self.usage, data["usage"])
+            if self.round_no > 0 and not self.intercepting:
+                data = {**data, "usage": add_usage(self.earlier_usage, self.usage)}
+                raw = f"data: {_compact(data)}".encode()
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices:
             return None if self.intercepting else raw + b"\n\n"  # e.g. the usage chunk
@@ -337,13 +372,20 @@ async def relay_stream(
     open_stream: OpenStream,
     answer: Answer,
     rounds: int,
+    last_round: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> AsyncIterator[bytes]:
-    """Relay `first` (an open, 200 streaming response), answering retrieve calls up to `rounds` times."""
+    """Relay `first` (an open, 200 streaming response), answering retrieve calls up to `rounds` times.
+
+    The follow-up after the last allowed round goes through `last_round`
+    (which asks the model to answer without calling tools), so the stream ends
+    with an answer; the usage the client sees sums every round.
+    """
     response = first
     offset = 0
     round_no = 0
+    usage: dict[str, Any] = {}
     while True:
-        current = dialect(round_no, offset, can_intercept=round_no < rounds)
+        current = dialect(round_no, offset, can_intercept=round_no < rounds, earlier_usage=usage)
         splitter = _EventSplitter()
         try:
             async for chunk in response.aiter_bytes():
@@ -362,8 +404,11 @@ async def relay_stream(
             return
         answers = [(call, await answer(call)) for call in current.retrieve_calls()]
         body = current.follow_up(body, answers)
+        usage = add_usage(usage, current.usage)
         offset += current.forwarded
         round_no += 1
+        if round_no == rounds and last_round is not None:
+            body = last_round(body)
         try:
             response = await open_stream(body)
         except httpx.HTTPError as exc:

@@ -39,6 +39,7 @@ def build_fastapi(**middleware_kwargs: Any) -> Any:
                 "path": request.url.path,
                 "raw": raw,
                 "content_length": request.headers.get("content-length"),
+                "transfer_encoding": request.headers.get("transfer-encoding"),
             }
         )
         return JSONResponse({"bytes": len(raw)})

@@ -3,6 +3,12 @@
 When offered ``headroom_retrieve`` and not yet answered, the fake model calls it
 with the first hash named in a marker; otherwise it answers with plain text.
 Streaming requests get three SSE events, spaced in time.
+
+Misbehaviour is chosen by the request's ``model`` (OpenAI chat route):
+``cut`` drops the connection mid-response, ``stall`` stops sending after the
+first bytes, ``truncate`` announces a longer body than it sends, ``greedy``
+calls ``headroom_retrieve`` on every turn unless ``tool_choice`` is ``none``.
+Every response reports ``usage`` so tests can check sums over rounds.
 """
 
 from __future__ import annotations
@@ -22,11 +28,43 @@ MARKER_HASH = re.compile(r'headroom_retrieve\(hash=\\?"([0-9a-f]{12,24})')
 STREAM_GAP = 0.3
 
 
+USAGE = {"prompt_tokens": 100, "completion_tokens": 7, "total_tokens": 107}
+ANTHROPIC_USAGE = {"input_tokens": 100, "output_tokens": 7}
+STALL_SECONDS = 30.0
+
+
 @dataclass
 class Call:
     path: str
     headers: dict[str, str]
     body: Any
+    raw: bytes = b""
+
+
+class _Broken:
+    """A raw ASGI response that misbehaves at the HTTP level."""
+
+    def __init__(self, kind: str, stream: bool) -> None:
+        self.kind = kind
+        self.stream = stream
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        first = (
+            _chunk({"role": "assistant", "content": "half"})
+            if self.stream
+            else '{"id": "chatcmpl-1", "choices": [{"index": 0, "message": {"role": '
+        ).encode()
+        headers = [(b"content-type", b"text/event-stream" if self.stream else b"application/json")]
+        if self.kind == "truncate":
+            headers.append((b"content-length", str(len(first) * 4).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": first, "more_body": True})
+        if self.kind == "stall":
+            await asyncio.sleep(STALL_SECONDS)
+        elif self.kind == "truncate":
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        else:
+            raise RuntimeError("fake upstream drops the connection")
 
 
 @dataclass
@@ -34,6 +72,8 @@ class FakeUpstream:
     calls: list[Call] = field(default_factory=list)
 
     def _offered(self, body: dict[str, Any]) -> bool:
+        if body.get("tool_choice") in ("none", {"type": "none"}):
+            return False  # told to answer without calling tools
         return "headroom_retrieve" in json.dumps(body.get("tools", []))
 
     def _hash(self, conversation: Any) -> str | None:
@@ -46,7 +86,7 @@ class FakeUpstream:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode(errors="replace")
-        self.calls.append(Call(request.url.path, dict(request.headers), body))
+        self.calls.append(Call(request.url.path, dict(request.headers), body, raw))
         return body
 
     async def _sse(self, events: list[str]) -> StreamingResponse:
@@ -58,8 +98,14 @@ class FakeUpstream:
 
         return StreamingResponse(gen(), media_type="text/event-stream")
 
-    async def chat(self, request: Request) -> Response:
+    async def chat(self, request: Request) -> Any:
         body = await self._record(request)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": {"message": "not JSON"}}, status_code=400)
+        if body.get("model") in ("cut", "stall", "truncate"):
+            return _Broken(body["model"], body.get("stream") is True)
+        if body.get("model") == "greedy" and body.get("tool_choice") != "none":
+            return self._greedy(body)
         if body.get("model") == "slow":
             await asyncio.sleep(3)
         if body.get("model") == "notools" and "tools" in body:
@@ -91,6 +137,37 @@ class FakeUpstream:
                 "id": "chatcmpl-1",
                 "object": "chat.completion",
                 "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": USAGE,
+            }
+        )
+
+    def _greedy(self, body: dict[str, Any]) -> Response:
+        """Asks for a retrieval on every turn, as a model that never has enough would."""
+        h = self._hash(body["messages"]) or "0123456789abcdef"
+        n = sum(1 for m in body["messages"] if m.get("role") == "tool")
+        call = {
+            "id": f"call_greedy_{n}",
+            "type": "function",
+            "function": {"name": "headroom_retrieve", "arguments": json.dumps({"hash": h})},
+        }
+        if body.get("stream"):
+            events = [
+                _chunk({"role": "assistant", "content": None}),
+                _chunk({"tool_calls": [{**call, "index": 0}]}),
+                _chunk({}, "tool_calls"),
+                f"data: {json.dumps({'id': 'c', 'choices': [], 'usage': USAGE})}\n\n",
+                "data: [DONE]\n\n",
+            ]
+            return StreamingResponse(
+                iter(e.encode() for e in events), media_type="text/event-stream"
+            )
+        message = {"role": "assistant", "content": None, "tool_calls": [call]}
+        return JSONResponse(
+            {
+                "id": "chatcmpl-g",
+                "object": "chat.completion",
+                "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
+                "usage": USAGE,
             }
         )
 
@@ -122,6 +199,7 @@ class FakeUpstream:
                 "role": "assistant",
                 "content": content,
                 "stop_reason": "end_turn",
+                "usage": ANTHROPIC_USAGE,
             }
         )
 
@@ -293,9 +371,15 @@ def openai_stream(body: dict[str, Any], offered: bool, hash_value: str | None) -
             _chunk({}, "tool_calls"),
             "data: [DONE]\n\n",
         ]
+    usage = (
+        [f"data: {json.dumps({'id': 'c', 'choices': [], 'usage': USAGE})}\n\n"]
+        if (body.get("stream_options") or {}).get("include_usage")
+        else []
+    )
     return [
         _chunk({"role": "assistant", "content": ""}),
         *(_chunk({"content": f"part{i}"}) for i in range(3)),
         _chunk({}, "stop"),
+        *usage,
         "data: [DONE]\n\n",
     ]

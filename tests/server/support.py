@@ -135,3 +135,33 @@ def redis_server() -> Iterator[str]:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         _stop(proc)
+
+
+def raw_request(
+    base: str,
+    method: str,
+    target: str,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    timeout: float = 30.0,
+) -> tuple[int, bytes]:
+    """Send one request exactly as written (no client-side path normalisation); (status, body)."""
+    from urllib.parse import urlparse
+
+    url = urlparse(base)
+    all_headers = {"host": f"{url.hostname}:{url.port}", "connection": "close", **(headers or {})}
+    if body:
+        all_headers["content-length"] = str(len(body))
+    head = f"{method} {target} HTTP/1.1\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in all_headers.items()
+    )
+    with socket.create_connection((url.hostname, url.port), timeout=timeout) as sock:
+        sock.sendall(head.encode() + b"\r\n" + body)
+        data = b""
+        while True:
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            data += piece
+    status = int(data.split(b" ", 2)[1])
+    return status, data.split(b"\r\n\r\n", 1)[1]

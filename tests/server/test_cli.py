@@ -43,10 +43,47 @@ def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.api_keys == ("k1", "k2") and not s.optimize and s.store == "memory"
 
 
+def test_hardening_flags_reach_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEADROOM_ADMIN_KEY", "adm-1")
+    monkeypatch.setenv("HEADROOM_LOG_SALT", "pepper")
+    args = build_parser().parse_args(
+        [
+            "--allowed-host",
+            "headroom.internal",
+            "--tenant-max-entries",
+            "100",
+            "--tenant-max-bytes",
+            "1000000",
+            "--store-max-bytes",
+            "5000000",
+            "--store-timeout",
+            "0.2",
+            "--compress-timeout",
+            "3",
+            "--max-output-bytes",
+            "4096",
+            "--header-timeout",
+            "2",
+            "--body-timeout",
+            "4",
+        ]
+    )
+    s = settings_from_args(args)
+    assert s.admin_keys == ("adm-1",) and s.log_salt == "pepper"
+    assert s.host_names() == frozenset({"headroom.internal"})
+    assert (s.tenant_max_entries, s.tenant_max_bytes, s.store_max_bytes) == (100, 10**6, 5 * 10**6)
+    assert (s.store_timeout, s.compress_timeout, s.max_output_bytes) == (0.2, 3.0, 4096)
+    assert (s.header_timeout, s.body_timeout) == (2.0, 4.0)
+    assert "localhost" in ServerSettings().host_names()
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
         {"max_body_bytes": 0},
+        {"store_timeout": 0},
+        {"tenant_max_bytes": -1},
+        {"admin_keys": ("",)},
         {"upstream_openai": "ftp://x"},
         {"upstream_timeout": -1},
         {"api_keys": ("",)},

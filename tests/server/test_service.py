@@ -141,7 +141,7 @@ def test_huge_bodies_are_refused_and_nothing_is_lost(client: httpx.Client) -> No
             yield b"b" * 100_000
         yield b'"}]}'
 
-    r = client.post("/v1/compress", content=chunks())
+    r = client.post("/v1/compress", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 413
     assert client.get(f"/v1/retrieve/{kept}").status_code == 200  # earlier originals survive
     assert client.post("/v1/compress", json={"messages": data["messages"]}).status_code == 200
@@ -190,6 +190,9 @@ def test_health_stats_and_metrics() -> None:
             "hits": 1,
             "misses": 1,
             "retrieve_calls_answered": 0,
+            "store_write_failures": 0,
+            "store_read_failures": 0,
+            "evicted_before_ttl": 0,
         }
         metrics = c.get("/metrics")
         assert metrics.status_code == 200 and metrics.headers["content-type"].startswith(

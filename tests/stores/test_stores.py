@@ -166,3 +166,59 @@ def test_sqlite_triple_slash_path(tmp_path: Path) -> None:
     store = open_store(f"sqlite://{tmp_path}/x.db")
     assert isinstance(store, SQLiteStore) and store.path == tmp_path / "x.db"
     store.close()
+
+
+def test_memory_store_budget_counts_utf8_bytes_not_characters() -> None:
+    four_byte = "\U0001f600" * 1000  # 1,000 characters, 4,000 bytes
+    store = InMemoryStore(max_entries=1000, max_bytes=10_000)
+    for i in range(10):
+        store.put(f"k{i}", four_byte)
+    assert store.bytes_used <= 10_000
+    assert len(store) == 2  # 2 x 4,000 bytes fit; a character count would have kept all 10
+    assert store.get("k9") == four_byte and store.get("k0") is None
+
+
+def test_memory_store_namespaces_have_their_own_budgets() -> None:
+    store = InMemoryStore(max_entries=100, max_bytes=10**6, namespace_max_entries=3)
+    a, b = ScopedStore(store, "t:a"), ScopedStore(store, "t:b")
+    a.put("a1", "kept")
+    for i in range(50):
+        b.put(f"b{i}", "flood")
+    assert a.get("a1") == "kept"
+    assert store.namespace_usage("t:b")[0] == 3 and b.get("b49") == "flood"
+    assert b.get("b0") is None and store.evictions == 47
+
+
+def test_memory_store_over_its_total_budget_takes_from_the_largest_namespace() -> None:
+    store = InMemoryStore(max_entries=100, max_bytes=1000)
+    a, b = ScopedStore(store, "t:a"), ScopedStore(store, "t:b")
+    a.put("a1", "x" * 100)
+    for i in range(20):
+        b.put(f"b{i}", "y" * 100)
+    assert a.get("a1") == "x" * 100
+    assert store.bytes_used <= 1000
+
+
+def test_sqlite_file_is_private_capped_and_expires(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    path = tmp_path / "private" / "deeper" / "ccr.db"
+    store = SQLiteStore(path, ttl_seconds=0.3, max_bytes=50_000, purge_every=1)
+    store.put("aaaaaaaaaaaaaaaa", "secret log " * 100)
+    for p in (path, *path.parent.glob("ccr.db-*")):
+        assert stat.S_IMODE(os.stat(p).st_mode) == 0o600, p
+    for d in (path.parent, path.parent.parent):
+        assert stat.S_IMODE(os.stat(d).st_mode) == 0o700, d
+    for i in range(100):  # 100 x 1,000 bytes against a 50,000-byte cap
+        store.put(f"{i:016x}", "z" * 1000)
+    assert store.bytes_used <= 50_000 and store.evictions > 0
+    assert store.get(f"{99:016x}") == "z" * 1000
+    time.sleep(0.4)
+    assert store.get(f"{99:016x}") is None
+    store.put("bbbbbbbbbbbbbbbb", "after expiry")
+    store.close()
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:  # expired rows are purged, not only hidden
+        assert conn.execute("SELECT COUNT(*) FROM headroom_ccr").fetchone()[0] == 1

@@ -1,0 +1,137 @@
+"""The proxy's retrieve rounds: the round limit ends in an answer, usage sums, store failures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from headroom.core.store import InMemoryStore
+from headroom.server import ServerSettings, create_app
+from tests.conftest import case
+from tests.server.fake_upstream import ANTHROPIC_USAGE, USAGE, FakeUpstream
+from tests.server.support import serve
+
+ROUNDS = 2
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[tuple[FakeUpstream, str]]:
+    fake = FakeUpstream()
+    with serve(fake.app()) as url:
+        yield fake, url
+
+
+@pytest.fixture
+def fake(upstream: tuple[FakeUpstream, str]) -> FakeUpstream:
+    upstream[0].calls.clear()
+    return upstream[0]
+
+
+def _settings(url: str) -> ServerSettings:
+    return ServerSettings(
+        upstream_openai=url + "/v1", upstream_anthropic=url, retrieve_rounds=ROUNDS
+    )
+
+
+@pytest.fixture(scope="module")
+def proxy(upstream: tuple[FakeUpstream, str]) -> Iterator[str]:
+    with serve(create_app(_settings(upstream[1]))) as url:
+        yield url
+
+
+def _times(usage: dict[str, int], n: int) -> dict[str, int]:
+    return {k: v * n for k, v in usage.items()}
+
+
+def test_past_the_round_limit_the_model_is_asked_for_an_answer(
+    proxy: str, fake: FakeUpstream
+) -> None:
+    body = {"model": "greedy", "messages": case("p-db-biggestfile")["messages"]}
+    r = httpx.post(proxy + "/v1/chat/completions", json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    message = r.json()["choices"][0]["message"]
+    assert message == {"role": "assistant", "content": "final answer"}
+    assert len(fake.calls) == ROUNDS + 1
+    assert [c.body.get("tool_choice") for c in fake.calls] == [None] * ROUNDS + ["none"]
+    assert r.json()["usage"] == _times(USAGE, ROUNDS + 1)
+
+
+def test_past_the_round_limit_a_stream_ends_with_an_answer(proxy: str, fake: FakeUpstream) -> None:
+    body = {
+        "model": "greedy",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": case("p-db-biggestfile")["messages"],
+    }
+    with httpx.stream("POST", proxy + "/v1/chat/completions", json=body, timeout=30) as r:
+        raw = r.read()
+    events = [
+        json.loads(line[5:])
+        for line in raw.decode().splitlines()
+        if line.startswith("data:") and "[DONE]" not in line
+    ]
+    assert "headroom_retrieve" not in raw.decode()
+    assert not any(c.get("delta", {}).get("tool_calls") for e in events for c in e["choices"])
+    text = "".join(c["delta"].get("content") or "" for e in events for c in e["choices"])
+    assert text.endswith("part0part1part2")
+    usages = [e["usage"] for e in events if e.get("usage")]
+    assert usages == [_times(USAGE, ROUNDS + 1)]
+    assert len(fake.calls) == ROUNDS + 1 and fake.calls[-1].body["tool_choice"] == "none"
+
+
+def test_usage_sums_every_round_for_anthropic(proxy: str, fake: FakeUpstream) -> None:
+    data = case("p-anth-json-comments")
+    body = {
+        "model": "claude-sonnet-4",
+        "max_tokens": 64,
+        "system": data["system"],
+        "messages": data["messages"],
+    }
+    r = httpx.post(proxy + "/v1/messages", json=body, headers={"x-api-key": "k"}, timeout=30)
+    assert r.status_code == 200 and len(fake.calls) == 2
+    assert r.json()["usage"] == _times(ANTHROPIC_USAGE, 2)
+    body["stream"] = True
+    fake.calls.clear()
+    with httpx.stream(
+        "POST", proxy + "/v1/messages", json=body, headers={"x-api-key": "k"}, timeout=30
+    ) as s:
+        raw = s.read().decode()
+    deltas = [
+        json.loads(line[5:])
+        for line in raw.splitlines()
+        if line.startswith("data:") and '"message_delta"' in line
+    ]
+    assert len(fake.calls) == 2 and len(deltas) == 1
+    # Input counted once per round (message_start), output once per round (message_delta).
+    assert deltas[0]["usage"]["input_tokens"] == 20 and deltas[0]["usage"]["output_tokens"] == 8
+
+
+class UnreadableStore(InMemoryStore):
+    """Stores originals, but every read fails (a store that broke after the write)."""
+
+    def get(self, key: str) -> str | None:
+        raise ConnectionError("read failed")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+def test_a_store_that_fails_on_read_answers_the_model_and_goes_on(
+    upstream: tuple[FakeUpstream, str], stream: bool
+) -> None:
+    fake, url = upstream
+    fake.calls.clear()
+    app = create_app(_settings(url), store=UnreadableStore())
+    body: dict[str, Any] = {
+        "model": "gpt-4o",
+        "stream": stream,
+        "messages": case("p-db-biggestfile")["messages"],
+    }
+    with serve(app) as base:
+        r = httpx.post(base + "/v1/chat/completions", json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    assert ("part2" if stream else "final answer") in r.text
+    answer = fake.calls[-1].body["messages"][-1]
+    assert answer["role"] == "tool" and answer["content"].startswith("headroom_retrieve error")
