@@ -14,9 +14,12 @@ except ImportError as exc:  # pragma: no cover - exercised by a sys.modules test
     ) from exc
 
 from headroom.core.store import CCRStore
+from headroom.server.dashboard import dashboard_routes
 from headroom.server.http import ApiError, api_error_handler
+from headroom.server.ledger import Ledger
 from headroom.server.observability import RequestLogMiddleware, log_event
 from headroom.server.proxy import proxy_routes
+from headroom.server.response_cache import ResponseCache
 from headroom.server.routes import service_routes
 from headroom.server.settings import ServerSettings
 from headroom.server.state import ServerState
@@ -53,6 +56,14 @@ def create_app(
         settings=settings,
         store=ccr,
         store_kind=_store_kind(settings.store if owns_store else "", ccr),
+        ledger=Ledger(
+            budget_usd=settings.budget_usd,
+            log_file=settings.log_file,
+            log_content=settings.log_content,
+        ),
+        response_cache=ResponseCache(ttl_seconds=settings.response_cache_ttl)
+        if settings.response_cache
+        else None,
     )
 
     @contextlib.asynccontextmanager
@@ -72,9 +83,10 @@ def create_app(
                 state.client = None
             if owns_store:
                 ccr.close()
+            state.ledger.close()
 
     app = Starlette(
-        routes=[*service_routes(), *proxy_routes()],
+        routes=[*service_routes(), *dashboard_routes(), *proxy_routes()],
         middleware=[Middleware(RequestLogMiddleware, observability=state.obs)],
         exception_handlers={ApiError: api_error_handler},
         lifespan=lifespan,

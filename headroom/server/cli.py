@@ -58,6 +58,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-optimize", action="store_true", help="forward requests without compressing them"
     )
     parser.add_argument(
+        "--budget",
+        type=float,
+        metavar="USD",
+        help="spend cap over the proxy's lifetime, per API key when keys are set; "
+        "requests past it get a 429 (priced offline from LiteLLM's cost map)",
+    )
+    parser.add_argument(
+        "--log-file", metavar="PATH", help="append one JSON line per proxied request"
+    )
+    parser.add_argument(
+        "--log-content",
+        action="store_true",
+        help="include the messages sent upstream in --log-file lines",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not answer identical requests from the response cache",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
     return parser
@@ -76,6 +96,10 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         "max_body_bytes": args.max_body_bytes,
         "upstream_timeout": args.upstream_timeout,
         "optimize": False if args.no_optimize else None,
+        "budget_usd": args.budget,
+        "log_file": args.log_file,
+        "log_content": True if args.log_content else None,
+        "response_cache": not args.no_cache,
     }
     return ServerSettings.from_env(**{k: v for k, v in flags.items() if v is not None})
 

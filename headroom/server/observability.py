@@ -40,6 +40,7 @@ class Observability:
             "proxy": 0,
             "retrieve": 0,
             "bypassed": 0,
+            "cached": 0,
             "rejected": 0,
             "failed": 0,
             "compression_failures": 0,
@@ -118,6 +119,9 @@ class Observability:
             compression_failures=int(failed_open),
         )
 
+    def record_cached(self) -> None:
+        self._add(cached=1)
+
     def record_bypass(self) -> None:
         self._add(proxy=1, bypassed=1)
 
@@ -143,6 +147,7 @@ class Observability:
                 "proxy": c["proxy"],
                 "retrieve": c["retrieve"],
                 "bypassed": c["bypassed"],
+                "cached": c["cached"],
                 "rejected": c["rejected"],
                 "failed": c["failed"],
             },

@@ -13,13 +13,14 @@ can resolve.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from headroom.core.ccr import handle_retrieve_call
@@ -28,6 +29,8 @@ from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveCall
 from headroom.exceptions import ValidationError
 from headroom.server.auth import Tenant
 from headroom.server.http import ApiError, read_body, read_json_object
+from headroom.server.ledger import BudgetExceeded, RequestRecord
+from headroom.server.metering import RETRIEVALS, metered, note_retrieval
 from headroom.server.observability import log_event
 from headroom.server.payloads import CHAT_ROUTES, ChatRoute, compress_body, dumps
 from headroom.server.routes import server_state, tenant_of
@@ -185,6 +188,7 @@ async def _retrieve_loop(
             state.obs.record_retrieval(
                 not text.startswith("headroom_retrieve error"), via_proxy=True
             )
+            note_retrieval()
             answers.append((call, text))
         log_event("retrieve_answered", tenant=tenant.id, calls=len(calls), round=round_no + 1)
         body = adapter.follow_up(body, data, answers)
@@ -216,6 +220,7 @@ async def _retrieve_stream(
     async def answer(call: RetrieveCall) -> str:
         text = await run_in_threadpool(handle_retrieve_call, call.arguments, store=store)
         state.obs.record_retrieval(not text.startswith("headroom_retrieve error"), via_proxy=True)
+        note_retrieval()
         log_event("retrieve_answered", tenant=tenant.id, calls=1, stream=True)
         return text
 
@@ -240,7 +245,15 @@ async def _retrieve_stream(
 
 
 async def chat_proxy(request: Request) -> Response:
-    """Compress a chat request, forward it, and relay (or complete) the answer."""
+    """Compress a chat request, forward it, and relay (or complete) the answer.
+
+    Around the call: the spend cap is checked before anything is sent, an
+    identical earlier answer is served from the response cache, and once the
+    answer has gone out whole the ledger records what it cost and saved.
+    """
+    started = time.perf_counter()
+    retrievals = [0]
+    RETRIEVALS.set(retrievals)
     state = server_state(request)
     tenant = tenant_of(request)
     route = CHAT_ROUTES[request.url.path]
@@ -283,6 +296,92 @@ async def chat_proxy(request: Request) -> Response:
         else "false",
         "x-headroom-tokens-saved": str(result.tokens_saved if result is not None else 0),
     }
+    model = body.get("model") if isinstance(body.get("model"), str) else None
+    tokens_before, tokens_after = (
+        (result.tokens_before, result.tokens_after)
+        if result is not None
+        else (_estimate_tokens(body, route, model or state.settings.default_model),) * 2
+    )
+    try:
+        state.ledger.check_budget(tenant.id, model, tokens_after)
+    except BudgetExceeded as exc:
+        log_event("budget_refused", tenant=tenant.id, model=model)
+        return _budget_refusal(route, str(exc))
+
+    def finished(status: int, sent: bytes | None, output: int, cached: bool = False) -> None:
+        if cache_key is not None and not cached and status == 200 and sent is not None:
+            state.response_cache.put(cache_key, tenant.id, sent, media_type)  # type: ignore[union-attr]
+        record = RequestRecord(
+            time=time.time(),
+            tenant=tenant.id,
+            route=request.url.path,
+            model=model,
+            status=status,
+            tokens_before=tokens_before,
+            tokens_after=tokens_after,
+            output_tokens=output,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            retrievals=retrievals[0],
+            cached=cached,
+            bypassed=result is None,
+        )
+        state.ledger.record(record, send_body.get(route.field))
+
+    media_type = "text/event-stream" if stream else "application/json"
+    cache_key = None
+    if state.response_cache is not None:
+        cache_key = state.response_cache.key(tenant.id, request.url.path, dumps(send_body))
+        hit = state.response_cache.get(cache_key)
+        if hit is not None:
+            state.obs.record_cached()
+            finished(200, hit.body, 0, cached=True)
+            return Response(
+                hit.body, media_type=hit.media_type, headers={**extra, "x-headroom-cache": "hit"}
+            )
+    response = await _forward(request, state, route, tenant, send_body, result, stream, extra)
+    return metered(response, finished)
+
+
+def _budget_refusal(route: ChatRoute, message: str) -> Response:
+    """A 429 in the client's own API shape, so its SDK raises its usual rate-limit error."""
+    if route.api == "anthropic_messages":
+        body: dict[str, Any] = {
+            "type": "error",
+            "error": {"type": "rate_limit_error", "message": message},
+        }
+    else:
+        body = {
+            "error": {
+                "message": message,
+                "type": "insufficient_quota",
+                "param": None,
+                "code": "headroom_budget_exceeded",
+            }
+        }
+    return JSONResponse(body, status_code=429)
+
+
+def _estimate_tokens(body: dict[str, Any], route: ChatRoute, model: str) -> int:
+    """Input tokens of a request sent as it came (bypassed): for cost and the spend cap."""
+    from headroom.core.tokens import count_message_tokens, counter_for_model
+
+    messages = body.get(route.field)
+    if not isinstance(messages, list):
+        return 0
+    count = counter_for_model(model)
+    return sum(count_message_tokens(m, count) for m in messages if isinstance(m, dict))
+
+
+async def _forward(
+    request: Request,
+    state: ServerState,
+    route: ChatRoute,
+    tenant: Tenant,
+    send_body: dict[str, Any],
+    result: CompressionResult | None,
+    stream: bool,
+    extra: dict[str, str],
+) -> Response:
     headers = _request_headers(request, tenant, route.upstream)
     headers["content-type"] = "application/json"
     url = _upstream_url(state, route.upstream, request.url.path, request.url.query)

@@ -172,9 +172,25 @@ async def health(request: Request) -> Response:
 
 async def stats(request: Request) -> Response:
     """Counters of this process: requests, tokens before/after/saved, failures."""
-    tenant_of(request)
+    tenant = tenant_of(request)
     state = server_state(request)
-    return JSONResponse(state.obs.snapshot(state.store_kind))
+    body = state.obs.snapshot(state.store_kind)
+    ledger = state.ledger.snapshot(tenant.id if state.settings.api_keys else None)
+    totals = ledger["totals"]
+    body["tokens"]["input"] = totals["tokens_after"]  # what proxied requests sent upstream
+    body["tokens"]["output"] = totals["output_tokens"]
+    body["cost"] = {
+        "total_cost_usd": totals["total_cost_usd"],
+        "total_savings_usd": totals["total_savings_usd"],
+        "unpriced_requests": totals["unpriced_requests"],
+        "budget": ledger["budget"],
+    }
+    body["models"] = ledger["models"]
+    body["recent"] = ledger["recent"]
+    body["timeline"] = ledger["timeline"]
+    cache = state.response_cache.stats() if state.response_cache else None
+    body["cache"] = {"enabled": cache is not None, **(cache or {"entries": 0, "total_hits": 0})}
+    return JSONResponse(body)
 
 
 async def metrics(request: Request) -> Response:

@@ -41,6 +41,13 @@ class ServerSettings:
             ``headroom_retrieve`` calls before handing the response to the client.
         config: Default `CompressConfig`; ``/v1/compress`` may override fields per call.
         default_model: Tokenizer to count with when a request names no model.
+        budget_usd: Spend cap in USD over the app's lifetime, per tenant key (one cap for
+            the whole proxy when no keys are configured); None for no cap.
+        log_file: Append one JSON line per proxied request here (no message content
+            unless `log_content`).
+        log_content: Include the messages sent upstream in each log line.
+        response_cache: Answer identical requests (after compression) from a cache.
+        response_cache_ttl: Seconds a cached answer is served.
     """
 
     host: str = "127.0.0.1"
@@ -59,8 +66,17 @@ class ServerSettings:
     retrieve_rounds: int = 3
     config: CompressConfig = field(default_factory=CompressConfig)
     default_model: str = "gpt-4o"
+    budget_usd: float | None = None
+    log_file: str | None = None
+    log_content: bool = False
+    response_cache: bool = False
+    response_cache_ttl: float = 300.0
 
     def __post_init__(self) -> None:
+        if self.budget_usd is not None and self.budget_usd < 0:
+            raise ConfigurationError(f"budget must be >= 0 USD, got {self.budget_usd}")
+        if self.response_cache_ttl <= 0:
+            raise ConfigurationError("response_cache_ttl must be positive")
         if self.max_body_bytes <= 0:
             raise ConfigurationError(f"max_body_bytes must be positive, got {self.max_body_bytes}")
         if self.upstream_timeout <= 0 or self.upstream_connect_timeout <= 0:

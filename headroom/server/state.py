@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 import httpx
 
 from headroom.core.store import CCRStore
+from headroom.server.ledger import Ledger
 from headroom.server.observability import Observability
+from headroom.server.response_cache import ResponseCache
 from headroom.server.settings import ServerSettings
 
 __all__ = ["ServerState"]
@@ -21,6 +23,8 @@ class ServerState:
     store: CCRStore
     store_kind: str
     obs: Observability = field(default_factory=Observability)
+    ledger: Ledger = field(default_factory=Ledger)
+    response_cache: ResponseCache | None = None
     client: httpx.AsyncClient | None = None
 
     def upstream_client(self) -> httpx.AsyncClient:
