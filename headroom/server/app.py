@@ -14,6 +14,7 @@ except ImportError as exc:  # pragma: no cover - exercised by a sys.modules test
     ) from exc
 
 from headroom.core.store import CCRStore
+from headroom.server.backends import LiteLLMBackend
 from headroom.server.dashboard import dashboard_routes
 from headroom.server.http import ApiError, api_error_handler
 from headroom.server.ledger import Ledger
@@ -64,6 +65,9 @@ def create_app(
         response_cache=ResponseCache(ttl_seconds=settings.response_cache_ttl)
         if settings.response_cache
         else None,
+        backend=LiteLLMBackend(settings.backend, settings.backend_region)
+        if settings.backend
+        else None,
     )
 
     @contextlib.asynccontextmanager
@@ -74,6 +78,7 @@ def create_app(
             auth=bool(settings.api_keys),
             upstream_openai=settings.upstream_openai,
             upstream_anthropic=settings.upstream_anthropic,
+            backend=settings.backend,
         )
         try:
             yield

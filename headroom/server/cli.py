@@ -58,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-optimize", action="store_true", help="forward requests without compressing them"
     )
     parser.add_argument(
+        "--backend",
+        metavar="NAME",
+        help="route through LiteLLM to this provider (bedrock, vertex_ai, azure, openrouter, "
+        "gemini, groq, ...); credentials from its usual environment variables. "
+        "Default: forward directly to --upstream-openai / --upstream-anthropic",
+    )
+    parser.add_argument(
+        "--region", metavar="REGION", help="region for --backend bedrock or vertex_ai"
+    )
+    parser.add_argument(
         "--budget",
         type=float,
         metavar="USD",
@@ -97,6 +107,8 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         "upstream_timeout": args.upstream_timeout,
         "optimize": False if args.no_optimize else None,
         "budget_usd": args.budget,
+        "backend": args.backend,
+        "backend_region": args.region,
         "log_file": args.log_file,
         "log_content": True if args.log_content else None,
         "response_cache": not args.no_cache,

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from headroom.core.ccr import handle_retrieve_call
 from headroom.core.result import CompressionResult
-from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveCall
+from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveCall, is_retrieve_name
 from headroom.exceptions import ValidationError
 from headroom.server.auth import Tenant
 from headroom.server.http import ApiError, read_body, read_json_object
@@ -264,8 +264,8 @@ async def chat_proxy(request: Request) -> Response:
     send_body = body
     if state.settings.optimize and not bypass:
         config = state.settings.config
-        if stream and route.api not in STREAM_DIALECTS:  # no marker nobody can resolve
-            config = config.replace(lossy=False)
+        if stream and (route.api not in STREAM_DIALECTS or state.backend is not None):
+            config = config.replace(lossy=False)  # no marker nobody can resolve
         try:
             send_body, result = await run_in_threadpool(
                 compress_body,
@@ -382,6 +382,8 @@ async def _forward(
     stream: bool,
     extra: dict[str, str],
 ) -> Response:
+    if state.backend is not None:
+        return await _forward_to_backend(state, route, tenant, send_body, result, stream, extra)
     headers = _request_headers(request, tenant, route.upstream)
     headers["content-type"] = "application/json"
     url = _upstream_url(state, route.upstream, request.url.path, request.url.query)
@@ -400,6 +402,58 @@ async def _forward(
     return await _relay(state, "POST", url, headers, dumps(send_body), extra)
 
 
+async def _forward_to_backend(
+    state: ServerState,
+    route: ChatRoute,
+    tenant: Tenant,
+    send_body: dict[str, Any],
+    result: CompressionResult | None,
+    stream: bool,
+    extra: dict[str, str],
+) -> Response:
+    """The request through LiteLLM, answering ``headroom_retrieve`` between calls."""
+    backend = state.backend
+    assert backend is not None
+    if route.api not in ("openai_chat", "anthropic_messages"):
+        raise ApiError(501, "not_supported", f"the {route.api} API is not available with --backend")
+    rounds = state.settings.retrieve_rounds
+    if stream or result is None or not result.ccr_hashes or rounds == 0:
+        return await backend.respond(route.api, send_body, extra)
+    adapter = RETRIEVE_ADAPTERS[route.api]
+    store = tenant.store(state.store)
+    body = adapter.add_tool(send_body)
+    for _ in range(rounds):
+        try:
+            data = await backend.call(route.api, body)
+        except Exception:  # the same call again renders the provider's error for the client
+            return await backend.respond(route.api, body, extra)
+        data = data if isinstance(data, dict) else dict(data)
+        calls = adapter.calls(data)
+        if not calls:
+            return JSONResponse(data, headers=extra)
+        answers = []
+        for call in calls:
+            text = await run_in_threadpool(handle_retrieve_call, call.arguments, store=store)
+            state.obs.record_retrieval(
+                not text.startswith("headroom_retrieve error"), via_proxy=True
+            )
+            note_retrieval()
+            answers.append((call, text))
+        body = adapter.follow_up(body, data, answers)
+    # Out of rounds: one last call without the tool, so the client gets an answer.
+    tools = [t for t in body.get("tools", []) if not _is_retrieve_tool(t)]
+    final = {**body, "tools": tools} if tools else {k: v for k, v in body.items() if k != "tools"}
+    return await backend.respond(route.api, final, extra)
+
+
+def _is_retrieve_tool(tool: Any) -> bool:
+    if not isinstance(tool, dict):
+        return False
+    function = tool.get("function")
+    name = function.get("name") if isinstance(function, dict) else tool.get("name")
+    return is_retrieve_name(name)
+
+
 async def passthrough(request: Request) -> Response:
     """Any other ``/v1/...`` call (models, token counting, ...) is forwarded unchanged."""
     state = server_state(request)
@@ -407,6 +461,8 @@ async def passthrough(request: Request) -> Response:
     path = request.url.path
     if path in _OWN_PATHS or path.startswith("/v1/retrieve/"):
         raise ApiError(405, "method_not_allowed", f"{request.method} is not allowed on {path}")
+    if state.backend is not None:
+        raise ApiError(501, "not_supported", f"{path} is not available with --backend")
     upstream = "anthropic" if path.startswith("/v1/messages") else "openai"
     content = await read_body(request, state.settings.max_body_bytes)
     url = _upstream_url(state, upstream, path, request.url.query)

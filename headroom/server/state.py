@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from headroom.core.store import CCRStore
+from headroom.server.backends import LiteLLMBackend
 from headroom.server.ledger import Ledger
 from headroom.server.observability import Observability
 from headroom.server.response_cache import ResponseCache
@@ -25,6 +26,7 @@ class ServerState:
     obs: Observability = field(default_factory=Observability)
     ledger: Ledger = field(default_factory=Ledger)
     response_cache: ResponseCache | None = None
+    backend: LiteLLMBackend | None = None
     client: httpx.AsyncClient | None = None
 
     def upstream_client(self) -> httpx.AsyncClient:

@@ -272,7 +272,14 @@ def anthropic_stream(body: dict[str, Any], offered: bool, hash_value: str | None
 
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> str:
     choice = {"index": 0, "delta": delta, "finish_reason": finish}
-    return f"data: {json.dumps({'id': 'c', 'object': 'chat.completion.chunk', 'choices': [choice]})}\n\n"
+    chunk = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "fake",
+        "choices": [choice],
+    }
+    return f"data: {json.dumps(chunk)}\n\n"
 
 
 def openai_stream(body: dict[str, Any], offered: bool, hash_value: str | None) -> list[str]:
