@@ -134,3 +134,17 @@ def test_missing_litellm_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
     )
     with pytest.raises(ConfigurationError, match=r"headroom\[litellm\]"):
         ServerSettings(backend="bedrock")
+
+
+def test_streamed_anthropic_messages_through_litellm(provider: FakeUpstream) -> None:
+    anthropic = pytest.importorskip("anthropic")
+    with serve(create_app(ServerSettings(backend="openrouter"))) as base:
+        client = anthropic.Anthropic(base_url=base, api_key="unused", max_retries=0, timeout=60)
+        with client.messages.stream(
+            model="anthropic/claude-sonnet-4-5",
+            max_tokens=100,
+            messages=[{"role": "user", "content": "hi"}],
+        ) as stream:
+            text = "".join(stream.text_stream)
+    assert text == "part0part1part2"
+    assert provider.calls[0].body["stream"] is True
