@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "BUNDLED_CASES",
     "CORPUS_ENV",
     "Case",
     "default_corpus_dir",
@@ -58,14 +60,36 @@ def model_for_case(case: Case) -> str:
     return _FORMAT_MODELS.get(case.format, "gpt-4o")
 
 
+#: The five corpus cases bundled with the package for ``headroom demo``: what the benchmark
+#: falls back to in a checkout without ``../shared/corpus``.
+BUNDLED_CASES = REPO_ROOT / "headroom" / "demo_data"
+
+
 def default_corpus_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """``explicit``, else ``$HEADROOM_CORPUS``, else ``../shared/corpus`` next to the repo."""
+    """``explicit``, else ``$HEADROOM_CORPUS``, else ``../shared/corpus`` next to the repo.
+
+    Without any of them (a fresh clone), the cases bundled for the demo, with a note on
+    stderr saying what a full run needs. An explicit directory that does not exist is an
+    error (`SystemExit` with one line), not a silent fallback.
+    """
     if explicit:
-        return Path(explicit).resolve()
-    env = os.environ.get(CORPUS_ENV)
-    if env:
-        return Path(env).resolve()
-    return (REPO_ROOT.parent / "shared" / "corpus").resolve()
+        chosen = Path(explicit).resolve()
+    elif os.environ.get(CORPUS_ENV):
+        chosen = Path(os.environ[CORPUS_ENV]).resolve()
+    else:
+        shared = (REPO_ROOT.parent / "shared" / "corpus").resolve()
+        if shared.is_dir():
+            return shared
+        print(
+            f"bench: {shared} not found; running on the {len(list(BUNDLED_CASES.glob('p-*.json')))} "
+            f"cases bundled in {BUNDLED_CASES}. For the full corpus, "
+            f"put it at {shared} or pass --corpus DIR (or set ${CORPUS_ENV}).",
+            file=sys.stderr,
+        )
+        return BUNDLED_CASES
+    if not chosen.is_dir():
+        raise SystemExit(f"bench: corpus directory {chosen} does not exist")
+    return chosen
 
 
 def load_case(path: Path) -> Case:

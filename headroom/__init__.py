@@ -20,10 +20,12 @@ from headroom.core import (
     CompressionResult,
     InMemoryStore,
     compress,
+    get_default_store,
     handle_retrieve_call,
     retrieve,
     retrieve_tool_anthropic,
     retrieve_tool_openai,
+    set_default_store,
 )
 from headroom.exceptions import (
     CompressionError,
@@ -55,8 +57,10 @@ __all__ = [
     "ValidationError",
     "__version__",
     "compress",
+    "get_default_store",
     "handle_retrieve_call",
     "retrieve",
     "retrieve_tool_anthropic",
     "retrieve_tool_openai",
+    "set_default_store",
 ]

@@ -17,11 +17,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from headroom.core.store import CCRStore
+from headroom.server.backends import LiteLLMBackend
 from headroom.server.budget import ClientGone
+from headroom.server.dashboard import dashboard_routes
 from headroom.server.guard import RequestGuardMiddleware
 from headroom.server.http import ApiError, api_error_handler, error_body
+from headroom.server.ledger import Ledger
 from headroom.server.observability import RequestLogMiddleware, log_event
 from headroom.server.proxy import proxy_routes
+from headroom.server.response_cache import ResponseCache
 from headroom.server.routes import service_routes
 from headroom.server.settings import ServerSettings
 from headroom.server.state import ServerState
@@ -81,6 +85,17 @@ def create_app(
         settings=settings,
         store=GuardedStore(ccr, settings.store_timeout),
         store_kind=_store_kind(settings.store if owns_store else "", ccr),
+        ledger=Ledger(
+            budget_usd=settings.budget_usd,
+            log_file=settings.log_file,
+            log_content=settings.log_content,
+        ),
+        response_cache=ResponseCache(ttl_seconds=settings.response_cache_ttl)
+        if settings.response_cache
+        else None,
+        backend=LiteLLMBackend(settings.backend, settings.backend_region)
+        if settings.backend
+        else None,
     )
 
     @contextlib.asynccontextmanager
@@ -91,6 +106,7 @@ def create_app(
             auth=bool(settings.api_keys),
             upstream_openai=settings.upstream_openai,
             upstream_anthropic=settings.upstream_anthropic,
+            backend=settings.backend,
         )
         try:
             yield
@@ -100,9 +116,10 @@ def create_app(
                 state.client = None
             if owns_store:
                 state.store.close()
+            state.ledger.close()
 
     app = Starlette(
-        routes=[*service_routes(), *proxy_routes()],
+        routes=[*service_routes(), *dashboard_routes(), *proxy_routes()],
         middleware=[
             Middleware(RequestLogMiddleware, observability=state.obs),
             Middleware(

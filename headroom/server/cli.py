@@ -119,6 +119,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-optimize", action="store_true", help="forward requests without compressing them"
     )
     parser.add_argument(
+        "--backend",
+        metavar="NAME",
+        help="route through LiteLLM to this provider (bedrock, vertex_ai, azure, openrouter, "
+        "gemini, groq, ...); credentials from its usual environment variables. "
+        "Default: forward directly to --upstream-openai / --upstream-anthropic",
+    )
+    parser.add_argument(
+        "--region", metavar="REGION", help="region for --backend bedrock or vertex_ai"
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        metavar="USD",
+        help="spend cap over the proxy's lifetime, per API key when keys are set; "
+        "requests past it get a 429 (priced offline from LiteLLM's cost map)",
+    )
+    parser.add_argument(
+        "--log-file", metavar="PATH", help="append one JSON line per proxied request"
+    )
+    parser.add_argument(
+        "--log-content",
+        action="store_true",
+        help="include the messages sent upstream in --log-file lines",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not answer identical requests from the response cache",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
     return parser
@@ -147,6 +177,12 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         "max_output_bytes": args.max_output_bytes,
         "header_timeout": args.header_timeout,
         "body_timeout": args.body_timeout,
+        "budget_usd": args.budget,
+        "backend": args.backend,
+        "backend_region": args.region,
+        "log_file": args.log_file,
+        "log_content": True if args.log_content else None,
+        "response_cache": not args.no_cache,
     }
     return ServerSettings.from_env(**{k: v for k, v in flags.items() if v is not None})
 

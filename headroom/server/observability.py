@@ -62,6 +62,7 @@ class TenantView:
             "proxy": 0,
             "retrieve": 0,
             "bypassed": 0,
+            "cached": 0,
             "rejected": 0,
             "failed": 0,
             "compression_failures": 0,
@@ -142,6 +143,9 @@ class TenantView:
             compression_failures=int(failed_open),
         )
 
+    def record_cached(self) -> None:
+        self._add(cached=1)
+
     def record_bypass(self) -> None:
         self._add(proxy=1, bypassed=1)
 
@@ -167,6 +171,7 @@ class TenantView:
                 "proxy": c["proxy"],
                 "retrieve": c["retrieve"],
                 "bypassed": c["bypassed"],
+                "cached": c["cached"],
                 "rejected": c["rejected"],
                 "failed": c["failed"],
             },
@@ -233,6 +238,10 @@ class Observability:
     def record_bypass(self, tenant: str | None = None) -> None:
         for v in self._views(tenant):
             v.record_bypass()
+
+    def record_cached(self, tenant: str | None = None) -> None:
+        for v in self._views(tenant):
+            v.record_cached()
 
     def record_retrieval(
         self, found: bool, via_proxy: bool = False, tenant: str | None = None

@@ -15,16 +15,20 @@ can resolve.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from headroom.core.result import CompressionResult
-from headroom.core.retrieval import RETRIEVE_ADAPTERS
+from headroom.core.retrieval import RETRIEVE_ADAPTERS, is_retrieve_name
 from headroom.exceptions import ValidationError
 from headroom.server.auth import Tenant, is_configured_key
 from headroom.server.budget import (
@@ -36,8 +40,11 @@ from headroom.server.budget import (
     while_connected,
 )
 from headroom.server.http import ApiError, parse_json_object, read_body
+from headroom.server.ledger import BudgetExceeded, RequestRecord
+from headroom.server.metering import RETRIEVALS, metered, note_retrieval
 from headroom.server.observability import log_event
 from headroom.server.payloads import CHAT_ROUTES, ChatRoute, compress_body, dumps
+from headroom.server.rounds import answer_call
 from headroom.server.routes import compress_config, server_state, tenant_of
 from headroom.server.state import ServerState
 from headroom.server.streaming import STREAM_DIALECTS
@@ -141,8 +148,8 @@ async def _compress(
 ) -> tuple[dict[str, Any], CompressionResult | None]:
     """`body` compressed under the request's budget; the original on any failure."""
     config = await compress_config(state, state.settings.config)
-    if stream and route.api not in STREAM_DIALECTS:  # no marker nobody can resolve
-        config = config.replace(lossy=False)
+    if stream and (route.api not in STREAM_DIALECTS or state.backend is not None):
+        config = config.replace(lossy=False)  # no marker nobody can resolve
     try:
         return await run_budgeted(
             budget,
@@ -168,7 +175,12 @@ async def chat_proxy(request: Request) -> Response:
 
     The body goes on byte for byte when nothing was compressed (bypass,
     ``--no-optimize``, nothing to gain, or a body Headroom will not rewrite).
+    Around the call (`_account`): the spend cap is checked before anything is
+    sent, an identical earlier answer comes from the response cache, and the
+    ledger records what the request cost and saved once its answer has gone out.
     """
+    started = time.perf_counter()
+    RETRIEVALS.set([0])
     state = server_state(request)
     tenant = tenant_of(request)
     route = CHAT_ROUTES[request.url.path]
@@ -178,23 +190,45 @@ async def chat_proxy(request: Request) -> Response:
     headers = _request_headers(request, tenant, route.upstream)
     headers["content-type"] = "application/json"
     url = _upstream_url(state, route.upstream, request.url.path, request.url.query)
-    if bypass or not settings.optimize:
+
+    async def as_sent(reason: str) -> Response:
         state.obs.record_bypass(tenant.id)
-        request.state.log_fields = {"bypass": True}
-        return await relay(state, "POST", url, headers, raw, _headers_for(None))
+        request.state.log_fields = {"bypass": True, "reason": reason}
+        body = _lenient_json(raw)
+        if state.backend is not None:
+            if body is None:
+                raise ApiError(400, "invalid_json", "request body is not a JSON object")
+            backend = state.backend
+            send: Callable[[], Awaitable[Response]] = lambda: backend.respond(  # noqa: E731
+                route.api, body, _headers_for(None)
+            )
+        else:
+            send = lambda: relay(state, "POST", url, headers, raw, _headers_for(None))  # noqa: E731
+        return await _account(request, state, tenant, route, body, None, raw, started, send)
+
+    if bypass or not settings.optimize:
+        return await as_sent("bypass")
     try:
         body = parse_json_object(raw)
     except ApiError as exc:
         if exc.status != 400 or "surrogate" not in exc.message:
             raise
         # JSON Headroom cannot write back as UTF-8: the upstream judges it as sent.
-        state.obs.record_bypass(tenant.id)
-        request.state.log_fields = {"bypass": True, "reason": "unencodable"}
-        return await relay(state, "POST", url, headers, raw, _headers_for(None))
+        return await as_sent("unencodable")
     budget = Budget(settings.compress_timeout, settings.max_output_bytes)
     return await while_connected(
-        request, _forward(state, tenant, route, url, headers, raw, body, request, budget), budget
+        request,
+        _forward(state, tenant, route, url, headers, raw, body, request, budget, started),
+        budget,
     )
+
+
+def _lenient_json(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _headers_for(result: CompressionResult | None) -> dict[str, str]:
@@ -215,6 +249,7 @@ async def _forward(
     body: dict[str, Any],
     request: Request,
     budget: Budget,
+    started: float,
 ) -> Response:
     stream = body.get("stream") is True
     send_body, result = await _compress(state, tenant, route, body, stream, budget)
@@ -233,20 +268,169 @@ async def _forward(
         state.obs.record_bypass(tenant.id)
         request.state.log_fields = {"bypass": True, "stream": stream}
     extra = _headers_for(result)
-    if result is not None and result.ccr_hashes and state.settings.retrieve_rounds > 0:
-        adapter = RETRIEVE_ADAPTERS[route.api]
-        without_tool = send_body if "tools" not in send_body else None
-        with_tool = adapter.add_tool(send_body)
-        headers["accept-encoding"] = "gzip, deflate"  # decoded here, re-sent as identity
-        if stream:
-            return await retrieve_stream(
+    content = raw if send_body is body else dumps(send_body)
+
+    async def send() -> Response:
+        if state.backend is not None:
+            return await _forward_to_backend(state, route, tenant, send_body, result, stream, extra)
+        if result is not None and result.ccr_hashes and state.settings.retrieve_rounds > 0:
+            adapter = RETRIEVE_ADAPTERS[route.api]
+            without_tool = send_body if "tools" not in send_body else None
+            with_tool = adapter.add_tool(send_body)
+            headers["accept-encoding"] = "gzip, deflate"  # decoded here, re-sent as identity
+            if stream:
+                return await retrieve_stream(
+                    state, route, url, headers, with_tool, tenant, extra, without_tool
+                )
+            return await retrieve_loop(
                 state, route, url, headers, with_tool, tenant, extra, without_tool
             )
-        return await retrieve_loop(
-            state, route, url, headers, with_tool, tenant, extra, without_tool
+        return await relay(state, "POST", url, headers, content, extra)
+
+    return await _account(request, state, tenant, route, send_body, result, content, started, send)
+
+
+async def _account(
+    request: Request,
+    state: ServerState,
+    tenant: Tenant,
+    route: ChatRoute,
+    sent: dict[str, Any] | None,
+    result: CompressionResult | None,
+    content: bytes,
+    started: float,
+    send: Callable[[], Awaitable[Response]],
+) -> Response:
+    """Spend cap, response cache and ledger around one upstream exchange."""
+    sent = sent or {}
+    model = sent.get("model") if isinstance(sent.get("model"), str) else None
+    if result is not None:
+        tokens_before, tokens_after = result.tokens_before, result.tokens_after
+    else:  # sent as it came: counted for the spend cap and cost all the same
+        count = await run_in_threadpool(
+            _estimate_tokens, sent, route, model or state.settings.default_model
         )
-    content = raw if send_body is body else dumps(send_body)
-    return await relay(state, "POST", url, headers, content, extra)
+        tokens_before = tokens_after = count
+    try:
+        state.ledger.check_budget(tenant.log_id, model, tokens_after)
+    except BudgetExceeded as exc:
+        log_event("budget_refused", tenant=tenant.log_id, model=model)
+        return _budget_refusal(route, str(exc))
+    retrievals = RETRIEVALS.get() or [0]
+    cache = state.response_cache
+    cache_key = cache.key(tenant.id, request.url.path, content) if cache is not None else None
+    media_type = "text/event-stream" if sent.get("stream") is True else "application/json"
+
+    def finished(status: int, answer: bytes | None, output: int, cached: bool = False) -> None:
+        if cache is not None and cache_key and not cached and status == 200 and answer:
+            cache.put(cache_key, tenant.id, answer, media_type)
+        record = RequestRecord(
+            time=time.time(),
+            tenant=tenant.log_id,
+            route=request.url.path,
+            model=model,
+            status=status,
+            tokens_before=tokens_before,
+            tokens_after=tokens_after,
+            output_tokens=output,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            retrievals=retrievals[0],
+            cached=cached,
+            bypassed=result is None,
+        )
+        state.ledger.record(record, sent.get(route.field))
+
+    if cache is not None and cache_key:
+        hit = cache.get(cache_key)
+        if hit is not None:
+            state.obs.record_cached(tenant.id)
+            finished(200, hit.body, 0, cached=True)
+            return Response(
+                hit.body,
+                media_type=hit.media_type,
+                headers={**_headers_for(result), "x-headroom-cache": "hit"},
+            )
+    return metered(await send(), finished)
+
+
+def _budget_refusal(route: ChatRoute, message: str) -> Response:
+    """A 429 in the client's own API shape, so its SDK raises its usual rate-limit error."""
+    if route.api == "anthropic_messages":
+        body: dict[str, Any] = {
+            "type": "error",
+            "error": {"type": "rate_limit_error", "message": message},
+        }
+    else:
+        body = {
+            "error": {
+                "message": message,
+                "type": "insufficient_quota",
+                "param": None,
+                "code": "headroom_budget_exceeded",
+            }
+        }
+    return JSONResponse(body, status_code=429)
+
+
+def _estimate_tokens(body: dict[str, Any], route: ChatRoute, model: str) -> int:
+    """Input tokens of a request sent as it came (bypassed): for cost and the spend cap."""
+    from headroom.core.tokens import count_message_tokens, counter_for_model
+
+    messages = body.get(route.field)
+    if not isinstance(messages, list):
+        return 0
+    count = counter_for_model(model)
+    return sum(count_message_tokens(m, count) for m in messages if isinstance(m, dict))
+
+
+async def _forward_to_backend(
+    state: ServerState,
+    route: ChatRoute,
+    tenant: Tenant,
+    send_body: dict[str, Any],
+    result: CompressionResult | None,
+    stream: bool,
+    extra: dict[str, str],
+) -> Response:
+    """The request through LiteLLM, answering ``headroom_retrieve`` between calls."""
+    backend = state.backend
+    assert backend is not None
+    if route.api not in ("openai_chat", "anthropic_messages"):
+        raise ApiError(501, "not_supported", f"the {route.api} API is not available with --backend")
+    rounds = state.settings.retrieve_rounds
+    if stream or result is None or not result.ccr_hashes or rounds == 0:
+        return await backend.respond(route.api, send_body, extra)
+    adapter = RETRIEVE_ADAPTERS[route.api]
+    store = tenant.store(state.store)
+    body = adapter.add_tool(send_body)
+    for _ in range(rounds):
+        try:
+            data = await backend.call(route.api, body)
+        except Exception:  # the same call again renders the provider's error for the client
+            return await backend.respond(route.api, body, extra)
+        data = data if isinstance(data, dict) else dict(data)
+        calls = adapter.calls(data)
+        if not calls:
+            return JSONResponse(data, headers=extra)
+        answers = []
+        for call in calls:
+            text, found = await run_in_threadpool(answer_call, call.arguments, store)
+            state.obs.record_retrieval(found, via_proxy=True, tenant=tenant.id)
+            note_retrieval()
+            answers.append((call, text))
+        body = adapter.follow_up(body, data, answers)
+    # Out of rounds: one last call without the tool, so the client gets an answer.
+    tools = [t for t in body.get("tools", []) if not _is_retrieve_tool(t)]
+    final = {**body, "tools": tools} if tools else {k: v for k, v in body.items() if k != "tools"}
+    return await backend.respond(route.api, final, extra)
+
+
+def _is_retrieve_tool(tool: Any) -> bool:
+    if not isinstance(tool, dict):
+        return False
+    function = tool.get("function")
+    name = function.get("name") if isinstance(function, dict) else tool.get("name")
+    return is_retrieve_name(name)
 
 
 async def passthrough(request: Request) -> Response:
@@ -256,6 +440,8 @@ async def passthrough(request: Request) -> Response:
     path = request.url.path
     if path in _OWN_PATHS or path.startswith("/v1/retrieve/"):
         raise ApiError(405, "method_not_allowed", f"{request.method} is not allowed on {path}")
+    if state.backend is not None:
+        raise ApiError(501, "not_supported", f"{path} is not available with --backend")
     upstream = "anthropic" if path.startswith("/v1/messages") else "openai"
     url = _upstream_url(state, upstream, path, request.url.query)
     content = await read_body(request, state.settings.max_body_bytes, state.settings.body_timeout)

@@ -206,10 +206,26 @@ def _audience(request: Request) -> str | None:
 
 async def stats(request: Request) -> Response:
     """Counters of this process: requests, tokens before/after/saved, failures."""
-    audience = _audience(request)
+    tenant = tenant_of(request)
+    audience = None if tenant.admin else tenant.id
     state = server_state(request)
     body = state.obs.snapshot(state.store_kind, audience)
     body["scope"] = "all" if audience is None else "tenant"
+    ledger = state.ledger.snapshot(None if tenant.admin else tenant.log_id)
+    totals = ledger["totals"]
+    body["tokens"]["input"] = totals["tokens_after"]  # what proxied requests sent upstream
+    body["tokens"]["output"] = totals["output_tokens"]
+    body["cost"] = {
+        "total_cost_usd": totals["total_cost_usd"],
+        "total_savings_usd": totals["total_savings_usd"],
+        "unpriced_requests": totals["unpriced_requests"],
+        "budget": ledger["budget"],
+    }
+    body["models"] = ledger["models"]
+    body["recent"] = ledger["recent"]
+    body["timeline"] = ledger["timeline"]
+    cache = state.response_cache.stats() if state.response_cache else None
+    body["cache"] = {"enabled": cache is not None, **(cache or {"entries": 0, "total_hits": 0})}
     return JSONResponse(body)
 
 

@@ -14,6 +14,15 @@ __all__ = ["ServerSettings"]
 _DEFAULT_MAX_BODY = 32 * 2**20
 
 
+def _require_litellm(backend: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("litellm") is None:
+        raise ConfigurationError(
+            f"--backend {backend} routes through LiteLLM: pip install 'headroom[litellm]'"
+        )
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """Everything `create_app` needs; every field has a working default.
@@ -60,6 +69,17 @@ class ServerSettings:
             (they pass through as sent), so one huge output cannot hold a CPU.
         header_timeout: Seconds a connection may take to send a request's headers.
         body_timeout: Seconds a client may take to send a request's body.
+        budget_usd: Spend cap in USD over the app's lifetime, per tenant key (one cap for
+            the whole proxy when no keys are configured); None for no cap.
+        log_file: Append one JSON line per proxied request here (no message content
+            unless `log_content`).
+        log_content: Include the messages sent upstream in each log line.
+        response_cache: Answer identical requests (after compression) from a cache.
+        response_cache_ttl: Seconds a cached answer is served.
+        backend: A LiteLLM provider (``bedrock``, ``vertex_ai``, ``azure``, ``openrouter``...)
+            to route chat and messages through instead of the upstream URLs; ``openai`` and
+            ``anthropic`` (the default) forward directly.
+        backend_region: Region for backends that take one (Bedrock, Vertex AI).
     """
 
     host: str = "127.0.0.1"
@@ -89,8 +109,23 @@ class ServerSettings:
     max_output_bytes: int = 2 * 2**20
     header_timeout: float = 10.0
     body_timeout: float = 60.0
+    budget_usd: float | None = None
+    log_file: str | None = None
+    log_content: bool = False
+    response_cache: bool = False
+    response_cache_ttl: float = 300.0
+    backend: str | None = None
+    backend_region: str | None = None
 
     def __post_init__(self) -> None:
+        if self.budget_usd is not None and self.budget_usd < 0:
+            raise ConfigurationError(f"budget must be >= 0 USD, got {self.budget_usd}")
+        if self.backend in ("openai", "anthropic", ""):
+            object.__setattr__(self, "backend", None)  # the direct upstreams already are these
+        if self.backend is not None:
+            _require_litellm(self.backend)
+        if self.response_cache_ttl <= 0:
+            raise ConfigurationError("response_cache_ttl must be positive")
         if self.max_body_bytes <= 0:
             raise ConfigurationError(f"max_body_bytes must be positive, got {self.max_body_bytes}")
         if self.upstream_timeout <= 0 or self.upstream_connect_timeout <= 0:

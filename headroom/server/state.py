@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from headroom.server.backends import LiteLLMBackend
+from headroom.server.ledger import Ledger
 from headroom.server.observability import Observability
+from headroom.server.response_cache import ResponseCache
 from headroom.server.settings import ServerSettings
 from headroom.server.storeguard import GuardedStore
 
@@ -22,6 +25,9 @@ class ServerState:
     store: GuardedStore
     store_kind: str
     obs: Observability = field(init=False)
+    ledger: Ledger = field(default_factory=Ledger)
+    response_cache: ResponseCache | None = None
+    backend: LiteLLMBackend | None = None
     client: httpx.AsyncClient | None = None
     salt: bytes = field(init=False)
 

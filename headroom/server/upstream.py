@@ -21,6 +21,7 @@ from starlette.responses import Response, StreamingResponse
 from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveCall
 from headroom.server.auth import Tenant
 from headroom.server.http import ApiError
+from headroom.server.metering import note_retrieval
 from headroom.server.observability import log_event
 from headroom.server.payloads import ChatRoute, dumps
 from headroom.server.rounds import add_usage, answer_call, without_tool_calls
@@ -109,6 +110,7 @@ def _answerer(
     async def answer(call: RetrieveCall) -> str:
         text, found = await run_in_threadpool(answer_call, call.arguments, store)
         state.obs.record_retrieval(found, via_proxy=True, tenant=tenant.id)
+        note_retrieval()
         log_event("retrieve_answered", tenant=tenant.log_id, found=found, stream=stream)
         return text
 

@@ -155,7 +155,7 @@ class FakeUpstream:
                 _chunk({"role": "assistant", "content": None}),
                 _chunk({"tool_calls": [{**call, "index": 0}]}),
                 _chunk({}, "tool_calls"),
-                f"data: {json.dumps({'id': 'c', 'choices': [], 'usage': USAGE})}\n\n",
+                f"data: {json.dumps({'id': 'c', 'object': 'chat.completion.chunk', 'created': 1, 'model': 'fake', 'choices': [], 'usage': USAGE})}\n\n",
                 "data: [DONE]\n\n",
             ]
             return StreamingResponse(
@@ -350,7 +350,14 @@ def anthropic_stream(body: dict[str, Any], offered: bool, hash_value: str | None
 
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> str:
     choice = {"index": 0, "delta": delta, "finish_reason": finish}
-    return f"data: {json.dumps({'id': 'c', 'object': 'chat.completion.chunk', 'choices': [choice]})}\n\n"
+    chunk = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "fake",
+        "choices": [choice],
+    }
+    return f"data: {json.dumps(chunk)}\n\n"
 
 
 def openai_stream(body: dict[str, Any], offered: bool, hash_value: str | None) -> list[str]:
@@ -372,7 +379,9 @@ def openai_stream(body: dict[str, Any], offered: bool, hash_value: str | None) -
             "data: [DONE]\n\n",
         ]
     usage = (
-        [f"data: {json.dumps({'id': 'c', 'choices': [], 'usage': USAGE})}\n\n"]
+        [
+            f"data: {json.dumps({'id': 'c', 'object': 'chat.completion.chunk', 'created': 1, 'model': 'fake', 'choices': [], 'usage': USAGE})}\n\n"
+        ]
         if (body.get("stream_options") or {}).get("include_usage")
         else []
     )
