@@ -321,7 +321,7 @@ class MetricsStore:
             "total_tokens_after": int(after),
             "total_tokens_saved": int(saved),
             "savings_percent": round(100.0 * saved / before, 2) if before else 0.0,
-            "total_savings_usd": round(float(usd), 6),
+            "total_savings_usd": float(usd),
             "retrieve_calls": int(retrieves),
             "by_mode": {m: {"requests": int(n), "tokens_saved": int(s or 0)} for m, n, s in modes},
             "first_request": _to_datetime(first).isoformat() if first is not None else None,

@@ -535,7 +535,6 @@ class HeadroomClient:
         cfg = core.config
         with core.lock:
             session = dict(core.session.__dict__)
-        session["savings_usd_total"] = round(session["savings_usd_total"], 6)
         return {
             "session": session,
             "config": {
