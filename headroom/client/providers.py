@@ -19,7 +19,7 @@ from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveAdapter, is_retri
 from headroom.core.tokens import TokenCounter, counter_for_model
 from headroom.exceptions import ConfigurationError, ProviderError
 
-__all__ = ["AnthropicProvider", "OpenAIProvider", "Provider"]
+__all__ = ["AnthropicProvider", "OpenAIProvider", "Provider", "check_provider"]
 
 
 class Provider(ABC):
@@ -35,6 +35,8 @@ class Provider(ABC):
     sdk_module: str = ""
     async_class: str = ""
     resource: tuple[str, ...] = ()
+    #: The SDK's stream helper classes: (module, sync manager, async manager), if wrapped.
+    stream_helper: tuple[str, str, str] | None = None
 
     def __init__(self, token_counter: TokenCounter | None = None) -> None:
         self.token_counter = token_counter
@@ -98,6 +100,17 @@ class Provider(ABC):
                 )
         return target
 
+    def stream_manager(self, request: Any, is_async: bool) -> Any:
+        """The SDK's ``.stream()`` helper over `request` (a callable, or an awaitable when
+        async, giving the stream), or None when Headroom does not wrap this SDK's helper."""
+        if self.stream_helper is None:
+            return None
+        module_name, sync_name, async_name = self.stream_helper
+        module = importlib.import_module(module_name)
+        if is_async:
+            return getattr(module, async_name)(request)
+        return getattr(module, sync_name)(request, output_format=self.sdk().NOT_GIVEN)
+
     @abstractmethod
     def hide_retrieve_calls(self, response: Any) -> Any:
         """`response` without ``headroom_retrieve`` calls (left when no rounds remained)."""
@@ -141,6 +154,7 @@ class AnthropicProvider(Provider):
     sdk_module = "anthropic"
     async_class = "AsyncAnthropic"
     resource = ("messages",)
+    stream_helper = ("anthropic.lib.streaming", "MessageStreamManager", "AsyncMessageStreamManager")
 
     def hide_retrieve_calls(self, response: Any) -> Any:
         content = getattr(response, "content", None)

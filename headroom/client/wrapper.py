@@ -357,6 +357,17 @@ class _Endpoint:
         """The plan of a `create` call with these arguments; makes no API call."""
         return self._core.plan(kwargs)
 
+    def stream(self, **kwargs: Any) -> Any:
+        """The SDK's ``.stream()`` helper (Anthropic) over a Headroom stream.
+
+        For an SDK whose helper Headroom does not wrap (OpenAI's
+        ``chat.completions.stream``), this is the SDK's own method: uncompressed.
+        """
+        manager = self._core.provider.stream_manager(
+            lambda: self.create(stream=True, **kwargs), is_async=False
+        )
+        return manager if manager is not None else self._original.stream(**kwargs)
+
     def create(self, **kwargs: Any) -> Any:
         """The SDK's `create`, with the messages compressed (optimize) or measured (audit)."""
         core = self._core
@@ -387,6 +398,12 @@ class _Endpoint:
 
 class _AsyncEndpoint(_Endpoint):
     """``chat.completions`` / ``messages`` of an async client."""
+
+    def stream(self, **kwargs: Any) -> Any:
+        """The SDK's async ``.stream()`` helper (Anthropic) over a Headroom stream."""
+        if self._core.provider.stream_helper is None:
+            return self._original.stream(**kwargs)
+        return self._core.provider.stream_manager(self.create(stream=True, **kwargs), is_async=True)
 
     async def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
         """The SDK's `create`, with the messages compressed (optimize) or measured (audit)."""

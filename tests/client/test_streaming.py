@@ -171,3 +171,37 @@ async def test_async_audit_and_optimize_differ_only_in_what_is_sent(
     [record] = client.get_metrics()
     assert record.mode == mode and record.tokens_saved > 0
     await sdk.close()
+
+
+def test_anthropic_stream_helper_gets_the_whole_answer(
+    fake: RecordingUpstream, base_url: str, store_url: str
+) -> None:
+    sdk = anthropic.Anthropic(base_url=base_url, api_key="sk-ant", max_retries=0, timeout=30)
+    client = HeadroomClient(original_client=sdk, provider=AnthropicProvider(), store_url=store_url)
+    with client.messages.stream(
+        model="claude-sonnet-4-5", max_tokens=128, messages=anthropic_conversation(seed=28)
+    ) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == "Let me look.part0part1part2"
+    assert [b.type for b in final.content] == ["text", "text"]
+    assert final.stop_reason == "end_turn"
+    assert len(fake.calls) == 2
+    sent = fake.calls[0].body["messages"][2]["content"][0]["content"]
+    assert "headroom_retrieve" in sent
+
+
+async def test_async_anthropic_stream_helper(
+    fake: RecordingUpstream, base_url: str, store_url: str
+) -> None:
+    sdk = anthropic.AsyncAnthropic(base_url=base_url, api_key="sk-ant", max_retries=0, timeout=30)
+    client = HeadroomClient(original_client=sdk, provider=AnthropicProvider(), store_url=store_url)
+    async with client.messages.stream(
+        model="claude-sonnet-4-5", max_tokens=128, messages=anthropic_conversation(seed=29)
+    ) as stream:
+        text = "".join([t async for t in stream.text_stream])
+        final = await stream.get_final_message()
+    assert text == "Let me look.part0part1part2"
+    assert final.stop_reason == "end_turn"
+    assert len(fake.calls) == 2
+    await sdk.close()
