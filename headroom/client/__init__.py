@@ -14,13 +14,10 @@ from __future__ import annotations
 
 from headroom.client.metrics import MetricsStore, RequestMetrics, default_data_dir
 from headroom.client.modes import MODES
+from headroom.client.pipeline import SimulationPlan
 from headroom.client.providers import AnthropicProvider, OpenAIProvider, Provider
-from headroom.client.wrapper import (
-    AsyncHeadroomStream,
-    HeadroomClient,
-    HeadroomStream,
-    SimulationPlan,
-)
+from headroom.client.streaming import AsyncHeadroomStream, HeadroomStream
+from headroom.client.wrapper import HeadroomClient
 
 __all__ = [
     "MODES",

@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from headroom.core.retrieval import is_retrieve_name
 
-__all__ = ["AnthropicRelay", "OpenAIChatRelay", "StreamRelay"]
+__all__ = [
+    "AnthropicRelay",
+    "AsyncHeadroomStream",
+    "HeadroomStream",
+    "OpenAIChatRelay",
+    "StreamRelay",
+]
 
 
 class StreamRelay(ABC):
@@ -208,3 +215,67 @@ class AnthropicRelay(StreamRelay):
                     block["input"] = {}
             content.append(block)
         return {"role": "assistant", "content": content}
+
+
+class HeadroomStream:
+    """A streamed response: iterate it like the SDK's stream; closing closes the SDK stream."""
+
+    def __init__(self, items: Iterator[Any], holder: list[Any]) -> None:
+        self._items = items
+        self._holder = holder
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._items)
+
+    def __enter__(self) -> HeadroomStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop reading and release the connection."""
+        try:
+            self._holder[0].close()
+        finally:
+            close = getattr(self._items, "close", None)
+            if callable(close):
+                close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._holder[0], name)  # e.g. .response of the SDK stream
+
+
+class AsyncHeadroomStream:
+    """The async twin of `HeadroomStream`."""
+
+    def __init__(self, items: AsyncIterator[Any], holder: list[Any]) -> None:
+        self._items = items
+        self._holder = holder
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self._items.__anext__()
+
+    async def __aenter__(self) -> AsyncHeadroomStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop reading and release the connection."""
+        try:
+            await self._holder[0].close()
+        finally:
+            aclose = getattr(self._items, "aclose", None)
+            if callable(aclose):
+                await aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._holder[0], name)

@@ -10,326 +10,24 @@ calling the API. Every other attribute is the wrapped client's own.
 from __future__ import annotations
 
 import inspect
-import logging
-import threading
-import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from headroom.client.metrics import MetricsStore, RequestMetrics, default_store_url
-from headroom.client.modes import Mode, RequestOptions, check_mode, resolve_options, split_overrides
-from headroom.client.pricing import input_price, price_table_source
+from headroom.client.modes import Mode, check_mode
+from headroom.client.pipeline import Pipeline, SimulationPlan
+from headroom.client.pricing import price_table_source
 from headroom.client.providers import Provider, check_provider
-from headroom.client.retrieval import RetrieveLoop, relay_async, relay_sync
-from headroom.core.compress import compress
+from headroom.client.retrieval import relay_async, relay_sync
+from headroom.client.streaming import AsyncHeadroomStream, HeadroomStream
 from headroom.core.config import CompressConfig
 from headroom.core.hooks import CompressionHooks
-from headroom.core.result import CompressionResult
 from headroom.core.store import CCRStore
-from headroom.core.tokens import count_message_tokens, counter_for_model, encoding_name_for_model
+from headroom.core.tokens import counter_for_model, encoding_name_for_model
 from headroom.exceptions import ConfigurationError, HeadroomError, ValidationError
 
-__all__ = ["AsyncHeadroomStream", "HeadroomClient", "HeadroomStream", "SimulationPlan"]
-
-logger = logging.getLogger("headroom")
-
-
-@dataclass(frozen=True)
-class SimulationPlan:
-    """What a request would do, computed without calling the API.
-
-    Attributes:
-        model: The model of the request.
-        mode: The mode the request would run in.
-        tokens_before: Input tokens of the messages as given.
-        tokens_after: Input tokens after compression.
-        tokens_saved: ``tokens_before - tokens_after``.
-        transforms: The transforms that would run.
-        estimated_savings: `tokens_saved` in USD at the model's input price
-            (LiteLLM's bundled cost map), or None.
-        estimated_savings_reason: Why `estimated_savings` is None (else empty).
-        messages: The messages optimize mode would send.
-        ccr_hashes: Hashes under which compressed originals are retrievable.
-    """
-
-    model: str
-    mode: str
-    tokens_before: int
-    tokens_after: int
-    tokens_saved: int
-    transforms: list[str]
-    estimated_savings: float | None
-    estimated_savings_reason: str = ""
-    messages: list[dict[str, Any]] = field(default_factory=list, repr=False)
-    ccr_hashes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The plan as JSON-ready values."""
-        return dict(self.__dict__)
-
-
-@dataclass
-class _Prepared:
-    """One request after Headroom looked at it."""
-
-    model: str
-    options: RequestOptions
-    body: dict[str, Any]
-    result: CompressionResult | None
-    offered: bool
-
-
-@dataclass
-class _Session:
-    requests_total: int = 0
-    requests_optimized: int = 0
-    requests_audited: int = 0
-    requests_streamed: int = 0
-    tokens_input_before_total: int = 0
-    tokens_input_after_total: int = 0
-    tokens_saved_total: int = 0
-    savings_usd_total: float = 0.0
-    retrieve_calls_answered: int = 0
-    compression_failures: int = 0
-    metrics_write_failures: int = 0
-    simulations: int = 0
-
-
-def _plain(messages: Any) -> Any:
-    """SDK message objects (e.g. a previous response's message) as dicts; dicts unchanged."""
-    if not isinstance(messages, list):
-        return messages
-    return [
-        m.model_dump(mode="json", exclude_none=True) if hasattr(m, "model_dump") else m
-        for m in messages
-    ]
-
-
-class _Core:
-    """The state every namespace of one `HeadroomClient` shares."""
-
-    def __init__(
-        self,
-        client: Any,
-        provider: Provider,
-        mode: Mode,
-        config: CompressConfig,
-        hooks: CompressionHooks | None,
-        limits: dict[str, int],
-        metrics: MetricsStore,
-        ccr_store: CCRStore | None,
-        ccr_retrieve: bool,
-    ) -> None:
-        self.client = client
-        self.provider = provider
-        self.mode = mode
-        self.config = config
-        self.hooks = hooks
-        self.limits = limits
-        self.metrics = metrics
-        self.ccr_store = ccr_store
-        self.ccr_retrieve = ccr_retrieve
-        self.session = _Session()
-        self.lock = threading.Lock()
-
-    # -- compression ---------------------------------------------------------------
-
-    def compress(
-        self, messages: Any, model: str, config: CompressConfig
-    ) -> CompressionResult | None:
-        """`compress()` failing open: None when the messages cannot be compressed."""
-        try:
-            result = compress(
-                _plain(messages),
-                model,
-                model_limit=self.provider.context_limit(model, self.limits),
-                config=config,
-                hooks=self.hooks,
-                store=self.ccr_store,
-                token_counter=self.provider.token_counter,
-            )
-        except Exception:
-            logger.warning(
-                "headroom: cannot compress this request; sending it as is", exc_info=True
-            )
-            with self.lock:
-                self.session.compression_failures += 1
-            return None
-        if any(t.startswith("fail_open:") for t in result.transforms_applied):
-            with self.lock:
-                self.session.compression_failures += 1
-        return result
-
-    def prepare(self, kwargs: Mapping[str, Any]) -> _Prepared:
-        overrides, sdk_kwargs = split_overrides(kwargs)
-        options = resolve_options(self.mode, self.config, overrides)
-        model = str(sdk_kwargs.get("model") or "")
-        messages = sdk_kwargs.get("messages")
-        result = self.compress(messages, model, options.config)
-        body, offered = sdk_kwargs, False
-        if (
-            options.mode == "optimize"
-            and result is not None
-            and result.messages != _plain(messages)
-        ):
-            body = {**sdk_kwargs, "messages": result.messages}
-            if self.ccr_retrieve and result.ccr_hashes:
-                body = self.provider.adapter.add_tool(body)
-                offered = True
-        return _Prepared(model, options, body, result, offered)
-
-    def plan(self, kwargs: Mapping[str, Any]) -> SimulationPlan:
-        overrides, sdk_kwargs = split_overrides(kwargs)
-        options = resolve_options(self.mode, self.config, overrides)
-        model = str(sdk_kwargs.get("model") or "")
-        messages = sdk_kwargs.get("messages")
-        result = self.compress(messages, model, options.config)
-        with self.lock:
-            self.session.simulations += 1
-        if result is None:
-            before = self._count(messages, model)
-            result = CompressionResult(
-                messages=_plain(messages) if isinstance(messages, list) else [],
-                tokens_before=before,
-                tokens_after=before,
-            )
-        quote = input_price(model, self.provider.name)
-        return SimulationPlan(
-            model=model,
-            mode=options.mode,
-            tokens_before=result.tokens_before,
-            tokens_after=result.tokens_after,
-            tokens_saved=result.tokens_saved,
-            transforms=list(result.transforms_applied),
-            estimated_savings=quote.cost(result.tokens_saved),
-            estimated_savings_reason=quote.reason,
-            messages=list(result.messages),
-            ccr_hashes=list(result.ccr_hashes),
-        )
-
-    def _count(self, messages: Any, model: str) -> int:
-        try:
-            count = self.provider.counter(model)
-            return sum(count_message_tokens(m, count) for m in _plain(messages))
-        except Exception:
-            return 0
-
-    # -- metrics -------------------------------------------------------------------
-
-    def record(self, prepared: _Prepared, stream: bool, retrieve_calls: int) -> None:
-        """Count the request in the session and the metrics store; never raises."""
-        result = prepared.result
-        if result is None:
-            before = after = self._count(prepared.body.get("messages"), prepared.model)
-            transforms: list[str] = ["fail_open"]
-        else:
-            before, after = result.tokens_before, result.tokens_after
-            transforms = list(result.transforms_applied)
-        saved = max(0, before - after)
-        usd = input_price(prepared.model, self.provider.name).cost(saved)
-        mode = prepared.options.mode
-        with self.lock:
-            s = self.session
-            s.requests_total += 1
-            s.requests_optimized += mode == "optimize"
-            s.requests_audited += mode == "audit"
-            s.requests_streamed += stream
-            s.tokens_input_before_total += before
-            s.tokens_input_after_total += after
-            s.tokens_saved_total += saved
-            s.savings_usd_total += usd or 0.0
-            s.retrieve_calls_answered += retrieve_calls
-        metrics = RequestMetrics(
-            request_id=uuid.uuid4().hex,
-            timestamp=datetime.now(timezone.utc),
-            provider=self.provider.name,
-            model=prepared.model,
-            mode=mode,
-            stream=stream,
-            tokens_input_before=before,
-            tokens_input_after=after,
-            tokens_saved=saved,
-            savings_usd=usd,
-            transforms=transforms,
-            retrieve_calls=retrieve_calls,
-        )
-        try:
-            self.metrics.record(metrics)
-        except Exception:
-            logger.warning(
-                "headroom: metrics not persisted (the request went through)", exc_info=True
-            )
-            with self.lock:
-                self.session.metrics_write_failures += 1
-
-    def loop(self, prepared: _Prepared) -> RetrieveLoop:
-        return RetrieveLoop(self.provider.adapter, self.ccr_store, prepared.offered)
-
-
-class HeadroomStream:
-    """A streamed response: iterate it like the SDK's stream; closing closes the SDK stream."""
-
-    def __init__(self, items: Iterator[Any], holder: list[Any]) -> None:
-        self._items = items
-        self._holder = holder
-
-    def __iter__(self) -> Iterator[Any]:
-        return self
-
-    def __next__(self) -> Any:
-        return next(self._items)
-
-    def __enter__(self) -> HeadroomStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop reading and release the connection."""
-        try:
-            self._holder[0].close()
-        finally:
-            close = getattr(self._items, "close", None)
-            if callable(close):
-                close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._holder[0], name)  # e.g. .response of the SDK stream
-
-
-class AsyncHeadroomStream:
-    """The async twin of `HeadroomStream`."""
-
-    def __init__(self, items: AsyncIterator[Any], holder: list[Any]) -> None:
-        self._items = items
-        self._holder = holder
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self
-
-    async def __anext__(self) -> Any:
-        return await self._items.__anext__()
-
-    async def __aenter__(self) -> AsyncHeadroomStream:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Stop reading and release the connection."""
-        try:
-            await self._holder[0].close()
-        finally:
-            aclose = getattr(self._items, "aclose", None)
-            if callable(aclose):
-                await aclose()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._holder[0], name)
+__all__ = ["HeadroomClient"]
 
 
 class _Passthrough:
@@ -346,7 +44,7 @@ class _Passthrough:
 class _Endpoint:
     """``chat.completions`` / ``messages`` of a sync client: `create` and `simulate`."""
 
-    def __init__(self, core: _Core, original: Any) -> None:
+    def __init__(self, core: Pipeline, original: Any) -> None:
         self._core = core
         self._original = original
 
@@ -507,7 +205,7 @@ class HeadroomClient:
         endpoint = provider.endpoint(original_client)
         metrics = MetricsStore(store_url if store_url is not None else default_store_url())
         self._original = original_client
-        self._core = _Core(
+        self._core = Pipeline(
             original_client, provider, mode, cfg, hooks, limits, metrics, ccr_store, ccr_retrieve
         )
         self._is_async = self._detect_async(provider, original_client, endpoint)

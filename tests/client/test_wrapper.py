@@ -9,7 +9,7 @@ import anthropic
 import openai
 import pytest
 
-import headroom.client.wrapper as wrapper_module
+import headroom.client.pipeline as pipeline_module
 from headroom import (
     AnthropicProvider,
     ConfigurationError,
@@ -271,7 +271,7 @@ def test_a_compression_failure_sends_the_original(
 
     messages = openai_conversation(seed=12)
     sdk_openai(base_url).chat.completions.create(model="gpt-4o", messages=messages)
-    monkeypatch.setattr(wrapper_module, "compress", broken)
+    monkeypatch.setattr(pipeline_module, "compress", broken)
     client = HeadroomClient(
         original_client=sdk_openai(base_url), provider=OpenAIProvider(), store_url=store_url
     )
