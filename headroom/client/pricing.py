@@ -27,6 +27,9 @@ COST_MAP_FILE = "model_prices_and_context_window_backup.json"
 #: A release date appended to a model name: ``-20250514`` or ``-2024-08-06``.
 _DATE_SUFFIX = r"-(?:\d{8}|\d{4}-\d{2}-\d{2})"
 
+#: Model lookups remembered; bounded because model names come from callers.
+_MAX_QUOTES = 1024
+
 _lock = threading.Lock()
 
 
@@ -87,6 +90,9 @@ def _candidates(model: str, provider: str) -> list[str]:
     return list(dict.fromkeys([model, bare, f"{provider}/{bare}"]))
 
 
+_quotes: dict[tuple[int, str, str], PriceQuote] = {}
+
+
 def input_price(model: str, provider: str = "") -> PriceQuote:
     """The price of one input token of `model` from LiteLLM's bundled cost map.
 
@@ -98,6 +104,16 @@ def input_price(model: str, provider: str = "") -> PriceQuote:
         data, source = _load()
     if data is None:
         return PriceQuote(None, reason=source)
+    memo = (id(data), model, provider)  # every request looks its model up: scan once
+    quote = _quotes.get(memo)
+    if quote is None:
+        quote = _lookup(data, source, model, provider)
+        if len(_quotes) < _MAX_QUOTES:
+            _quotes[memo] = quote
+    return quote
+
+
+def _lookup(data: dict[str, Any], source: str, model: str, provider: str) -> PriceQuote:
     for key in _candidates(model, provider):
         entry: Any = data.get(key)
         if _priced(entry):

@@ -85,6 +85,8 @@ class OpenAIChatRelay(StreamRelay):
             return [] if self.held else [item]
         choice = choices[0]
         delta = choice.delta
+        if delta is None:
+            return [] if self.held else [item]
         indexes = self._collect(delta)
         if self.held:
             return []
@@ -133,6 +135,15 @@ def _with_choice(chunk: Any, choice: Any) -> Any:
     return chunk.model_copy(update={"choices": [choice, *chunk.choices[1:]]})
 
 
+# Anthropic delta type -> (block field it extends, delta attribute holding the piece).
+_DELTA_FIELDS: dict[str, tuple[str, str]] = {
+    "text_delta": ("text", "text"),
+    "input_json_delta": ("input", "partial_json"),
+    "thinking_delta": ("thinking", "thinking"),
+    "signature_delta": ("signature", "signature"),
+}
+
+
 class AnthropicRelay(StreamRelay):
     """Messages API stream events; block indexes are renumbered across rounds."""
 
@@ -150,22 +161,18 @@ class AnthropicRelay(StreamRelay):
     def _collect(self, item: Any) -> None:
         kind = item.type
         if kind == "content_block_start":
-            block = item.content_block
-            if block.type == "text":
-                self.blocks[item.index] = {"type": "text", "text": block.text or ""}
-            elif block.type == "tool_use":
-                self.blocks[item.index] = {
-                    "type": "tool_use",
-                    "id": block.id,
-                    "name": block.name,
-                    "json": "",
-                }
+            # Every block is kept as it started (thinking blocks must be echoed back
+            # with their signature), then grown by its deltas.
+            block = item.content_block.model_dump(mode="json", exclude_none=True)
+            if block.get("type") == "tool_use":
+                block["input"] = ""
+            self.blocks[item.index] = block
         elif kind == "content_block_delta" and item.index in self.blocks:
             entry, delta = self.blocks[item.index], item.delta
-            if delta.type == "text_delta":
-                entry["text"] = entry.get("text", "") + delta.text
-            elif delta.type == "input_json_delta":
-                entry["json"] = entry.get("json", "") + delta.partial_json
+            spec = _DELTA_FIELDS.get(delta.type)
+            piece = getattr(delta, spec[1], None) if spec else None
+            if spec and isinstance(piece, str):
+                entry[spec[0]] = (entry.get(spec[0]) or "") + piece
 
     def _renumbered(self, item: Any) -> list[Any]:
         index = self.index_map.get(item.index)
@@ -208,9 +215,9 @@ class AnthropicRelay(StreamRelay):
         content = []
         for index in sorted(self.blocks):
             block = dict(self.blocks[index])
-            if block["type"] == "tool_use":
+            if block.get("type") == "tool_use":
                 try:
-                    block["input"] = json.loads(block.pop("json") or "{}")
+                    block["input"] = json.loads(block["input"] or "{}")
                 except ValueError:
                     block["input"] = {}
             content.append(block)

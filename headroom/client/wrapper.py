@@ -278,7 +278,8 @@ class HeadroomClient:
 
         Returns:
             ``{"valid": bool, "provider": {...}, "storage": {...}, "tokenizer": {...},
-            "pricing": {...}, "issues": [...]}``; pricing never makes it invalid.
+            "pricing": {...}, "issues": [...], "warnings": [...]}``; pricing and
+            warnings (such as a metrics file others can read) never make it invalid.
 
         Raises:
             ValidationError: with `raise_on_error`, when not valid (details: the report).
@@ -292,10 +293,15 @@ class HeadroomClient:
         except HeadroomError as exc:
             storage.update(ok=False, error=str(exc))
             issues.append(f"metrics store: {exc}")
+        warnings: list[str] = []
         if storage["ok"] and core.metrics.path is not None:
             mode = core.metrics.path.stat().st_mode & 0o777
             storage["private"] = not mode & 0o077
             storage["file_mode"] = oct(mode)
+            if mode & 0o077:
+                warnings.append(
+                    f"metrics file {core.metrics.path} is readable by other users ({oct(mode)})"
+                )
         tokenizer: dict[str, Any] = {"ok": True, "offline": True}
         try:
             encoding, exact = encoding_name_for_model("gpt-4o")
@@ -313,6 +319,7 @@ class HeadroomClient:
             "pricing": {"available": available, "source": source},
             "config": {"mode": core.mode},
             "issues": issues,
+            "warnings": warnings,
         }
         if issues and raise_on_error:
             raise ValidationError("Headroom setup is not valid: " + "; ".join(issues), report)

@@ -177,6 +177,17 @@ def test_validate_setup_reports_a_good_setup(base_url: str, store_url: str) -> N
     assert report["tokenizer"]["offline"] is True
     assert report["pricing"]["available"] is True
     assert report["storage"]["file_mode"] == "0o600"
+    assert report["warnings"] == []
+
+
+def test_validate_setup_warns_about_a_world_readable_file(base_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    path.touch(mode=0o644)
+    os.chmod(path, 0o644)
+    report = wrapped(base_url, store_url=f"sqlite:///{path}").validate_setup()
+    assert report["valid"] is True
+    assert report["storage"]["private"] is False
+    assert "readable by other users" in report["warnings"][0]
 
 
 def test_memory_store_keeps_metrics_for_this_process_only(

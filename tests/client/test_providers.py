@@ -235,3 +235,65 @@ def test_final_responses_lose_only_retrieve_calls() -> None:
     hidden_message = AnthropicProvider().hide_retrieve_calls(message)
     assert [b.type for b in hidden_message.content] == ["text", "tool_use"]
     assert hidden_message.stop_reason == "tool_use"  # another tool call is still there
+
+
+def test_anthropic_held_response_echoes_thinking_with_its_signature() -> None:
+    relay = AnthropicRelay()
+    relay.start_round(intercept=True)
+    out = relayed(
+        relay,
+        [
+            event(
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+                }
+            ),
+            event(
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "thinking_delta", "thinking": "I need the rows."},
+                }
+            ),
+            event(
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "signature_delta", "signature": "sig-123"},
+                }
+            ),
+            event({"type": "content_block_stop", "index": 0}),
+            event(
+                {
+                    "type": "content_block_start",
+                    "index": 1,
+                    "content_block": {
+                        "type": "tool_use",
+                        "id": "t",
+                        "name": "headroom_retrieve",
+                        "input": {},
+                    },
+                }
+            ),
+            event(
+                {
+                    "type": "content_block_delta",
+                    "index": 1,
+                    "delta": {"type": "input_json_delta", "partial_json": RETRIEVE_ARGS},
+                }
+            ),
+        ],
+    )
+    assert [e.type for e in out] == [
+        "content_block_start",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_stop",
+    ]
+    held = relay.finish()
+    assert held is not None
+    thinking, call = held["content"]
+    assert thinking == {"type": "thinking", "thinking": "I need the rows.", "signature": "sig-123"}
+    assert call["input"] == {"hash": "0123456789abcdef"} and call["name"] == "headroom_retrieve"
