@@ -108,7 +108,6 @@ class Pipeline:
 
     def __init__(
         self,
-        client: Any,
         provider: Provider,
         mode: Mode,
         config: CompressConfig,
@@ -118,7 +117,6 @@ class Pipeline:
         ccr_store: CCRStore | None,
         ccr_retrieve: bool,
     ) -> None:
-        self.client = client
         self.provider = provider
         self.mode = mode
         self.config = config

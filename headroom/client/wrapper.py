@@ -202,14 +202,17 @@ class HeadroomClient:
                     f"model_context_limits must map model names to positive ints, got {name!r}: {limit!r}",
                     {"model": name, "limit": limit},
                 )
-        endpoint = provider.endpoint(original_client)
         metrics = MetricsStore(store_url if store_url is not None else default_store_url())
+        core = Pipeline(provider, mode, cfg, hooks, limits, metrics, ccr_store, ccr_retrieve)
+        self._bind(original_client, core)
+
+    def _bind(self, original_client: Any, core: Pipeline) -> None:
+        provider = core.provider
+        endpoint = provider.endpoint(original_client)
         self._original = original_client
-        self._core = Pipeline(
-            original_client, provider, mode, cfg, hooks, limits, metrics, ccr_store, ccr_retrieve
-        )
+        self._core = core
         self._is_async = self._detect_async(provider, original_client, endpoint)
-        wrapped: Any = (_AsyncEndpoint if self._is_async else _Endpoint)(self._core, endpoint)
+        wrapped: Any = (_AsyncEndpoint if self._is_async else _Endpoint)(core, endpoint)
         path = provider.resource
         parents = [original_client]
         for attr in path[:-1]:
@@ -218,6 +221,17 @@ class HeadroomClient:
             wrapped = _Passthrough(parents[depth], {path[depth]: wrapped})
         self._root_name = path[0]
         self._root = wrapped
+
+    def with_options(self, **options: Any) -> HeadroomClient:
+        """The wrapped client's ``with_options(...)``, still wrapped.
+
+        The copy shares this client's settings, session totals and metrics store.
+        """
+        clone = object.__new__(type(self))
+        clone._bind(self._original.with_options(**options), self._core)
+        return clone
+
+    copy = with_options
 
     @staticmethod
     def _detect_async(provider: Provider, client: Any, endpoint: Any) -> bool:

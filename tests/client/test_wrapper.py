@@ -377,3 +377,30 @@ def test_originals_go_to_the_given_ccr_store(
     plan = client.chat.completions.simulate(model="gpt-4o", messages=openai_conversation(seed=14))
     assert plan.ccr_hashes
     assert all(store.get(h) is not None for h in plan.ccr_hashes)
+
+
+def test_with_options_stays_wrapped_and_shares_the_session(
+    fake: RecordingUpstream, base_url: str, store_url: str
+) -> None:
+    client = HeadroomClient(
+        original_client=sdk_openai(base_url), provider=OpenAIProvider(), store_url=store_url
+    )
+    quick = client.with_options(timeout=5, max_retries=0)
+    assert isinstance(quick, HeadroomClient)
+    assert quick.original_client is not client.original_client
+    assert quick.timeout == 5
+    quick.chat.completions.create(model="gpt-4o", messages=openai_conversation(seed=15))
+    assert len(tool_output(fake.calls[0].body)) < len(openai_conversation(seed=15)[3]["content"])
+    assert client.get_stats()["session"]["requests_total"] == 1
+
+
+def test_anthropic_simulate(fake: RecordingUpstream, base_url: str, store_url: str) -> None:
+    client = HeadroomClient(
+        original_client=sdk_anthropic(base_url), provider=AnthropicProvider(), store_url=store_url
+    )
+    plan = client.messages.simulate(
+        model="claude-sonnet-4-6", max_tokens=100, messages=anthropic_conversation(seed=16)
+    )
+    assert fake.raw == []
+    assert plan.tokens_saved > 0 and plan.estimated_savings is not None
+    assert plan.messages[2]["content"][0]["type"] == "tool_result"
