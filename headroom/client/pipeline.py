@@ -79,6 +79,8 @@ class Prepared:
 
 @dataclass
 class SessionTotals:
+    """This client's counters since it was created (``get_stats()["session"]``)."""
+
     requests_total: int = 0
     requests_optimized: int = 0
     requests_audited: int = 0
@@ -93,14 +95,26 @@ class SessionTotals:
     simulations: int = 0
 
 
+def _dump(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    return dump(mode="json", exclude_none=True) if callable(dump) else value
+
+
+def _plain_message(message: Any) -> Any:
+    message = _dump(message)
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, list) and any(hasattr(b, "model_dump") for b in content):
+        # e.g. {"role": "assistant", "content": previous_response.content}
+        return {**message, "content": [_dump(b) for b in content]}
+    return message
+
+
 def _plain(messages: Any) -> Any:
-    """SDK message objects (e.g. a previous response's message) as dicts; dicts unchanged."""
+    """SDK objects in the history (a previous response's message or content blocks) as
+    dicts, so the core can read them; plain dicts are returned as they are."""
     if not isinstance(messages, list):
         return messages
-    return [
-        m.model_dump(mode="json", exclude_none=True) if hasattr(m, "model_dump") else m
-        for m in messages
-    ]
+    return [_plain_message(m) for m in messages]
 
 
 class Pipeline:
@@ -156,17 +170,27 @@ class Pipeline:
                 self.session.compression_failures += 1
         return result
 
-    def prepare(self, kwargs: Mapping[str, Any]) -> Prepared:
+    def _start(
+        self, kwargs: Mapping[str, Any]
+    ) -> tuple[RequestOptions, dict[str, Any], str, CompressionResult | None]:
         overrides, sdk_kwargs = split_overrides(kwargs)
         options = resolve_options(self.mode, self.config, overrides)
         model = str(sdk_kwargs.get("model") or "")
-        messages = sdk_kwargs.get("messages")
-        result = self.compress(messages, model, options.config)
+        return (
+            options,
+            sdk_kwargs,
+            model,
+            self.compress(sdk_kwargs.get("messages"), model, options.config),
+        )
+
+    def prepare(self, kwargs: Mapping[str, Any]) -> Prepared:
+        """What to send for a `create` call with `kwargs` (overrides taken out)."""
+        options, sdk_kwargs, model, result = self._start(kwargs)
         body, offered = sdk_kwargs, False
         if (
             options.mode == "optimize"
             and result is not None
-            and result.messages != _plain(messages)
+            and result.messages != _plain(sdk_kwargs.get("messages"))
         ):
             body = {**sdk_kwargs, "messages": result.messages}
             if self.ccr_retrieve and result.ccr_hashes:
@@ -175,11 +199,9 @@ class Pipeline:
         return Prepared(model, options, body, result, offered)
 
     def plan(self, kwargs: Mapping[str, Any]) -> SimulationPlan:
-        overrides, sdk_kwargs = split_overrides(kwargs)
-        options = resolve_options(self.mode, self.config, overrides)
-        model = str(sdk_kwargs.get("model") or "")
+        """The `simulate` answer for `kwargs`; sends nothing and records nothing."""
+        options, sdk_kwargs, model, result = self._start(kwargs)
         messages = sdk_kwargs.get("messages")
-        result = self.compress(messages, model, options.config)
         with self.lock:
             self.session.simulations += 1
         if result is None:
@@ -252,11 +274,12 @@ class Pipeline:
         try:
             self.metrics.record(metrics)
         except Exception:
-            logger.warning(
-                "headroom: metrics not persisted (the request went through)", exc_info=True
-            )
             with self.lock:
                 self.session.metrics_write_failures += 1
+                first = self.session.metrics_write_failures == 1
+            # Once as a warning with the cause; a broken store would otherwise log every call.
+            log = logger.warning if first else logger.debug
+            log("headroom: metrics not persisted (the request went through)", exc_info=first)
 
     def loop(self, prepared: Prepared) -> RetrieveLoop:
         return RetrieveLoop(self.provider.adapter, self.ccr_store, prepared.offered)

@@ -404,3 +404,30 @@ def test_anthropic_simulate(fake: RecordingUpstream, base_url: str, store_url: s
     assert fake.raw == []
     assert plan.tokens_saved > 0 and plan.estimated_savings is not None
     assert plan.messages[2]["content"][0]["type"] == "tool_result"
+
+
+def test_anthropic_history_with_sdk_content_blocks(
+    fake: RecordingUpstream, base_url: str, store_url: str
+) -> None:
+    client = HeadroomClient(
+        original_client=sdk_anthropic(base_url), provider=AnthropicProvider(), store_url=store_url
+    )
+    messages: list[Any] = anthropic_conversation(seed=17)
+    previous = client.messages.create(
+        model="claude-sonnet-4-6", max_tokens=64, messages=messages, headroom_mode="audit"
+    )
+    messages += [
+        {"role": "assistant", "content": previous.content},
+        {"role": "user", "content": "And the lowest?"},
+    ]
+    fake.clear()
+    client.messages.create(
+        model="claude-sonnet-4-6",
+        max_tokens=64,
+        messages=messages,
+        headroom_tool_profiles={"search": {"skip_compression": True}},
+    )
+    sent = fake.calls[0].body["messages"]
+    assert sent[3] == {"role": "assistant", "content": [{"type": "text", "text": "final answer"}]}
+    # SDK blocks elsewhere in the history do not stop the profile from applying.
+    assert sent[2]["content"][0]["content"] == messages[2]["content"][0]["content"]
