@@ -85,7 +85,7 @@ class OpenAIChatRelay(StreamRelay):
             return [] if self.held else [item]
         choice = choices[0]
         delta = choice.delta
-        if delta is None:
+        if delta is None or choice.index != 0:  # with n > 1 only the first choice is watched
             return [] if self.held else [item]
         indexes = self._collect(delta)
         if self.held:

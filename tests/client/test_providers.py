@@ -297,3 +297,25 @@ def test_anthropic_held_response_echoes_thinking_with_its_signature() -> None:
     thinking, call = held["content"]
     assert thinking == {"type": "thinking", "thinking": "I need the rows.", "signature": "sig-123"}
     assert call["input"] == {"hash": "0123456789abcdef"} and call["name"] == "headroom_retrieve"
+
+
+def test_openai_other_choices_pass_through_untouched() -> None:
+    relay = OpenAIChatRelay()
+    relay.start_round(intercept=True)
+    other = ChatCompletionChunk.model_validate(
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "gpt-4o",
+            "choices": [
+                {
+                    "index": 1,
+                    "delta": call_delta(0, "call_hr", "headroom_retrieve", RETRIEVE_ARGS),
+                    "finish_reason": None,
+                }
+            ],
+        }
+    )
+    assert relay.feed(other) == [other]
+    assert relay.finish() is None
