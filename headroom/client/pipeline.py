@@ -183,8 +183,12 @@ class Pipeline:
             self.compress(sdk_kwargs.get("messages"), model, options.config),
         )
 
-    def prepare(self, kwargs: Mapping[str, Any]) -> Prepared:
-        """What to send for a `create` call with `kwargs` (overrides taken out)."""
+    def prepare(self, kwargs: Mapping[str, Any], offer_retrieve: bool = True) -> Prepared:
+        """What to send for a `create` call with `kwargs` (overrides taken out).
+
+        `offer_retrieve` False never adds the retrieve tool (``parse`` accepts
+        only strict tools, and its caller parses the answer itself).
+        """
         options, sdk_kwargs, model, result = self._start(kwargs)
         body, offered = sdk_kwargs, False
         if (
@@ -193,7 +197,7 @@ class Pipeline:
             and result.messages != _plain(sdk_kwargs.get("messages"))
         ):
             body = {**sdk_kwargs, "messages": result.messages}
-            if self.ccr_retrieve and result.ccr_hashes:
+            if offer_retrieve and self.ccr_retrieve and result.ccr_hashes:
                 body = self.provider.adapter.add_tool(body)
                 offered = True
         return Prepared(model, options, body, result, offered)

@@ -66,6 +66,14 @@ class _Endpoint:
         )
         return manager if manager is not None else self._original.stream(**kwargs)
 
+    def parse(self, **kwargs: Any) -> Any:
+        """The SDK's structured-output ``parse``, compressed; ``headroom_retrieve``
+        is not offered (parse accepts only strict tools)."""
+        prepared = self._core.prepare(kwargs, offer_retrieve=False)
+        response = self._original.parse(**prepared.body)
+        self._core.record(prepared, False, 0)
+        return response
+
     def create(self, **kwargs: Any) -> Any:
         """The SDK's `create`, with the messages compressed (optimize) or measured (audit)."""
         core = self._core
@@ -102,6 +110,13 @@ class _AsyncEndpoint(_Endpoint):
         if self._core.provider.stream_helper is None:
             return self._original.stream(**kwargs)
         return self._core.provider.stream_manager(self.create(stream=True, **kwargs), is_async=True)
+
+    async def parse(self, **kwargs: Any) -> Any:  # type: ignore[override]
+        """The SDK's async structured-output ``parse``, compressed (no retrieve tool)."""
+        prepared = self._core.prepare(kwargs, offer_retrieve=False)
+        response = await self._original.parse(**prepared.body)
+        self._core.record(prepared, False, 0)
+        return response
 
     async def create(self, **kwargs: Any) -> Any:  # type: ignore[override]
         """The SDK's `create`, with the messages compressed (optimize) or measured (audit)."""

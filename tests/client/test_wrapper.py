@@ -431,3 +431,44 @@ def test_anthropic_history_with_sdk_content_blocks(
     assert sent[3] == {"role": "assistant", "content": [{"type": "text", "text": "final answer"}]}
     # SDK blocks elsewhere in the history do not stop the profile from applying.
     assert sent[2]["content"][0]["content"] == messages[2]["content"][0]["content"]
+
+
+def test_parse_is_compressed_without_the_retrieve_tool(store_url: str) -> None:
+    import httpx
+    from pydantic import BaseModel
+
+    class Top(BaseModel):
+        ids: list[int]
+
+    bodies: list[dict[str, Any]] = []
+
+    def structured(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        message = {"role": "assistant", "content": '{"ids": [17, 204, 88]}'}
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        return httpx.Response(
+            200,
+            json={
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "gpt-4o",
+                "choices": [choice],
+            },
+        )
+
+    sdk = openai.OpenAI(
+        api_key="sk-test",
+        base_url="https://api.example.invalid/v1",
+        http_client=httpx.Client(transport=httpx.MockTransport(structured)),
+    )
+    client = HeadroomClient(original_client=sdk, provider=OpenAIProvider(), store_url=store_url)
+    original = openai_conversation(seed=18)
+    parsed = client.chat.completions.parse(model="gpt-4o", messages=original, response_format=Top)
+
+    assert parsed.choices[0].message.parsed == Top(ids=[17, 204, 88])
+    [body] = bodies
+    assert len(tool_output(body)) < len(original[3]["content"]) / 4
+    assert "tools" not in body  # parse accepts only strict tools
+    assert body["response_format"]["type"] == "json_schema"
+    assert client.get_metrics()[0].tokens_saved > 0
