@@ -101,6 +101,18 @@ def main() -> None:
         w = statistics.median(times[(name, "warm")])
         c = statistics.median(times[(name, "cold")])
         print(f"{name:24} {w:8.2f} {c:8.2f}")
+    # Headroom's own steps, without the SDK around them (whole-request figures on a
+    # shared machine move by milliseconds with garbage collection and load).
+    core = clients["optimize"]._core
+    request = {"model": "gpt-4o", "messages": warm}
+    prepared = core.prepare(request)
+    steps = {
+        "prepare (compress)": lambda: core.prepare(request),
+        "record (metrics row)": lambda: core.record(prepared, False, 0),
+    }
+    for name, step in steps.items():
+        ms = statistics.median(timed(step) for _ in range(args.repeat))
+        print(f"{name:24} {ms:8.2f}")
 
 
 if __name__ == "__main__":
