@@ -34,7 +34,8 @@ class ConfigurationError(HeadroomError):
 
 
 class ValidationError(HeadroomError):
-    """The messages are not in a shape Headroom can read (e.g. not a list of dicts)."""
+    """The messages are not in a shape Headroom can read (e.g. not a list of dicts), or
+    `HeadroomClient.validate_setup(raise_on_error=True)` found the setup invalid."""
 
 
 class CompressionError(HeadroomError):
@@ -46,7 +47,7 @@ class ProviderError(HeadroomError):
 
 
 class StorageError(HeadroomError):
-    """The CCR store could not read or write."""
+    """A store (CCR originals, or `HeadroomClient` metrics) could not read or write."""
 
 
 class RetrievalError(HeadroomError, KeyError):
