@@ -12,6 +12,7 @@ wrapped model's provider and model name, so cost attribution stays right.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -19,29 +20,31 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+    Callbacks,
+)
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
-from langchain_core.messages import (
-    AIMessage,
-    BaseMessage,
-)
-from langchain_core.messages.ai import UsageMetadata, add_usage
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableBinding
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult, LLMResult
+from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig, ensure_config
 from langchain_core.tools import BaseTool
 from langchain_core.tracers.base import BaseTracer
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from headroom import RETRIEVE_TOOL_NAME, CCRStore, CompressConfig, CompressionHooks
-from headroom.core.tokens import count_message_tokens, counter_for_model
-from headroom.integrations.langchain.ccr import (
-    answer_retrieve_calls,
-    keep_only_retrieve_calls,
-    retrieve_calls,
-    retrieve_tool_schema,
+from headroom.core.retrieve_loop import (
+    DEFAULT_MAX_ROUNDS,
+    arun_with_retrieval,
+    astream_with_retrieval,
+    run_with_retrieval,
+    stream_with_retrieval,
 )
+from headroom.core.tokens import count_message_tokens, counter_for_model
+from headroom.integrations.langchain.ccr import retrieve_tool_schema
 from headroom.integrations.langchain.compression import (
     DEFAULT_CONFIG,
     Compressed,
@@ -51,14 +54,10 @@ from headroom.integrations.langchain.compression import (
 from headroom.integrations.langchain.converters import to_core
 from headroom.integrations.langchain.runnables import substitute
 from headroom.integrations.langchain.streaming import (
-    AsyncHidingRunManager,
-    HidingRunManager,
-    RetrieveFilter,
+    ChatRequest,
+    ChatRetrieveAdapter,
     as_chunk,
-    merged,
     natively_streams,
-    rounds_chunk,
-    with_metadata,
 )
 
 __all__ = ["HeadroomChatModel"]
@@ -82,18 +81,35 @@ class _Totals:
             self.tokens_saved += saved
             self.calls += 1
 
+    def __getstate__(self) -> dict[str, int]:
+        return {"tokens_saved": self.tokens_saved, "calls": self.calls}
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self.__init__()  # type: ignore[misc]
+        self.tokens_saved, self.calls = state["tokens_saved"], state["calls"]
+
 
 @dataclass(frozen=True)
-class _Request:
-    """One call after compression: what to send and with which arguments."""
+class _Prepared:
+    """One message list after compression, and whether the retrieve loop runs for it."""
 
     compressed: Compressed
-    stop: list[str] | None
-    kwargs: dict[str, Any]
-    ccr_kwargs: dict[str, Any] | None  # kwargs with headroom_retrieve added; None: no CCR loop
+    offer: bool
 
-    def call_kwargs(self, with_retrieve: bool) -> dict[str, Any]:
-        return self.ccr_kwargs if with_retrieve and self.ccr_kwargs is not None else self.kwargs
+
+#: Above this many characters of input, async calls compress in a worker thread:
+#: compressing ~1 MB takes about a second, which must not stall the event loop.
+_OFF_LOOP_CHARS = 16_000
+
+
+def _size(messages: Sequence[BaseMessage]) -> int:
+    return sum(
+        len(m.content) if isinstance(m.content, str) else len(str(m.content)) for m in messages
+    )
+
+
+def _key(messages: Sequence[BaseMessage]) -> tuple[int, ...]:
+    return tuple(map(id, messages))
 
 
 def _field_for(model: BaseChatModel, name: str) -> str | None:
@@ -151,7 +167,7 @@ class HeadroomChatModel(BaseChatModel):
     model_limit: int | None = None
     tokenizer_model: str | None = None
     ccr_retrieve: bool | None = None
-    max_retrieve_rounds: int = Field(default=3, ge=0)
+    max_retrieve_rounds: int = Field(default=DEFAULT_MAX_ROUNDS, ge=0)
     temperature: float | None = None
     max_tokens: int | None = None
     timeout: float | None = None
@@ -162,6 +178,7 @@ class HeadroomChatModel(BaseChatModel):
     _totals: _Totals = PrivateAttr(default_factory=_Totals)
     _extra_call_kwargs: dict[str, Any] = PrivateAttr(default_factory=dict)
     _retrieve_tools: list[Any] | None = PrivateAttr(default=None)
+    _pending: dict[tuple[int, ...], _Prepared] = PrivateAttr(default_factory=dict)
 
     def __init__(self, wrapped_model: BaseChatModel | None = None, /, **kwargs: Any) -> None:
         if wrapped_model is not None:
@@ -283,7 +300,7 @@ class HeadroomChatModel(BaseChatModel):
     def _default_stop(self) -> list[str] | None:
         return list(self.stop) if self.stop else None
 
-    def _retrieve_tool_kwargs(self) -> list[Any] | None:
+    def _retrieve_tool_kwargs(self) -> list[Any]:
         """`headroom_retrieve` formatted by the wrapped model's own `bind_tools`."""
         if self._retrieve_tools is None:
             try:
@@ -293,139 +310,177 @@ class HeadroomChatModel(BaseChatModel):
             else:
                 tools = bound.kwargs.get("tools") if isinstance(bound, RunnableBinding) else None
                 self._retrieve_tools = list(tools) if isinstance(tools, list) else []
-        return self._retrieve_tools or None
+        return self._retrieve_tools
 
-    def _ccr_kwargs(self, kwargs: dict[str, Any], compressed: Compressed) -> dict[str, Any] | None:
+    def _may_offer(self, kwargs: dict[str, Any]) -> bool:
+        """Whether the retrieve tool would be offered if compression leaves a marker."""
         enabled = self.ccr_retrieve if self.ccr_retrieve is not None else bool(kwargs.get("tools"))
-        if not enabled or not compressed.ccr_hashes or self.max_retrieve_rounds == 0:
-            return None
+        if not enabled or self.max_retrieve_rounds == 0 or not self._retrieve_tool_kwargs():
+            return False
         choice = kwargs.get("tool_choice")
         if isinstance(choice, dict) or (
             isinstance(choice, str) and choice not in ("auto", "any", "required")
         ):
-            return None  # a forced tool (or none): the model could not call headroom_retrieve
+            return False  # a forced tool (or none): the model could not call headroom_retrieve
         existing = kwargs.get("tools") or []
-        if not isinstance(existing, list):
-            return None
-        if RETRIEVE_TOOL_NAME in json.dumps(existing, default=str):
-            return None  # the caller bound the tool itself and answers it
-        extra = self._retrieve_tool_kwargs()
-        if extra is None:
-            return None
-        return {**kwargs, "tools": [*existing, *extra]}
+        # a caller's own headroom_retrieve is theirs to answer
+        return isinstance(existing, list) and RETRIEVE_TOOL_NAME not in json.dumps(
+            existing, default=str
+        )
 
-    def _prepare(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> _Request:
+    def _prepare(self, messages: Sequence[BaseMessage], kwargs: dict[str, Any]) -> _Prepared:
+        may_offer = self._may_offer({**self._extra_call_kwargs, **kwargs})
+        config = self.config if may_offer else self.config.replace(markers_name_tool=False)
         compressed = compress_messages(
-            messages,
+            list(messages),
             model=self._tokenizer_name(),
-            config=self.config,
+            config=config,
             hooks=self.hooks,
             store=self.store,
             model_limit=self.model_limit,
         )
         self._totals.add(compressed.tokens_saved)
-        call_kwargs = {**self._extra_call_kwargs, **kwargs}
-        return _Request(
-            compressed=compressed,
-            stop=stop if stop is not None else self._default_stop(),
-            kwargs=call_kwargs,
-            ccr_kwargs=self._ccr_kwargs(call_kwargs, compressed),
-        )
+        return _Prepared(compressed, may_offer and bool(compressed.ccr_hashes))
 
-    def _next_round(
-        self, request: _Request, conversation: list[BaseMessage], reply: BaseMessage, rounds: int
-    ) -> list[BaseMessage] | None:
-        """The conversation for another model call if the reply asked for originals."""
-        if (
-            request.ccr_kwargs is None
-            or rounds >= self.max_retrieve_rounds
-            or not isinstance(reply, AIMessage)
-        ):
-            return None
-        calls = retrieve_calls(reply)
-        if not calls:
-            return None
-        return [
-            *conversation,
-            keep_only_retrieve_calls(reply),
-            *answer_retrieve_calls(calls, self.store),
-        ]
+    async def _aprepare(self, messages: Sequence[BaseMessage], kwargs: dict[str, Any]) -> _Prepared:
+        if _size(messages) < _OFF_LOOP_CHARS:
+            return self._prepare(messages, kwargs)
+        return await asyncio.to_thread(self._prepare, messages, kwargs)
 
-    def _finish(
+    def _offer_kwargs(
+        self, kwargs: dict[str, Any], prepared: Sequence[_Prepared]
+    ) -> dict[str, Any]:
+        """The call's kwargs, with `headroom_retrieve` when it is offered (so traces show it)."""
+        if not any(p.offer for p in prepared):
+            return kwargs
+        existing = list(kwargs.get("tools") or self._extra_call_kwargs.get("tools") or [])
+        return {**kwargs, "tools": [*existing, *self._retrieve_tool_kwargs()]}
+
+    def _register(self, prepared: Sequence[_Prepared]) -> list[tuple[int, ...]]:
+        keys = [_key(p.compressed.messages) for p in prepared]
+        self._pending.update(zip(keys, prepared, strict=True))
+        return keys
+
+    def _release(self, keys: list[tuple[int, ...]]) -> None:
+        for key in keys:
+            self._pending.pop(key, None)
+
+    def _loop_for(
         self,
-        result: ChatResult,
-        request: _Request,
-        rounds: int,
-        usage: UsageMetadata | None,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
         run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None,
-    ) -> ChatResult:
-        stats = {**request.compressed.stats(), "retrieval_rounds": rounds}
-        for generation in result.generations:
-            # a copy: the wrapped model's cache may hold this very message
-            message = generation.message
-            update: dict[str, Any] = {
-                "response_metadata": {**message.response_metadata, "headroom": stats}
-            }
-            if usage is not None and isinstance(message, AIMessage):
-                update["usage_metadata"] = add_usage(usage, message.usage_metadata)
-            generation.message = message.model_copy(update=update)
-        result.llm_output = {**(result.llm_output or {}), "headroom": stats}
-        _annotate_trace(run_manager, stats)
-        return result
+    ) -> tuple[ChatRequest, dict[str, Any], list[str] | None]:
+        """The loop's first request, its options and the stop words, for prepared messages."""
+        prepared = self._pending.get(_key(messages))
+        if prepared is None:  # called below `generate` (e.g. by a test harness)
+            prepared = self._prepare(messages, kwargs)
+            kwargs = self._offer_kwargs(kwargs, [prepared])
+        stats = prepared.compressed.stats()
+        _annotate_trace(run_manager, {**stats, "retrieval_rounds": 0})
+        adapter = ChatRetrieveAdapter(self._retrieve_tool_kwargs(), stats)
+        call_kwargs = {**self._extra_call_kwargs, **kwargs}
+        request = ChatRequest(prepared.compressed.messages, call_kwargs)
+        if not prepared.offer:
+            request = adapter.withdraw_tool(request) if self._retrieve_tool_kwargs() else request
+        options = {
+            "adapter": adapter,
+            "store": self.store,
+            "max_rounds": self.max_retrieve_rounds,
+            "offer": prepared.offer,
+        }
+        return request, options, stop if stop is not None else self._default_stop()
 
-    # --- the four model paths ----------------------------------------------------
+    # --- where LangChain starts the run: compress first, so traces show what is sent ---
 
-    def _generate_with_cache(
+    def generate(
         self,
-        messages: list[BaseMessage],
+        messages: list[list[BaseMessage]],
         stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
+        callbacks: Callbacks = None,
         **kwargs: Any,
-    ) -> ChatResult:
-        request = self._prepare(messages, stop, kwargs)
-        conversation = request.compressed.messages
-        rounds, usage = 0, None
-        while True:
-            offer = request.ccr_kwargs is not None and rounds < self.max_retrieve_rounds
-            manager = run_manager
-            if offer and run_manager is not None:
-                manager = cast("CallbackManagerForLLMRun", HidingRunManager(run_manager))
-            result = self.wrapped_model._generate_with_cache(
-                conversation, stop=request.stop, run_manager=manager, **request.call_kwargs(offer)
+    ) -> LLMResult:
+        prepared = [self._prepare(m, kwargs) for m in messages]
+        keys = self._register(prepared)
+        try:
+            return super().generate(
+                [p.compressed.messages for p in prepared],
+                stop,
+                callbacks,
+                **_with_metadata(self._offer_kwargs(kwargs, prepared), prepared),
             )
-            reply = result.generations[0].message
-            following = self._next_round(request, conversation, reply, rounds)
-            if following is None:
-                return self._finish(result, request, rounds, usage, run_manager)
-            usage = _accumulate(usage, reply)
-            conversation, rounds = following, rounds + 1
+        finally:
+            self._release(keys)
 
-    async def _agenerate_with_cache(
+    async def agenerate(
         self,
-        messages: list[BaseMessage],
+        messages: list[list[BaseMessage]],
         stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        callbacks: Callbacks = None,
         **kwargs: Any,
-    ) -> ChatResult:
-        request = self._prepare(messages, stop, kwargs)
-        conversation = request.compressed.messages
-        rounds, usage = 0, None
-        while True:
-            offer = request.ccr_kwargs is not None and rounds < self.max_retrieve_rounds
-            manager = run_manager
-            if offer and run_manager is not None:
-                manager = cast("AsyncCallbackManagerForLLMRun", AsyncHidingRunManager(run_manager))
-            result = await self.wrapped_model._agenerate_with_cache(
-                conversation, stop=request.stop, run_manager=manager, **request.call_kwargs(offer)
+    ) -> LLMResult:
+        prepared = [await self._aprepare(m, kwargs) for m in messages]
+        keys = self._register(prepared)
+        try:
+            return await super().agenerate(
+                [p.compressed.messages for p in prepared],
+                stop,
+                callbacks,
+                **_with_metadata(self._offer_kwargs(kwargs, prepared), prepared),
             )
-            reply = result.generations[0].message
-            following = self._next_round(request, conversation, reply, rounds)
-            if following is None:
-                return self._finish(result, request, rounds, usage, run_manager)
-            usage = _accumulate(usage, reply)
-            conversation, rounds = following, rounds + 1
+        finally:
+            self._release(keys)
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        if not self._should_stream(async_api=False, **{**kwargs, "stream": True}):
+            yield from super().stream(input, config, stop=stop, **kwargs)  # via generate
+            return
+        prepared = self._prepare(self._convert_input(input).to_messages(), kwargs)
+        keys = self._register([prepared])
+        try:
+            yield from super().stream(
+                prepared.compressed.messages,
+                _config_with_stats(config, prepared),
+                stop=stop,
+                **self._offer_kwargs(kwargs, [prepared]),
+            )
+        finally:
+            self._release(keys)
+
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        if not self._should_stream(async_api=True, **{**kwargs, "stream": True}):
+            async for chunk in super().astream(input, config, stop=stop, **kwargs):
+                yield chunk
+            return
+        prepared = await self._aprepare(self._convert_input(input).to_messages(), kwargs)
+        keys = self._register([prepared])
+        try:
+            async for chunk in super().astream(
+                prepared.compressed.messages,
+                _config_with_stats(config, prepared),
+                stop=stop,
+                **self._offer_kwargs(kwargs, [prepared]),
+            ):
+                yield chunk
+        finally:
+            self._release(keys)
+
+    # --- the model paths: the core retrieve loop around the wrapped model ----------
 
     def _generate(
         self,
@@ -434,7 +489,15 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return self._generate_with_cache(messages, stop=stop, run_manager=run_manager, **kwargs)
+        request, options, stop = self._loop_for(messages, stop, kwargs, run_manager)
+        model = self.wrapped_model
+
+        def call(req: ChatRequest) -> ChatResult:
+            return model._generate_with_cache(req.messages, stop=stop, **req.kwargs)
+
+        result, _ = run_with_retrieval(request, call, **options)
+        _annotate_trace(run_manager, result.llm_output["headroom"])
+        return cast("ChatResult", result)
 
     async def _agenerate(
         self,
@@ -443,48 +506,15 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return await self._agenerate_with_cache(
-            messages, stop=stop, run_manager=run_manager, **kwargs
-        )
-
-    def _wrapped_stream(
-        self,
-        conversation: list[BaseMessage],
-        stop: list[str] | None,
-        run_manager: CallbackManagerForLLMRun | None,
-        kwargs: dict[str, Any],
-    ) -> Iterator[ChatGenerationChunk]:
+        request, options, stop = self._loop_for(messages, stop, kwargs, run_manager)
         model = self.wrapped_model
-        if natively_streams(model, async_api=False) and not model._streaming_disabled(**kwargs):
-            if model.rate_limiter:
-                model.rate_limiter.acquire(blocking=True)
-            yield from model._stream(conversation, stop=stop, run_manager=run_manager, **kwargs)
-            return
-        result = model._generate_with_cache(
-            conversation, stop=stop, run_manager=run_manager, **kwargs
-        )
-        yield as_chunk(result.generations[0])
 
-    async def _awrapped_stream(
-        self,
-        conversation: list[BaseMessage],
-        stop: list[str] | None,
-        run_manager: AsyncCallbackManagerForLLMRun | None,
-        kwargs: dict[str, Any],
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        model = self.wrapped_model
-        if natively_streams(model, async_api=True) and not model._streaming_disabled(**kwargs):
-            if model.rate_limiter:
-                await model.rate_limiter.aacquire(blocking=True)
-            async for chunk in model._astream(
-                conversation, stop=stop, run_manager=run_manager, **kwargs
-            ):
-                yield chunk
-            return
-        result = await model._agenerate_with_cache(
-            conversation, stop=stop, run_manager=run_manager, **kwargs
-        )
-        yield as_chunk(result.generations[0])
+        async def call(req: ChatRequest) -> ChatResult:
+            return await model._agenerate_with_cache(req.messages, stop=stop, **req.kwargs)
+
+        result, _ = await arun_with_retrieval(request, call, **options)
+        _annotate_trace(run_manager, result.llm_output["headroom"])
+        return cast("ChatResult", result)
 
     def _stream(
         self,
@@ -493,34 +523,22 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        request = self._prepare(messages, stop, kwargs)
-        conversation = request.compressed.messages
-        first_stats = {**request.compressed.stats(), "retrieval_rounds": 0}
-        _annotate_trace(run_manager, first_stats)
-        stats: dict[str, Any] | None = first_stats
-        rounds = 0
-        while True:
-            offer = request.ccr_kwargs is not None and rounds < self.max_retrieve_rounds
-            hide = RetrieveFilter() if offer else None
-            received: list[ChatGenerationChunk] = []
-            for chunk in self._wrapped_stream(
-                conversation, request.stop, run_manager, request.call_kwargs(offer)
+        request, options, stop = self._loop_for(messages, stop, kwargs, run_manager)
+        model = self.wrapped_model
+
+        def round_stream(req: ChatRequest) -> Iterator[ChatGenerationChunk]:
+            # no run manager: only the chunks this wrapper yields reach callbacks
+            if natively_streams(model, async_api=False) and not model._streaming_disabled(
+                **req.kwargs
             ):
-                received.append(chunk)
-                shown = hide.apply(chunk) if hide is not None else chunk
-                if shown is None:
-                    continue
-                if stats is not None:
-                    shown, stats = with_metadata(shown, stats), None
-                yield shown
-            following = (
-                self._next_round(request, conversation, merged(received), rounds) if offer else None
-            )
-            if following is None:
-                break
-            conversation, rounds = following, rounds + 1
-        if rounds:
-            yield rounds_chunk(rounds)
+                if model.rate_limiter:
+                    model.rate_limiter.acquire(blocking=True)
+                yield from model._stream(req.messages, stop=stop, **req.kwargs)
+            else:
+                result = model._generate_with_cache(req.messages, stop=stop, **req.kwargs)
+                yield as_chunk(result.generations[0])
+
+        yield from stream_with_retrieval(request, round_stream, **options)
 
     async def _astream(
         self,
@@ -529,34 +547,23 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        request = self._prepare(messages, stop, kwargs)
-        conversation = request.compressed.messages
-        first_stats = {**request.compressed.stats(), "retrieval_rounds": 0}
-        _annotate_trace(run_manager, first_stats)
-        stats: dict[str, Any] | None = first_stats
-        rounds = 0
-        while True:
-            offer = request.ccr_kwargs is not None and rounds < self.max_retrieve_rounds
-            hide = RetrieveFilter() if offer else None
-            received: list[ChatGenerationChunk] = []
-            async for chunk in self._awrapped_stream(
-                conversation, request.stop, run_manager, request.call_kwargs(offer)
+        request, options, stop = self._loop_for(messages, stop, kwargs, run_manager)
+        model = self.wrapped_model
+
+        async def round_stream(req: ChatRequest) -> AsyncIterator[ChatGenerationChunk]:
+            if natively_streams(model, async_api=True) and not model._streaming_disabled(
+                **req.kwargs
             ):
-                received.append(chunk)
-                shown = hide.apply(chunk) if hide is not None else chunk
-                if shown is None:
-                    continue
-                if stats is not None:
-                    shown, stats = with_metadata(shown, stats), None
-                yield shown
-            following = (
-                self._next_round(request, conversation, merged(received), rounds) if offer else None
-            )
-            if following is None:
-                break
-            conversation, rounds = following, rounds + 1
-        if rounds:
-            yield rounds_chunk(rounds)
+                if model.rate_limiter:
+                    await model.rate_limiter.aacquire(blocking=True)
+                async for chunk in model._astream(req.messages, stop=stop, **req.kwargs):
+                    yield chunk
+            else:
+                result = await model._agenerate_with_cache(req.messages, stop=stop, **req.kwargs)
+                yield as_chunk(result.generations[0])
+
+        async for chunk in astream_with_retrieval(request, round_stream, **options):
+            yield chunk
 
     # --- tools and structured output ---------------------------------------------
 
@@ -597,11 +604,19 @@ class HeadroomChatModel(BaseChatModel):
         return rerouted
 
 
-def _accumulate(usage: UsageMetadata | None, reply: BaseMessage) -> UsageMetadata | None:
-    """Usage of the retrieval rounds, so the final reply reports the whole call's cost."""
-    if not isinstance(reply, AIMessage) or reply.usage_metadata is None:
-        return usage
-    return reply.usage_metadata if usage is None else add_usage(usage, reply.usage_metadata)
+def _with_metadata(kwargs: dict[str, Any], prepared: Sequence[_Prepared]) -> dict[str, Any]:
+    """`generate` kwargs whose run metadata carries the stats (one message list only)."""
+    if len(prepared) != 1:
+        return kwargs
+    stats = {**prepared[0].compressed.stats(), "retrieval_rounds": 0}
+    return {**kwargs, "metadata": {**(kwargs.get("metadata") or {}), "headroom": stats}}
+
+
+def _config_with_stats(config: RunnableConfig | None, prepared: _Prepared) -> RunnableConfig:
+    """A stream's config whose run metadata carries the stats."""
+    config = ensure_config(config)
+    stats = {**prepared.compressed.stats(), "retrieval_rounds": 0}
+    return {**config, "metadata": {**(config.get("metadata") or {}), "headroom": stats}}
 
 
 def _annotate_trace(

@@ -1,38 +1,48 @@
-"""Streaming pieces of the chat model wrapper.
+"""LangChain's side of the core retrieve loop: requests, replies and chunks.
 
-A wrapped model that cannot stream still yields one chunk; the fragments of a
-`headroom_retrieve` call the wrapper answers itself are kept out of the stream
-and out of token callbacks, so callers never see a tool they did not define.
+`ChatRetrieveAdapter` is a `RetrieveAdapter` over LangChain objects: a request
+is the messages plus the call's keyword arguments, a reply is a `ChatResult`
+(or a merged stream), an event is a `ChatGenerationChunk`. The loop itself,
+with its rules, is `headroom.core.retrieve_loop`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import reduce
 from operator import add
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, message_chunk_to_message
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ToolMessage,
+    message_chunk_to_message,
+)
+from langchain_core.messages.ai import add_usage as lc_add_usage
 from langchain_core.messages.tool import tool_call_chunk
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from headroom import RETRIEVE_TOOL_NAME
+from headroom.core.ccr import RETRIEVE_TOOL_NAME, is_retrieve_name, parse_retrieve_arguments
+from headroom.core.retrieval import RetrieveAdapter, RetrieveCall, RoundsSummary
 
-__all__ = [
-    "AsyncHidingRunManager",
-    "HidingRunManager",
-    "RetrieveFilter",
-    "as_chunk",
-    "merged",
-    "natively_streams",
-    "rounds_chunk",
-    "with_metadata",
-]
+__all__ = ["ChatRequest", "ChatRetrieveAdapter", "as_chunk", "natively_streams"]
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One model call: the messages and the keyword arguments it goes with."""
+
+    messages: list[BaseMessage]
+    kwargs: dict[str, Any]
 
 
 def natively_streams(model: BaseChatModel, async_api: bool) -> bool:
+    """Whether `model` implements streaming itself (else it answers in one piece)."""
     sync = type(model)._stream is not BaseChatModel._stream
     if not async_api:
         return sync
@@ -64,123 +74,145 @@ def as_chunk(generation: ChatGeneration) -> ChatGenerationChunk:
     return ChatGenerationChunk(message=chunk, generation_info=generation.generation_info)
 
 
-class RetrieveFilter:
-    """Hides streamed `headroom_retrieve` call fragments from the caller."""
+def _reply(response: Any) -> BaseMessage:
+    if isinstance(response, ChatResult):
+        return response.generations[0].message
+    return response if isinstance(response, BaseMessage) else AIMessage(content="")
 
-    _BLOCK_TYPES = ("tool_use", "input_json_delta", "tool_call_chunk", "function_call")
 
-    def __init__(self) -> None:
-        self.indexes: set[Any] = set()
+def _only_retrieve_calls(message: AIMessage, ids: set[str]) -> AIMessage:
+    """The reply as it goes back into the next round: only its retrieve calls.
 
-    def apply(self, chunk: ChatGenerationChunk) -> ChatGenerationChunk | None:
-        message = chunk.message
-        if not isinstance(message, AIMessageChunk) or not message.tool_call_chunks:
-            return chunk
-        for call in message.tool_call_chunks:
-            if call.get("name") == RETRIEVE_TOOL_NAME and call.get("index") is not None:
-                self.indexes.add(call.get("index"))
-        kept = [
-            call
-            for call in message.tool_call_chunks
-            if call.get("name") != RETRIEVE_TOOL_NAME
-            and (call.get("index") is None or call.get("index") not in self.indexes)
+    Other calls would have no results; the model makes them again once it has
+    read the originals.
+    """
+    content: Any = message.content
+    if isinstance(content, list):
+        content = [
+            block
+            for block in content
+            if not (
+                isinstance(block, dict)
+                and block.get("type") in ("tool_use", "function_call", "tool_call")
+                and block.get("id", block.get("call_id")) not in ids
+            )
         ]
-        if len(kept) == len(message.tool_call_chunks):
-            return chunk
-        content: Any = message.content
-        if isinstance(content, list):
-            content = [b for b in content if not self._is_retrieve_block(b)]
-        extra = dict(message.additional_kwargs)
-        if isinstance(extra.get("tool_calls"), list):
-            extra["tool_calls"] = [
-                c
-                for c in extra["tool_calls"]
-                if not (isinstance(c, dict) and c.get("index") in self.indexes)
-            ]
-        if not (
-            content
-            or kept
-            or message.usage_metadata
-            or message.response_metadata
-            or message.chunk_position
-        ):
-            return None
-        filtered = AIMessageChunk(
-            content=content,
-            additional_kwargs=extra,
-            response_metadata=dict(message.response_metadata),
-            id=message.id,
-            usage_metadata=message.usage_metadata,
-            tool_call_chunks=kept,
-            chunk_position=message.chunk_position,
-        )
-        return ChatGenerationChunk(message=filtered, generation_info=chunk.generation_info)
-
-    def _is_retrieve_block(self, block: Any) -> bool:
-        return (
-            isinstance(block, dict)
-            and block.get("type") in self._BLOCK_TYPES
-            and (block.get("name") == RETRIEVE_TOOL_NAME or block.get("index") in self.indexes)
-        )
+    extra = dict(message.additional_kwargs)
+    if isinstance(extra.get("tool_calls"), list):
+        extra["tool_calls"] = [
+            c for c in extra["tool_calls"] if isinstance(c, dict) and c.get("id") in ids
+        ]
+    return AIMessage(
+        content=content,
+        additional_kwargs=extra,
+        response_metadata=dict(message.response_metadata),
+        id=message.id,
+        tool_calls=[c for c in message.tool_calls if c.get("id") in ids],
+    )
 
 
-class HidingRunManager:
-    """The run manager, minus streamed fragments of the retrieve calls the wrapper answers.
+class ChatRetrieveAdapter(RetrieveAdapter):
+    """The retrieve loop's wire format for one LangChain call.
 
-    Used while the wrapped model may stream under a streaming callback during
-    `invoke` (LangGraph's `stream_mode="messages"`, `astream_events`).
+    Args:
+        tools: ``headroom_retrieve`` as the wrapped model's `bind_tools` formats it.
+        stats: The per-call record for ``response_metadata["headroom"]``.
     """
 
-    def __init__(self, inner: CallbackManagerForLLMRun) -> None:
-        self._inner = inner
-        self._hide = RetrieveFilter()
+    def __init__(self, tools: list[Any], stats: dict[str, Any]) -> None:
+        self.tools = tools
+        self.stats = stats
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+    def can_offer(self, body: Any) -> bool:
+        return True  # decided before compression, from the caller's own tools
 
-    def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
-        shown = self._hide.apply(chunk) if isinstance(chunk, ChatGenerationChunk) else chunk
-        if shown is None:
-            return
-        if shown is not chunk and isinstance(shown.message.content, str):
-            token = shown.message.content
-        self._inner.on_llm_new_token(token, chunk=shown, **kwargs)
+    def add_tool(self, body: Any) -> Any:
+        existing = list(body.kwargs.get("tools") or [])
+        if any(self._is_ours(t) for t in existing):
+            return body
+        return replace(body, kwargs={**body.kwargs, "tools": [*existing, *self.tools]})
 
+    def withdraw_tool(self, body: Any) -> Any:
+        kept = [t for t in body.kwargs.get("tools") or [] if not self._is_ours(t)]
+        kwargs = {k: v for k, v in body.kwargs.items() if k != "tools"}
+        if kept:
+            kwargs["tools"] = kept
+        else:
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("tool_choice",)}
+        return replace(body, kwargs=kwargs)
 
-class AsyncHidingRunManager:
-    """`HidingRunManager` for the async path."""
+    def _is_ours(self, tool: Any) -> bool:
+        return tool in self.tools or RETRIEVE_TOOL_NAME in json.dumps(tool, default=str)
 
-    def __init__(self, inner: AsyncCallbackManagerForLLMRun) -> None:
-        self._inner = inner
-        self._hide = RetrieveFilter()
+    def calls(self, response: Any) -> list[RetrieveCall]:
+        reply = _reply(response)
+        if not isinstance(reply, AIMessage):
+            return []
+        return [
+            RetrieveCall(str(call.get("id")), parse_retrieve_arguments(call.get("args")))
+            for call in reply.tool_calls
+            if is_retrieve_name(call["name"])
+        ]
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+    def follow_up(self, body: Any, response: Any, answers: list[tuple[RetrieveCall, str]]) -> Any:
+        reply = _reply(response)
+        assert isinstance(reply, AIMessage)  # calls() found retrieve calls in it
+        ids = {call.id for call, _ in answers}
+        names = {c["id"]: c["name"] for c in reply.tool_calls if c.get("id") in ids}
+        results = [
+            ToolMessage(content=text, tool_call_id=call.id, name=names.get(call.id))
+            for call, text in answers
+        ]
+        return replace(body, messages=[*body.messages, _only_retrieve_calls(reply, ids), *results])
 
-    async def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
-        shown = self._hide.apply(chunk) if isinstance(chunk, ChatGenerationChunk) else chunk
-        if shown is None:
-            return
-        if shown is not chunk and isinstance(shown.message.content, str):
-            token = shown.message.content
-        await self._inner.on_llm_new_token(token, chunk=shown, **kwargs)
+    def usage(self, response: Any) -> dict[str, Any] | None:
+        reply = _reply(response)
+        usage = reply.usage_metadata if isinstance(reply, AIMessage) else None
+        return dict(usage) if usage else None
 
+    def _stats(self, summary: RoundsSummary) -> dict[str, Any]:
+        return {**self.stats, "retrieval_rounds": summary.rounds}
 
-def with_metadata(chunk: ChatGenerationChunk, headroom: dict[str, Any]) -> ChatGenerationChunk:
-    message = chunk.message
-    message.response_metadata = {**message.response_metadata, "headroom": headroom}
-    return chunk
+    def finish(self, response: Any, summary: RoundsSummary) -> Any:
+        stats = self._stats(summary)
+        for generation in response.generations:
+            # a copy: the wrapped model's cache may hold this very message
+            message = generation.message
+            update: dict[str, Any] = {
+                "response_metadata": {**message.response_metadata, "headroom": stats}
+            }
+            if summary.usage is not None and isinstance(message, AIMessage):
+                update["usage_metadata"] = lc_add_usage(
+                    summary.usage,  # type: ignore[arg-type]
+                    message.usage_metadata,
+                )
+            generation.message = message.model_copy(update=update)
+        response.llm_output = {**(response.llm_output or {}), "headroom": stats}
+        return response
 
+    def merge_stream(self, events: list[Any]) -> Any:
+        if not events:
+            return AIMessage(content="")
+        return message_chunk_to_message(reduce(add, (e.message for e in events)))
 
-def merged(chunks: list[ChatGenerationChunk]) -> BaseMessage:
-    if not chunks:
-        return AIMessage(content="")
-    return message_chunk_to_message(reduce(add, (c.message for c in chunks)))
+    def stream_finisher(self, summary: RoundsSummary) -> Callable[[Any], Any]:
+        """The stats (and the earlier rounds' usage) ride on the first chunk shown."""
+        pending = [True]
 
+        def finish(chunk: Any) -> Any:
+            if not pending[0]:
+                return chunk
+            pending[0] = False
+            message = chunk.message
+            message.response_metadata = {
+                **message.response_metadata,
+                "headroom": self._stats(summary),
+            }
+            if summary.usage is not None and isinstance(message, AIMessageChunk):
+                message.usage_metadata = lc_add_usage(
+                    summary.usage,  # type: ignore[arg-type]
+                    message.usage_metadata,
+                )
+            return chunk
 
-def rounds_chunk(rounds: int) -> ChatGenerationChunk:
-    return ChatGenerationChunk(
-        message=AIMessageChunk(
-            content="", response_metadata={"headroom": {"retrieval_rounds": rounds}}
-        )
-    )
+        return finish
