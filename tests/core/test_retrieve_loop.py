@@ -134,7 +134,7 @@ def test_a_users_own_headroom_retrieve_is_left_alone() -> None:
 
 def test_not_offered_means_not_recognised() -> None:
     model = _OpenAIModel()
-    response, summary = run_with_retrieval(_body(), model, store=_store(), offer=False)
+    _, summary = run_with_retrieval(_body(), model, store=_store(), offer=False)
     assert summary.rounds == 0 and len(model.requests) == 1 and "tools" not in model.requests[0]
 
 

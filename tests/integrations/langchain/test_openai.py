@@ -66,7 +66,7 @@ def _chunks(reply: dict[str, Any]) -> Iterator[dict[str, Any]]:
         "id": "chatcmpl-stub",
         "object": "chat.completion.chunk",
         "created": 0,
-        "model": "gpt-4o",
+        "model": "gpt-4o-2024-08-06",
     }
     yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}
     for word in re.findall(r"\S+\s*", reply.get("content") or ""):
