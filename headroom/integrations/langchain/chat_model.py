@@ -179,11 +179,32 @@ class HeadroomChatModel(BaseChatModel):
     _extra_call_kwargs: dict[str, Any] = PrivateAttr(default_factory=dict)
     _retrieve_tools: list[Any] | None = PrivateAttr(default=None)
     _pending: dict[tuple[int, ...], _Prepared] = PrivateAttr(default_factory=dict)
+    _configurable: Any = PrivateAttr(default=None)
 
-    def __init__(self, wrapped_model: BaseChatModel | None = None, /, **kwargs: Any) -> None:
+    def __init__(self, wrapped_model: Any = None, /, **kwargs: Any) -> None:
         if wrapped_model is not None:
             kwargs["wrapped_model"] = wrapped_model
+        inner = kwargs.get("wrapped_model")
+        configurable: Any = None
+        if not isinstance(inner, BaseChatModel) and callable(getattr(inner, "_model_params", None)):
+            # `init_chat_model(configurable_fields=...)`: wrap its default model, and
+            # the model each call's config selects (see `_for_call`).
+            configurable = inner
+            kwargs["wrapped_model"] = configurable._model()
         super().__init__(**kwargs)
+        self._configurable = configurable
+
+    def _for_call(self, config: RunnableConfig | None) -> HeadroomChatModel:
+        """This wrapper, or one around the model a configurable model's `config` selects.
+
+        The copy shares the savings counters, so configured calls are counted.
+        """
+        if self._configurable is None or not self._configurable._model_params(config):
+            return self
+        settings = {k: getattr(self, k) for k in self.model_fields_set if k != "wrapped_model"}
+        copy = type(self)(self._configurable._model(config), **settings)
+        copy._totals = self._totals
+        return copy
 
     @model_validator(mode="after")
     def _forward_standard_params(self) -> HeadroomChatModel:
@@ -196,6 +217,8 @@ class HeadroomChatModel(BaseChatModel):
             if target is not None:
                 updates[target] = value
             elif name == "streaming":  # a mode of the model, not a request parameter
+                if not value:
+                    continue  # "not streaming" needs no field
                 logger.warning(
                     "headroom: %s has no 'streaming' field; use .stream() instead",
                     type(self.wrapped_model).__name__,
@@ -432,6 +455,32 @@ class HeadroomChatModel(BaseChatModel):
         finally:
             self._release(keys)
 
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        model = self._for_call(config)
+        if model is not self:
+            return model.invoke(input, config, stop=stop, **kwargs)
+        return super().invoke(input, config, stop=stop, **kwargs)
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        model = self._for_call(config)
+        if model is not self:
+            return await model.ainvoke(input, config, stop=stop, **kwargs)
+        return await super().ainvoke(input, config, stop=stop, **kwargs)
+
     def stream(
         self,
         input: LanguageModelInput,
@@ -440,6 +489,9 @@ class HeadroomChatModel(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> Iterator[AIMessageChunk]:
+        if (model := self._for_call(config)) is not self:
+            yield from model.stream(input, config, stop=stop, **kwargs)
+            return
         if not self._should_stream(async_api=False, **{**kwargs, "stream": True}):
             yield from super().stream(input, config, stop=stop, **kwargs)  # via generate
             return
@@ -463,6 +515,10 @@ class HeadroomChatModel(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
+        if (model := self._for_call(config)) is not self:
+            async for chunk in model.astream(input, config, stop=stop, **kwargs):
+                yield chunk
+            return
         if not self._should_stream(async_api=True, **{**kwargs, "stream": True}):
             async for chunk in super().astream(input, config, stop=stop, **kwargs):
                 yield chunk

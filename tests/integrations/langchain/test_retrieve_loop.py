@@ -241,3 +241,31 @@ def test_compress_tool_passes_the_real_tool_call_id_in_an_agent() -> None:
     assert seen == ["c-7"]
     assert state["messages"][-1].content == "done"
     assert any(isinstance(m, ToolMessage) and m.tool_call_id == "c-7" for m in state["messages"])
+
+
+def test_a_configurable_init_chat_model_is_wrapped_and_counted(
+    stub: _Stub, caplog: pytest.LogCaptureFixture
+) -> None:
+    from langchain.chat_models import init_chat_model
+
+    messages, _ = corpus_messages(CASE)
+    configurable = init_chat_model(
+        "openai:gpt-4o",
+        configurable_fields=("model", "temperature"),
+        api_key="sk-test",
+        base_url=stub.url,
+        max_retries=0,
+    )
+    llm = HeadroomChatModel(configurable)
+    llm.invoke(messages)
+    saved = llm.total_tokens_saved
+    assert saved > 0 and stub.bodies[-1]["model"] == "gpt-4o"
+    with caplog.at_level("WARNING", logger="headroom"):
+        config = {"configurable": {"model": "gpt-4o-mini"}}
+        reply = llm.invoke(messages, config=config)  # type: ignore[arg-type]
+        chunks = list(llm.stream(messages, config=config))  # type: ignore[arg-type]
+    assert stub.bodies[-1]["model"] == stub.bodies[-2]["model"] == "gpt-4o-mini"
+    assert reply.response_metadata["headroom"]["tokens_saved"] == saved
+    assert _merge(chunks).response_metadata["headroom"]["tokens_saved"] == saved
+    assert llm.total_tokens_saved == 3 * saved and llm.total_calls == 3
+    assert not [r for r in caplog.records if "streaming" in r.getMessage()]
