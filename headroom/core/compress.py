@@ -340,7 +340,12 @@ def _eligible(slot: Slot, cfg: CompressConfig, last_question: int) -> bool:
     if any(mark in slot.text for mark in _MARKS) or _TABLE_HEAD.match(slot.text):
         return False  # already compressed: compress() is idempotent on its own output
     if slot.kind == "tool_output":
-        return not is_retrieve_name(slot.tool_name) and slot.tool_name not in cfg.protect_tools
+        if slot.tool_name in cfg.protect_tools:
+            return False
+        # A retrieved original stays whole while the model works with it; once a later
+        # question follows, it is compressed like any output (one re-read of the
+        # cache, then cheaper every turn: bench/retrieve_turns.py).
+        return not is_retrieve_name(slot.tool_name) or slot.index < last_question
     if slot.kind == "user_text":
         return cfg.compress_user_context and slot.index != last_question
     return False
