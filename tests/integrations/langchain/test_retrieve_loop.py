@@ -108,14 +108,16 @@ def test_round_limit_ends_with_an_answer_not_a_call(stub: _Stub) -> None:
     messages, _ = corpus_messages(CASE)
     h = _hash(messages)
     stub.replies = [_retrieve(h, "r1"), _retrieve(h, "r2"), {"content": "Answer."}]
-    llm = HeadroomChatModel(_chat(stub), store=InMemoryStore(), max_retrieve_rounds=1)
+    llm = HeadroomChatModel(_chat(stub), store=InMemoryStore(), max_retrieve_rounds=2)
     reply = llm.bind_tools([query_dataset]).invoke(messages)
-    assert len(stub.bodies) == 2
-    assert [t["function"]["name"] for t in stub.bodies[0]["tools"]][-1] == "headroom_retrieve"
-    assert [t["function"]["name"] for t in stub.bodies[1]["tools"]] == ["query_dataset"]
-    # the stub still "calls" the tool in its scripted second reply: the last call was
-    # made without it, and what the model answered there is what the caller gets
-    assert reply.response_metadata["headroom"]["retrieval_rounds"] == 1
+    assert len(stub.bodies) == 3
+    for body in stub.bodies[:2]:
+        assert [t["function"]["name"] for t in body["tools"]][-1] == "headroom_retrieve"
+    # the last call goes without the tool, so the model must answer
+    assert [t["function"]["name"] for t in stub.bodies[2]["tools"]] == ["query_dataset"]
+    assert reply.content == "Answer." and reply.tool_calls == []
+    assert reply.response_metadata["headroom"]["retrieval_rounds"] == 2
+    assert reply.usage_metadata is not None and reply.usage_metadata["total_tokens"] == 42
 
 
 class _BrokenStore(InMemoryStore):
@@ -269,3 +271,42 @@ def test_a_configurable_init_chat_model_is_wrapped_and_counted(
     assert _merge(chunks).response_metadata["headroom"]["tokens_saved"] == saved
     assert llm.total_tokens_saved == 3 * saved and llm.total_calls == 3
     assert not [r for r in caplog.records if "streaming" in r.getMessage()]
+
+
+def test_langgraph_messages_stream_merges_to_the_final_message(stub: _Stub) -> None:
+    from langchain.agents import create_agent
+    from langchain_core.messages import AIMessageChunk
+
+    messages, _ = corpus_messages(CASE)
+    h = _hash(messages)
+    llm = HeadroomChatModel(_chat(stub), store=InMemoryStore())
+    agent = create_agent(llm, tools=[query_dataset])
+    stub.replies = [_retrieve(h), {"content": "The Pontiac."}]
+    state = agent.invoke({"messages": messages})
+    final = state["messages"][-1]
+    stub.bodies.clear()
+    chunks = [
+        chunk
+        for chunk, _meta in agent.stream({"messages": messages}, stream_mode="messages")
+        if isinstance(chunk, AIMessageChunk)
+    ]
+    merged = _merge(chunks)
+    assert final.content == merged.content == "The Pontiac."
+    assert merged.tool_calls == final.tool_calls == []
+    assert merged.usage_metadata == final.usage_metadata
+    assert merged.response_metadata["finish_reason"] == "stop"
+    assert merged.response_metadata["headroom"] == final.response_metadata["headroom"]
+
+
+def test_middleware_without_the_tool_writes_markers_without_a_call(stub: _Stub) -> None:
+    from langchain.agents import create_agent
+
+    from headroom.integrations.langchain import HeadroomMiddleware
+
+    messages, _ = corpus_messages(CASE)
+    agent = create_agent(
+        _chat(stub), tools=[query_dataset], middleware=[HeadroomMiddleware(retrieve_tool=False)]
+    )
+    agent.invoke({"messages": messages})
+    sent = stub.bodies[-1]
+    assert "[headroom: " in str(sent["messages"]) and "headroom_retrieve" not in str(sent)
