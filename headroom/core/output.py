@@ -18,6 +18,7 @@ from typing import Any
 from headroom.core.compress import _ccr_hash, _compress_slot, _eligible, _stored
 from headroom.core.config import CompressConfig
 from headroom.core.messages import Slot
+from headroom.core.options import stats_record
 from headroom.core.store import CCRStore, get_default_store
 from headroom.core.tokens import TokenCounter, counter_for_model
 
@@ -44,16 +45,10 @@ class OutputResult:
         return max(0, self.tokens_before - self.tokens_after)
 
     def stats(self) -> dict[str, Any]:
-        """The shared stats record (see docs/options.md)."""
-        ratio = self.tokens_saved / self.tokens_before if self.tokens_before else 0.0
-        return {
-            "tokens_before": self.tokens_before,
-            "tokens_after": self.tokens_after,
-            "tokens_saved": self.tokens_saved,
-            "compression_ratio": round(ratio, 6),
-            "transforms_applied": list(self.transforms_applied),
-            "ccr_hashes": list(self.ccr_hashes),
-        }
+        """The shared stats record (`headroom.core.options.stats_record`)."""
+        return stats_record(
+            self.tokens_before, self.tokens_after, self.transforms_applied, self.ccr_hashes
+        )
 
 
 def compress_output(

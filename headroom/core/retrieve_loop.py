@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from typing import Any
 
 from headroom.core.ccr import handle_retrieve_call
+from headroom.core.options import DEFAULT_MAX_RETRIEVE_ROUNDS
 from headroom.core.retrieval import (
     RETRIEVE_ADAPTERS,
     RetrieveAdapter,
@@ -48,7 +49,7 @@ __all__ = [
 ]
 
 #: Retrieval round trips per call before the tool is withdrawn (the shared default).
-DEFAULT_MAX_ROUNDS = 3
+DEFAULT_MAX_ROUNDS = DEFAULT_MAX_RETRIEVE_ROUNDS
 
 
 def answer_calls(

@@ -25,6 +25,7 @@ from langchain_core.runnables import RunnableBinding, RunnableConfig, ensure_con
 from langchain_core.tracers.base import BaseTracer
 
 from headroom import RETRIEVE_TOOL_NAME
+from headroom.core.options import retrieve_tool_mode
 from headroom.core.retrieve_loop import (
     arun_with_retrieval,
     astream_with_retrieval,
@@ -118,7 +119,8 @@ def retrieve_tools(llm: HeadroomChatModel) -> list[Any]:
 
 def _may_offer(llm: HeadroomChatModel, kwargs: dict[str, Any]) -> bool:
     """Whether the retrieve tool would be offered if compression leaves a marker."""
-    enabled = llm.ccr_retrieve if llm.ccr_retrieve is not None else bool(kwargs.get("tools"))
+    mode = llm.retrieve_tool if llm.ccr_retrieve is None else retrieve_tool_mode(llm.ccr_retrieve)
+    enabled = mode == "always" or (mode == "auto" and bool(kwargs.get("tools")))
     if not enabled or llm.max_retrieve_rounds == 0 or not retrieve_tools(llm):
         return False
     choice = kwargs.get("tool_choice")

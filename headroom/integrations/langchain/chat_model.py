@@ -28,7 +28,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from headroom import CCRStore, CompressConfig, CompressionHooks
-from headroom.core.retrieve_loop import DEFAULT_MAX_ROUNDS
+from headroom.core.options import DEFAULT_MAX_RETRIEVE_ROUNDS, RetrieveTool
 from headroom.core.tokens import count_message_tokens, counter_for_model
 from headroom.integrations.langchain import calls, settings
 from headroom.integrations.langchain.compression import DEFAULT_CONFIG, model_name_of
@@ -63,10 +63,12 @@ class HeadroomChatModel(BaseChatModel):
         store: CCR store for originals of lossy steps; the process default if None.
         model_limit: Context window to fit into; the model's known window if None.
         tokenizer_model: Model name for token counting; the wrapped model's name if None.
-        ccr_retrieve: Offer `headroom_retrieve` to the model and answer its calls
-            from the store, transparently. None (default): on when tools are bound.
-        max_retrieve_rounds: Retrieval round trips per call before the tool is
-            withdrawn.
+        retrieve_tool: Offer `headroom_retrieve` and answer its calls from the
+            store, transparently: "auto" (default) when tools are bound,
+            "always", or "never" (markers then name no call).
+        ccr_retrieve: The older name: None, True, False mean auto, always, never.
+        max_retrieve_rounds: Answered retrieval rounds per call; then one last
+            call without the tool.
         temperature, max_tokens, timeout, max_retries, streaming: Standard
             parameters, set on (a copy of) the wrapped model when it has them,
             else passed to it on every call.
@@ -81,8 +83,9 @@ class HeadroomChatModel(BaseChatModel):
     store: CCRStore | None = Field(default=None, exclude=True)
     model_limit: int | None = None
     tokenizer_model: str | None = None
+    retrieve_tool: RetrieveTool = "auto"
     ccr_retrieve: bool | None = None
-    max_retrieve_rounds: int = Field(default=DEFAULT_MAX_ROUNDS, ge=0)
+    max_retrieve_rounds: int = Field(default=DEFAULT_MAX_RETRIEVE_ROUNDS, ge=0)
     temperature: float | None = None
     max_tokens: int | None = None
     timeout: float | None = None

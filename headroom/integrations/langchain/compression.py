@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from headroom import CCRStore, CompressConfig, CompressionHooks, compress
+from headroom.core.options import stats_record
 from headroom.core.output import OUTPUT_CONFIG
 from headroom.core.output import compress_output as core_compress_output
 from headroom.integrations.langchain.converters import from_core, to_core
@@ -53,15 +54,9 @@ class Compressed:
 
     def stats(self) -> dict[str, Any]:
         """The per-call record put in `response_metadata["headroom"]`."""
-        ratio = self.tokens_saved / self.tokens_before if self.tokens_before else 0.0
-        return {
-            "tokens_before": self.tokens_before,
-            "tokens_after": self.tokens_after,
-            "tokens_saved": self.tokens_saved,
-            "compression_ratio": round(ratio, 6),
-            "transforms_applied": list(self.transforms_applied),
-            "ccr_hashes": list(self.ccr_hashes),
-        }
+        return stats_record(
+            self.tokens_before, self.tokens_after, self.transforms_applied, self.ccr_hashes
+        )
 
 
 def model_name_of(model: BaseChatModel) -> str:

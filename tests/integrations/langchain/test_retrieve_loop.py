@@ -8,6 +8,7 @@ failures, traces, caching, pickling and `compress_tool` ids.
 from __future__ import annotations
 
 import asyncio
+import json
 import pickle
 import threading
 from typing import Annotated, Any
@@ -310,3 +311,18 @@ def test_middleware_without_the_tool_writes_markers_without_a_call(stub: _Stub) 
     agent.invoke({"messages": messages})
     sent = stub.bodies[-1]
     assert "[headroom: " in str(sent["messages"]) and "headroom_retrieve" not in str(sent)
+
+
+@pytest.mark.parametrize(
+    ("mode", "bind", "offered"),
+    [("never", True, False), ("always", False, True), ("auto", False, False), ("auto", True, True)],
+)
+def test_retrieve_tool_modes(stub: _Stub, mode: str, bind: bool, offered: bool) -> None:
+    messages, _ = corpus_messages(CASE)
+    llm: Any = HeadroomChatModel(_chat(stub), store=InMemoryStore(), retrieve_tool=mode)
+    (llm.bind_tools([query_dataset]) if bind else llm).invoke(messages)
+    sent = stub.bodies[-1]
+    names = [t["function"]["name"] for t in sent.get("tools", [])]
+    assert ("headroom_retrieve" in names) is offered
+    # markers name the call exactly when the tool is offered
+    assert ("headroom_retrieve(hash=" in json.dumps(sent["messages"])) is offered
