@@ -16,16 +16,20 @@ import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.globals import get_llm_cache
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import RunnableBinding, RunnableConfig, ensure_config
 from langchain_core.tracers.base import BaseTracer
+from langchain_core.utils.utils import LC_ID_PREFIX
 
-from headroom import RETRIEVE_TOOL_NAME
+from headroom import RETRIEVE_TOOL_NAME, CompressConfig
 from headroom.core.options import retrieve_tool_mode
+from headroom.core.retrieval import RoundsSummary
 from headroom.core.retrieve_loop import (
     arun_with_retrieval,
     astream_with_retrieval,
@@ -41,6 +45,13 @@ from headroom.integrations.langchain.streaming import (
     natively_streams,
 )
 
+try:  # LangChain's own metadata merge, so the fast path finishes results identically
+    from langchain_core.language_models.chat_models import (
+        _gen_info_and_msg_metadata as _finish_metadata,
+    )
+except ImportError:  # pragma: no cover - a langchain-core without it takes the slow path
+    _finish_metadata = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from headroom.integrations.langchain.chat_model import HeadroomChatModel
 
@@ -48,10 +59,12 @@ __all__ = [
     "Prepared",
     "Totals",
     "agenerate",
+    "agenerate_with_cache",
     "aprepare",
     "astream",
     "config_with_stats",
     "generate",
+    "generate_with_cache",
     "offer_kwargs",
     "prepare",
     "registered",
@@ -98,6 +111,7 @@ class Prepared:
 
     compressed: Compressed
     offer: bool
+    stats: dict[str, Any]
 
 
 def _key(messages: Sequence[BaseMessage]) -> tuple[int, ...]:
@@ -135,12 +149,18 @@ def _may_offer(llm: HeadroomChatModel, kwargs: dict[str, Any]) -> bool:
     )
 
 
+@lru_cache(maxsize=64)
+def _without_tool_call(config: CompressConfig) -> CompressConfig:
+    """`config` with markers that name no call (memoized: validation costs ~50 µs)."""
+    return config.replace(markers_name_tool=False)
+
+
 def prepare(
     llm: HeadroomChatModel, messages: Sequence[BaseMessage], kwargs: dict[str, Any]
 ) -> Prepared:
     """Compress `messages`; markers name the retrieve call only if it will be offered."""
     may_offer = _may_offer(llm, {**llm._extra_call_kwargs, **kwargs})
-    config = llm.config if may_offer else llm.config.replace(markers_name_tool=False)
+    config = llm.config if may_offer else _without_tool_call(llm.config)
     compressed = compress_messages(
         list(messages),
         model=llm._tokenizer_name(),
@@ -150,7 +170,7 @@ def prepare(
         model_limit=llm.model_limit,
     )
     llm._totals.add(compressed.tokens_saved)
-    return Prepared(compressed, may_offer and bool(compressed.ccr_hashes))
+    return Prepared(compressed, may_offer and bool(compressed.ccr_hashes), compressed.stats())
 
 
 async def aprepare(
@@ -176,7 +196,7 @@ def offer_kwargs(
 
 
 def _stats(prepared: Prepared) -> dict[str, Any]:
-    return {**prepared.compressed.stats(), "retrieval_rounds": 0}
+    return {**prepared.stats, "retrieval_rounds": 0}
 
 
 def run_kwargs(
@@ -215,18 +235,16 @@ def _loop_for(
     messages: list[BaseMessage],
     stop: list[str] | None,
     kwargs: dict[str, Any],
-    run_manager: RunManager,
 ) -> tuple[ChatRequest, dict[str, Any], list[str] | None]:
     """The loop's first request, its options and the stop words, for prepared messages."""
     prepared = llm._pending.get(_key(messages))
     if prepared is None:  # called below `generate` (e.g. by a test harness)
         prepared = prepare(llm, messages, kwargs)
         kwargs = offer_kwargs(llm, kwargs, [prepared])
-    stats = prepared.compressed.stats()
-    annotate_trace(run_manager, {**stats, "retrieval_rounds": 0})
-    adapter = ChatRetrieveAdapter(retrieve_tools(llm), stats)
+    tools = retrieve_tools(llm) if prepared.offer or kwargs.get("tools") else []
+    adapter = ChatRetrieveAdapter(tools, prepared.stats)
     request = ChatRequest(prepared.compressed.messages, {**llm._extra_call_kwargs, **kwargs})
-    if not prepared.offer:  # another list of the same batch may have offered it
+    if not prepared.offer and tools:  # another list of the same batch may have offered it
         request = adapter.withdraw_tool(request)
     options = {
         "adapter": adapter,
@@ -245,13 +263,16 @@ def generate(
     run_manager: CallbackManagerForLLMRun | None,
     kwargs: dict[str, Any],
 ) -> ChatResult:
-    request, options, stop = _loop_for(llm, messages, stop, kwargs, run_manager)
+    request, options, stop = _loop_for(llm, messages, stop, kwargs)
     model = llm.wrapped_model
 
     def call(req: ChatRequest) -> ChatResult:
         return model._generate_with_cache(req.messages, stop=stop, **req.kwargs)
 
-    result, _ = run_with_retrieval(request, call, **options)
+    if not options["offer"]:  # one call: the loop's bookkeeping is not needed
+        result = options["adapter"].finish(call(request), RoundsSummary())
+    else:
+        result, _ = run_with_retrieval(request, call, **options)
     annotate_trace(run_manager, result.llm_output["headroom"])
     return cast("ChatResult", result)
 
@@ -263,13 +284,16 @@ async def agenerate(
     run_manager: AsyncCallbackManagerForLLMRun | None,
     kwargs: dict[str, Any],
 ) -> ChatResult:
-    request, options, stop = _loop_for(llm, messages, stop, kwargs, run_manager)
+    request, options, stop = _loop_for(llm, messages, stop, kwargs)
     model = llm.wrapped_model
 
     async def call(req: ChatRequest) -> ChatResult:
         return await model._agenerate_with_cache(req.messages, stop=stop, **req.kwargs)
 
-    result, _ = await arun_with_retrieval(request, call, **options)
+    if not options["offer"]:
+        result = options["adapter"].finish(await call(request), RoundsSummary())
+    else:
+        result, _ = await arun_with_retrieval(request, call, **options)
     annotate_trace(run_manager, result.llm_output["headroom"])
     return cast("ChatResult", result)
 
@@ -281,7 +305,7 @@ def stream(
     run_manager: CallbackManagerForLLMRun | None,
     kwargs: dict[str, Any],
 ) -> Iterator[ChatGenerationChunk]:
-    request, options, stop = _loop_for(llm, messages, stop, kwargs, run_manager)
+    request, options, stop = _loop_for(llm, messages, stop, kwargs)
     model = llm.wrapped_model
 
     def round_stream(req: ChatRequest) -> Iterator[ChatGenerationChunk]:
@@ -303,7 +327,7 @@ async def astream(
     run_manager: AsyncCallbackManagerForLLMRun | None,
     kwargs: dict[str, Any],
 ) -> AsyncIterator[ChatGenerationChunk]:
-    request, options, stop = _loop_for(llm, messages, stop, kwargs, run_manager)
+    request, options, stop = _loop_for(llm, messages, stop, kwargs)
     model = llm.wrapped_model
 
     async def round_stream(req: ChatRequest) -> AsyncIterator[ChatGenerationChunk]:
@@ -318,6 +342,63 @@ async def astream(
 
     async for chunk in astream_with_retrieval(request, round_stream, **options):
         yield chunk
+
+
+def _direct(llm: HeadroomChatModel, run_manager: RunManager, async_api: bool, kwargs: Any) -> bool:
+    """Whether the wrapper's own `_generate_with_cache` has nothing to do for this call.
+
+    No cache, no rate limiter, no streaming: then the model path is called
+    directly, saving LangChain's per-call bookkeeping on the wrapper's level
+    (the wrapped model's level still runs, with its cache and limiter).
+    """
+    if _finish_metadata is None or llm.rate_limiter is not None:
+        return False
+    if not (llm.cache is False or (llm.cache is None and get_llm_cache() is None)):
+        return False
+    if llm.output_version != llm.wrapped_model.output_version:
+        return False
+    flags = {"async_api": async_api, "run_manager": run_manager, **kwargs}
+    return not (llm._should_use_protocol_streaming(**flags) or llm._should_stream(**flags))
+
+
+def _as_langchain_would(result: ChatResult, run_manager: RunManager) -> ChatResult:
+    """What `BaseChatModel._generate_with_cache` does to a result after `_generate`."""
+    assert _finish_metadata is not None
+    for idx, generation in enumerate(result.generations):
+        if run_manager and generation.message.id is None:
+            generation.message.id = f"{LC_ID_PREFIX}-{run_manager.run_id}-{idx}"
+        generation.message.response_metadata = _finish_metadata(generation)
+    if len(result.generations) == 1 and result.llm_output is not None:
+        message = result.generations[0].message
+        message.response_metadata = {**result.llm_output, **message.response_metadata}
+    return result
+
+
+def generate_with_cache(
+    llm: HeadroomChatModel,
+    messages: list[BaseMessage],
+    stop: list[str] | None,
+    run_manager: CallbackManagerForLLMRun | None,
+    kwargs: dict[str, Any],
+) -> ChatResult | None:
+    """The wrapper's `_generate_with_cache` on its fast path, or None to take LangChain's."""
+    if not _direct(llm, run_manager, False, kwargs):
+        return None
+    return _as_langchain_would(generate(llm, messages, stop, run_manager, kwargs), run_manager)
+
+
+async def agenerate_with_cache(
+    llm: HeadroomChatModel,
+    messages: list[BaseMessage],
+    stop: list[str] | None,
+    run_manager: AsyncCallbackManagerForLLMRun | None,
+    kwargs: dict[str, Any],
+) -> ChatResult | None:
+    """`generate_with_cache` for the async path."""
+    if not _direct(llm, run_manager, True, kwargs):
+        return None
+    result = await agenerate(llm, messages, stop, run_manager, kwargs)
+    return _as_langchain_would(result, run_manager)
 
 
 def annotate_trace(run_manager: RunManager, stats: dict[str, Any]) -> None:

@@ -295,6 +295,28 @@ class HeadroomChatModel(BaseChatModel):
 
     # --- the model paths: the core retrieve loop around the wrapped model ----------
 
+    def _generate_with_cache(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        result = calls.generate_with_cache(self, messages, stop, run_manager, kwargs)
+        return result or super()._generate_with_cache(messages, stop, run_manager, **kwargs)
+
+    async def _agenerate_with_cache(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        result = await calls.agenerate_with_cache(self, messages, stop, run_manager, kwargs)
+        if result is not None:
+            return result
+        return await super()._agenerate_with_cache(messages, stop, run_manager, **kwargs)
+
     def _generate(
         self,
         messages: list[BaseMessage],
