@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from headroom.integrations.langchain.chat_model import HeadroomChatModel
 
 __all__ = [
+    "OFF_LOOP_CHARS",
     "Prepared",
     "Totals",
     "agenerate",

@@ -9,6 +9,7 @@ answers the model when it asks for a stubbed original.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,6 +18,7 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 
 from headroom import CCRStore, CompressConfig, CompressionHooks
 from headroom.integrations.langchain import ccr
+from headroom.integrations.langchain.calls import OFF_LOOP_CHARS
 from headroom.integrations.langchain.compression import (
     DEFAULT_CONFIG,
     Compressed,
@@ -100,7 +102,10 @@ class HeadroomMiddleware(AgentMiddleware):  # type: ignore[type-arg]
         request: ModelRequest,  # type: ignore[type-arg]
         handler: Callable[[ModelRequest], Awaitable[ModelResponse]],  # type: ignore[type-arg]
     ) -> _Result:
-        compressed_request, compressed = self._compress(request)
+        if sum(len(str(m.content)) for m in request.messages) < OFF_LOOP_CHARS:
+            compressed_request, compressed = self._compress(request)
+        else:  # a large request: compress off the event loop
+            compressed_request, compressed = await asyncio.to_thread(self._compress, request)
         return _annotate(await handler(compressed_request), compressed)
 
     def _compress(self, request: ModelRequest) -> tuple[ModelRequest, Compressed]:  # type: ignore[type-arg]

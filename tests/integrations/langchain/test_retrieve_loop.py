@@ -326,3 +326,29 @@ def test_retrieve_tool_modes(stub: _Stub, mode: str, bind: bool, offered: bool) 
     assert ("headroom_retrieve" in names) is offered
     # markers name the call exactly when the tool is offered
     assert ("headroom_retrieve(hash=" in json.dumps(sent["messages"])) is offered
+
+
+def test_middleware_compresses_large_async_requests_off_the_event_loop() -> None:
+    from langchain.agents import create_agent
+
+    from headroom.integrations.langchain import HeadroomMiddleware
+    from tests.integrations.langchain.fakes import RecordingChatModel
+
+    messages, _ = corpus_messages(CASE)
+    threads: list[threading.Thread] = []
+
+    class Spy(CompressionHooks):
+        def pre_compress(self, messages: Any, context: Any) -> Any:
+            threads.append(threading.current_thread())
+            return messages
+
+    agent = create_agent(
+        RecordingChatModel(responses=["ok"]), tools=[], middleware=[HeadroomMiddleware(hooks=Spy())]
+    )
+
+    async def run() -> threading.Thread:
+        await agent.ainvoke({"messages": messages})
+        return threading.current_thread()
+
+    loop_thread = asyncio.run(run())
+    assert threads and all(t is not loop_thread for t in threads)
