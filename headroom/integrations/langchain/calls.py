@@ -20,12 +20,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.globals import get_llm_cache
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import RunnableBinding, RunnableConfig, ensure_config
 from langchain_core.tracers.base import BaseTracer
-from langchain_core.utils.utils import LC_ID_PREFIX
 
 from headroom import RETRIEVE_TOOL_NAME, CompressConfig
 from headroom.core.options import retrieve_tool_mode
@@ -45,13 +43,6 @@ from headroom.integrations.langchain.streaming import (
     natively_streams,
 )
 
-try:  # LangChain's own metadata merge, so the fast path finishes results identically
-    from langchain_core.language_models.chat_models import (
-        _gen_info_and_msg_metadata as _finish_metadata,
-    )
-except ImportError:  # pragma: no cover - a langchain-core without it takes the slow path
-    _finish_metadata = None  # type: ignore[assignment]
-
 if TYPE_CHECKING:
     from headroom.integrations.langchain.chat_model import HeadroomChatModel
 
@@ -60,12 +51,10 @@ __all__ = [
     "Prepared",
     "Totals",
     "agenerate",
-    "agenerate_with_cache",
     "aprepare",
     "astream",
     "config_with_stats",
     "generate",
-    "generate_with_cache",
     "offer_kwargs",
     "prepare",
     "registered",
@@ -343,63 +332,6 @@ async def astream(
 
     async for chunk in astream_with_retrieval(request, round_stream, **options):
         yield chunk
-
-
-def _direct(llm: HeadroomChatModel, run_manager: RunManager, async_api: bool, kwargs: Any) -> bool:
-    """Whether the wrapper's own `_generate_with_cache` has nothing to do for this call.
-
-    No cache, no rate limiter, no streaming: then the model path is called
-    directly, saving LangChain's per-call bookkeeping on the wrapper's level
-    (the wrapped model's level still runs, with its cache and limiter).
-    """
-    if _finish_metadata is None or llm.rate_limiter is not None:
-        return False
-    if not (llm.cache is False or (llm.cache is None and get_llm_cache() is None)):
-        return False
-    if llm.output_version != llm.wrapped_model.output_version:
-        return False
-    flags = {"async_api": async_api, "run_manager": run_manager, **kwargs}
-    return not (llm._should_use_protocol_streaming(**flags) or llm._should_stream(**flags))
-
-
-def _as_langchain_would(result: ChatResult, run_manager: RunManager) -> ChatResult:
-    """What `BaseChatModel._generate_with_cache` does to a result after `_generate`."""
-    assert _finish_metadata is not None
-    for idx, generation in enumerate(result.generations):
-        if run_manager and generation.message.id is None:
-            generation.message.id = f"{LC_ID_PREFIX}-{run_manager.run_id}-{idx}"
-        generation.message.response_metadata = _finish_metadata(generation)
-    if len(result.generations) == 1 and result.llm_output is not None:
-        message = result.generations[0].message
-        message.response_metadata = {**result.llm_output, **message.response_metadata}
-    return result
-
-
-def generate_with_cache(
-    llm: HeadroomChatModel,
-    messages: list[BaseMessage],
-    stop: list[str] | None,
-    run_manager: CallbackManagerForLLMRun | None,
-    kwargs: dict[str, Any],
-) -> ChatResult | None:
-    """The wrapper's `_generate_with_cache` on its fast path, or None to take LangChain's."""
-    if not _direct(llm, run_manager, False, kwargs):
-        return None
-    return _as_langchain_would(generate(llm, messages, stop, run_manager, kwargs), run_manager)
-
-
-async def agenerate_with_cache(
-    llm: HeadroomChatModel,
-    messages: list[BaseMessage],
-    stop: list[str] | None,
-    run_manager: AsyncCallbackManagerForLLMRun | None,
-    kwargs: dict[str, Any],
-) -> ChatResult | None:
-    """`generate_with_cache` for the async path."""
-    if not _direct(llm, run_manager, True, kwargs):
-        return None
-    result = await agenerate(llm, messages, stop, run_manager, kwargs)
-    return _as_langchain_would(result, run_manager)
 
 
 def annotate_trace(run_manager: RunManager, stats: dict[str, Any]) -> None:

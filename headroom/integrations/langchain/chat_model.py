@@ -33,7 +33,7 @@ from headroom.core.tokens import count_message_tokens, counter_for_model
 from headroom.integrations.langchain import calls, settings
 from headroom.integrations.langchain.compression import DEFAULT_CONFIG, model_name_of
 from headroom.integrations.langchain.converters import to_core
-from headroom.integrations.langchain.runnables import substitute
+from headroom.integrations.langchain.runnables import reroute
 
 __all__ = ["HeadroomChatModel"]
 
@@ -46,12 +46,8 @@ class HeadroomChatModel(BaseChatModel):
 
     Example:
         ```python
-        from langchain_openai import ChatOpenAI
-        from headroom.integrations.langchain import HeadroomChatModel
-
         llm = HeadroomChatModel(ChatOpenAI(model="gpt-4o"))
-        reply = llm.invoke(messages)
-        reply.response_metadata["headroom"]["tokens_saved"]
+        llm.invoke(messages).response_metadata["headroom"]["tokens_saved"]
         ```
 
     Attributes:
@@ -114,8 +110,6 @@ class HeadroomChatModel(BaseChatModel):
         settings.adopt(self)
         return self
 
-    # --- identity ---------------------------------------------------------------
-
     @property
     def _llm_type(self) -> str:
         return f"headroom-{self.wrapped_model._llm_type}"
@@ -171,8 +165,6 @@ class HeadroomChatModel(BaseChatModel):
             async_api=async_api, run_manager=run_manager, **kwargs
         )
 
-    # --- token counting (offline) -------------------------------------------------
-
     def _tokenizer_name(self) -> str:
         return self.tokenizer_model or model_name_of(self.wrapped_model)
 
@@ -190,8 +182,6 @@ class HeadroomChatModel(BaseChatModel):
         if tools:
             total += count(json.dumps([convert_to_openai_tool(t) for t in tools], sort_keys=True))
         return total
-
-    # --- where LangChain starts the run: compress first, so traces show what is sent ---
 
     def generate(
         self,
@@ -293,30 +283,6 @@ class HeadroomChatModel(BaseChatModel):
         async for chunk in stream:
             yield chunk
 
-    # --- the model paths: the core retrieve loop around the wrapped model ----------
-
-    def _generate_with_cache(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        result = calls.generate_with_cache(self, messages, stop, run_manager, kwargs)
-        return result or super()._generate_with_cache(messages, stop, run_manager, **kwargs)
-
-    async def _agenerate_with_cache(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        result = await calls.agenerate_with_cache(self, messages, stop, run_manager, kwargs)
-        if result is not None:
-            return result
-        return await super()._agenerate_with_cache(messages, stop, run_manager, **kwargs)
-
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -354,8 +320,6 @@ class HeadroomChatModel(BaseChatModel):
         async for chunk in calls.astream(self, messages, stop, run_manager, kwargs):
             yield chunk
 
-    # --- tools and structured output ---------------------------------------------
-
     def bind_tools(
         self,
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
@@ -367,7 +331,10 @@ class HeadroomChatModel(BaseChatModel):
         if tool_choice is not None:
             kwargs["tool_choice"] = tool_choice
         bound = self.wrapped_model.bind_tools(tools, **kwargs)
-        return cast("Runnable[LanguageModelInput, AIMessage]", self._reroute(bound, "bind_tools"))
+        return cast(
+            "Runnable[LanguageModelInput, AIMessage]",
+            reroute(bound, self.wrapped_model, self, "bind_tools"),
+        )
 
     def with_structured_output(
         self,
@@ -380,14 +347,4 @@ class HeadroomChatModel(BaseChatModel):
         runnable = self.wrapped_model.with_structured_output(
             schema, include_raw=include_raw, **kwargs
         )
-        return self._reroute(runnable, "with_structured_output")
-
-    def _reroute(self, runnable: Runnable[Any, Any], method: str) -> Runnable[Any, Any]:
-        rerouted: Runnable[Any, Any]
-        rerouted, found = substitute(runnable, self.wrapped_model, self)
-        if not found:
-            raise TypeError(
-                f"{type(self.wrapped_model).__name__}.{method} returned a {type(runnable).__name__} "
-                "that does not call the model in a way Headroom can route through compression"
-            )
-        return rerouted
+        return reroute(runnable, self.wrapped_model, self, "with_structured_output")
