@@ -131,6 +131,14 @@ class RetrieveAdapter(ABC):
             return {**body, "tools": kept}
         return {k: v for k, v in body.items() if k not in _TOOL_KEYS}
 
+    def drop_calls(self, response: Any, calls: list[RetrieveCall]) -> Any:
+        """`response` without `calls` (made after the tool was withdrawn); as is by default."""
+        return response
+
+    def drop_stream_calls(self, events: list[Any], calls: list[RetrieveCall]) -> list[Any]:
+        """`drop_calls` for a round's stream events; as they are by default."""
+        return events
+
     def usage(self, response: Any) -> dict[str, Any] | None:
         """The usage record of one response, if it has one."""
         usage = response.get("usage") if isinstance(response, dict) else None
@@ -223,6 +231,47 @@ class _OpenAIChat(RetrieveAdapter):
         ]
         return {**body, "messages": [*body.get("messages", []), assistant, *tools]}
 
+    def drop_calls(self, response: Any, calls: list[RetrieveCall]) -> Any:
+        ids = {call.id for call in calls}
+        choice = (response.get("choices") or [{}])[0]
+        message = dict(self._message(response))
+        kept = [c for c in message.get("tool_calls") or [] if c.get("id") not in ids]
+        message.pop("tool_calls", None)
+        if kept:
+            message["tool_calls"] = kept
+        finish = choice.get("finish_reason")
+        if not kept and finish == "tool_calls":
+            finish = "stop"
+        return {**response, "choices": [{**choice, "message": message, "finish_reason": finish}]}
+
+    def drop_stream_calls(self, events: list[Any], calls: list[RetrieveCall]) -> list[Any]:
+        ids = {call.id for call in calls}
+        dropped: set[int] = set()
+        kept_any = False
+        out = []
+        for event in events:
+            choices = []
+            for choice in event.get("choices") or []:
+                delta = dict(choice.get("delta") or {})
+                parts = []
+                for part in delta.get("tool_calls") or []:
+                    if part.get("id") in ids:
+                        dropped.add(part.get("index"))
+                    if part.get("index") in dropped:
+                        continue
+                    kept_any = True
+                    parts.append(part)
+                if "tool_calls" in delta:
+                    delta["tool_calls"] = parts
+                    if not parts:
+                        del delta["tool_calls"]
+                choice = {**choice, "delta": delta}
+                if choice.get("finish_reason") == "tool_calls" and not kept_any:
+                    choice["finish_reason"] = "stop"
+                choices.append(choice)
+            out.append({**event, "choices": choices} if "choices" in event else event)
+        return out
+
     def merge_stream(self, events: list[Any]) -> Any:
         head: dict[str, Any] = {}
         message: dict[str, Any] = {"role": "assistant", "content": None}
@@ -290,6 +339,14 @@ class _AnthropicMessages(RetrieveAdapter):
         ]
         turns = [{"role": "assistant", "content": kept}, {"role": "user", "content": results}]
         return {**body, "messages": [*body.get("messages", []), *turns]}
+
+    def drop_calls(self, response: Any, calls: list[RetrieveCall]) -> Any:
+        ids = {call.id for call in calls}
+        content = [b for b in response.get("content") or [] if b.get("id") not in ids]
+        stop = response.get("stop_reason")
+        if stop == "tool_use" and not any(b.get("type") == "tool_use" for b in content):
+            stop = "end_turn"
+        return {**response, "content": content, "stop_reason": stop}
 
     def withdraw_tool(self, body: Any) -> Any:
         # Anthropic rejects tool_use blocks in a request that defines no tools:

@@ -13,13 +13,13 @@ model-call function, so every integration gets the same rules:
   answers with an error text and the loop goes on.
 * After `max_rounds` answered rounds the tool is withdrawn and the model is
   called once more, so the caller always gets an answer, never a call to a
-  tool it does not know.
+  tool it does not know (a retrieve call the model makes anyway is dropped).
 * Usage is summed over every round into the final response.
 * Streams: a round in which the tool is offered is buffered until it is known
   whether it calls the tool (a retrieve call shows up, or the round ends); a
   retrieve round is never shown, so the stream merges to exactly what the
-  non-streaming call returns. The round after the tool is withdrawn, and every
-  round of a request without markers, streams live.
+  non-streaming call returns. Every round of a request without markers
+  streams live.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ class _Loop:
         self.request = adapter.add_tool(body) if self.offered else body
         self.rounds = 0
         self.usage: dict[str, Any] | None = None
+        self.withdrawn = False
 
     def calls(self, response: Any) -> list[RetrieveCall]:
         return self.adapter.calls(response) if self.offered else []
@@ -90,7 +91,18 @@ class _Loop:
         self.rounds += 1
         if self.rounds >= self.max_rounds:
             self.request = self.adapter.withdraw_tool(self.request)
-            self.offered = False
+            self.offered, self.withdrawn = False, True
+
+    def final(self, response: Any) -> Any:
+        """The last response, without retrieve calls a model made after the tool was withdrawn."""
+        stray = self.adapter.calls(response) if self.withdrawn else []
+        response = self.adapter.drop_calls(response, stray) if stray else response
+        return self.adapter.finish(response, self.summary)
+
+    def final_events(self, events: list[Any]) -> list[Any]:
+        """`final` for a stream's buffered events."""
+        stray = self.adapter.calls(self.adapter.merge_stream(events))
+        return self.adapter.drop_stream_calls(events, stray) if stray else events
 
     @property
     def summary(self) -> RoundsSummary:
@@ -126,7 +138,7 @@ def run_with_retrieval(
         response = call(loop.request)
         calls = loop.calls(response)
         if not calls:
-            return loop.adapter.finish(response, loop.summary), loop.summary
+            return loop.final(response), loop.summary
         loop.advance(response, answer_calls(calls, store))
 
 
@@ -145,7 +157,7 @@ async def arun_with_retrieval(
         response = await call(loop.request)
         calls = loop.calls(response)
         if not calls:
-            return loop.adapter.finish(response, loop.summary), loop.summary
+            return loop.final(response), loop.summary
         loop.advance(response, await asyncio.to_thread(answer_calls, calls, store))
 
 
@@ -173,7 +185,10 @@ def stream_with_retrieval(
             yield from map(loop.adapter.stream_finisher(loop.summary), events)
             return
         loop.advance(response, answer_calls(calls, store))
-    yield from map(loop.adapter.stream_finisher(loop.summary), stream(loop.request))
+    last: Iterable[Any] = stream(loop.request)
+    if loop.withdrawn:  # after retrieval rounds: held back to drop any stray retrieve call
+        last = loop.final_events(list(last))
+    yield from map(loop.adapter.stream_finisher(loop.summary), last)
 
 
 async def astream_with_retrieval(
@@ -198,5 +213,9 @@ async def astream_with_retrieval(
             return
         loop.advance(response, await asyncio.to_thread(answer_calls, calls, store))
     finish = loop.adapter.stream_finisher(loop.summary)
+    if loop.withdrawn:  # after retrieval rounds: held back to drop any stray retrieve call
+        for event in loop.final_events([e async for e in stream(loop.request)]):
+            yield finish(event)
+        return
     async for event in stream(loop.request):
         yield finish(event)

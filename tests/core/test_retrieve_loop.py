@@ -224,3 +224,33 @@ def test_anthropic_stream_merge_reads_tool_input() -> None:
     merged = adapter.merge_stream(events)
     assert [c.arguments for c in adapter.calls(merged)] == [{"hash": HASH}]
     assert merged["usage"] == {"input_tokens": 3, "output_tokens": 4}
+
+
+class _Stubborn(_OpenAIModel):
+    """Calls headroom_retrieve even when it is not offered (some models do)."""
+
+    def _message(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.requests.append(body)
+        call = {"id": f"s{len(self.requests)}", "type": "function",
+                "function": {"name": "headroom_retrieve", "arguments": json.dumps({"hash": HASH})}}  # fmt: skip
+        return {"role": "assistant", "content": "Still looking. ", "tool_calls": [call]}
+
+
+def test_a_retrieve_call_after_the_limit_never_reaches_the_caller() -> None:
+    response, summary = run_with_retrieval(_body(), _Stubborn(), store=_store(), max_rounds=1)
+    message = response["choices"][0]
+    assert summary.rounds == 1 and "tool_calls" not in message["message"]
+    assert message["finish_reason"] == "stop"
+    events = list(stream_with_retrieval(_body(), _Stubborn().stream, store=_store(), max_rounds=1))
+    merged = _merge_openai(events)
+    assert merged["choices"] == response["choices"] and merged["usage"] == response["usage"]
+
+
+def test_anthropic_drops_a_stray_call_after_the_limit() -> None:
+    adapter = RETRIEVE_ADAPTERS["anthropic_messages"]
+    response = {"content": [{"type": "text", "text": "x"},
+                            {"type": "tool_use", "id": "t", "name": "headroom_retrieve", "input": {}}],
+                "stop_reason": "tool_use"}  # fmt: skip
+    dropped = adapter.drop_calls(response, adapter.calls(response))
+    assert dropped["content"] == [{"type": "text", "text": "x"}]
+    assert dropped["stop_reason"] == "end_turn"

@@ -80,35 +80,88 @@ def _reply(response: Any) -> BaseMessage:
     return response if isinstance(response, BaseMessage) else AIMessage(content="")
 
 
-def _only_retrieve_calls(message: AIMessage, ids: set[str]) -> AIMessage:
-    """The reply as it goes back into the next round: only its retrieve calls.
+_CALL_BLOCKS = ("tool_use", "function_call", "tool_call", "tool_call_chunk", "input_json_delta")
+#: What a provider reports when a reply ends in tool calls, and what it reports otherwise.
+_ENDED_BY_CALLS = {"tool_calls": "stop", "tool_use": "end_turn"}
 
-    Other calls would have no results; the model makes them again once it has
-    read the originals.
+
+def _block_id(block: Any) -> Any:
+    return block.get("id", block.get("call_id")) if isinstance(block, dict) else None
+
+
+def _with_calls(message: AIMessage, ids: set[str], keep: bool) -> AIMessage:
+    """The reply with only (`keep`) or without the calls in `ids`.
+
+    Only its retrieve calls go back into the next round (other calls would have
+    no results; the model makes them again); a stray retrieve call made after
+    the tool was withdrawn is removed before the caller sees the reply.
     """
+
+    def kept(call_id: Any) -> bool:
+        return (call_id in ids) is keep
+
     content: Any = message.content
     if isinstance(content, list):
         content = [
-            block
-            for block in content
+            b
+            for b in content
             if not (
-                isinstance(block, dict)
-                and block.get("type") in ("tool_use", "function_call", "tool_call")
-                and block.get("id", block.get("call_id")) not in ids
+                isinstance(b, dict) and b.get("type") in _CALL_BLOCKS and not kept(_block_id(b))
             )
         ]
     extra = dict(message.additional_kwargs)
     if isinstance(extra.get("tool_calls"), list):
         extra["tool_calls"] = [
-            c for c in extra["tool_calls"] if isinstance(c, dict) and c.get("id") in ids
+            c for c in extra["tool_calls"] if isinstance(c, dict) and kept(c.get("id"))
         ]
+    calls = [c for c in message.tool_calls if kept(c.get("id"))]
+    metadata = dict(message.response_metadata)
+    for key in ("finish_reason", "stop_reason"):
+        if not calls and metadata.get(key) in _ENDED_BY_CALLS:
+            metadata[key] = _ENDED_BY_CALLS[metadata[key]]
     return AIMessage(
         content=content,
         additional_kwargs=extra,
-        response_metadata=dict(message.response_metadata),
+        response_metadata=metadata,
         id=message.id,
-        tool_calls=[c for c in message.tool_calls if c.get("id") in ids],
+        name=message.name,
+        usage_metadata=message.usage_metadata,
+        tool_calls=calls,
+        invalid_tool_calls=message.invalid_tool_calls,
     )
+
+
+def _chunk_without(chunk: ChatGenerationChunk, dropped: set[Any], calls_left: bool) -> Any:
+    """A stream chunk without the call fragments whose index is in `dropped`."""
+    message = chunk.message
+    if not isinstance(message, AIMessageChunk):
+        return chunk
+    content: Any = message.content
+    if isinstance(content, list):
+        content = [
+            b
+            for b in content
+            if not (
+                isinstance(b, dict) and b.get("type") in _CALL_BLOCKS and b.get("index") in dropped
+            )
+        ]
+    extra = dict(message.additional_kwargs)
+    if isinstance(extra.get("tool_calls"), list):
+        extra["tool_calls"] = [c for c in extra["tool_calls"] if c.get("index") not in dropped]
+    metadata = dict(message.response_metadata)
+    for key in ("finish_reason", "stop_reason"):
+        if not calls_left and metadata.get(key) in _ENDED_BY_CALLS:
+            metadata[key] = _ENDED_BY_CALLS[metadata[key]]
+    filtered = AIMessageChunk(
+        content=content,
+        additional_kwargs=extra,
+        response_metadata=metadata,
+        id=message.id,
+        usage_metadata=message.usage_metadata,
+        tool_call_chunks=[c for c in message.tool_call_chunks if c.get("index") not in dropped],
+        chunk_position=message.chunk_position,
+    )
+    return ChatGenerationChunk(message=filtered, generation_info=chunk.generation_info)
 
 
 class ChatRetrieveAdapter(RetrieveAdapter):
@@ -163,7 +216,27 @@ class ChatRetrieveAdapter(RetrieveAdapter):
             ToolMessage(content=text, tool_call_id=call.id, name=names.get(call.id))
             for call, text in answers
         ]
-        return replace(body, messages=[*body.messages, _only_retrieve_calls(reply, ids), *results])
+        return replace(body, messages=[*body.messages, _with_calls(reply, ids, True), *results])
+
+    def drop_calls(self, response: Any, calls: list[RetrieveCall]) -> Any:
+        ids = {call.id for call in calls}
+        for generation in response.generations:
+            if isinstance(generation.message, AIMessage):
+                generation.message = _with_calls(generation.message, ids, False)
+        return response
+
+    def drop_stream_calls(self, events: list[Any], calls: list[RetrieveCall]) -> list[Any]:
+        ids = {call.id for call in calls}
+        dropped = {
+            c.get("index")
+            for e in events
+            if isinstance(e.message, AIMessageChunk)
+            for c in e.message.tool_call_chunks
+            if c.get("id") in ids
+        }
+        merged = self.merge_stream(events)
+        calls_left = any(c.get("id") not in ids for c in getattr(merged, "tool_calls", []))
+        return [_chunk_without(e, dropped, calls_left) for e in events]
 
     def usage(self, response: Any) -> dict[str, Any] | None:
         reply = _reply(response)

@@ -352,3 +352,20 @@ def test_middleware_compresses_large_async_requests_off_the_event_loop() -> None
 
     loop_thread = asyncio.run(run())
     assert threads and all(t is not loop_thread for t in threads)
+
+
+def test_a_retrieve_call_made_after_the_limit_is_dropped(stub: _Stub) -> None:
+    messages, _ = corpus_messages(CASE)
+    h = _hash(messages)
+    # the stub keeps calling headroom_retrieve, offered or not
+    script = [_retrieve(h, "r1"), _retrieve(h, "r2", text="Still checking.")]
+    llm = HeadroomChatModel(_chat(stub), store=InMemoryStore(), max_retrieve_rounds=1)
+    bound = llm.bind_tools([query_dataset])
+    stub.replies = script
+    invoked = bound.invoke(messages)
+    assert [t["function"]["name"] for t in stub.bodies[-1]["tools"]] == ["query_dataset"]
+    assert invoked.tool_calls == [] and invoked.content == "Still checking."
+    stub.bodies.clear()
+    merged = _merge(list(bound.stream(messages)))
+    assert merged.tool_calls == [] and merged.tool_call_chunks == []
+    _same_reply(invoked, merged)
