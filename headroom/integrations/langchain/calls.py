@@ -10,7 +10,6 @@ without a run manager: only what the wrapper yields reaches callbacks.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -25,7 +24,8 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import RunnableBinding, RunnableConfig, ensure_config
 from langchain_core.tracers.base import BaseTracer
 
-from headroom import RETRIEVE_TOOL_NAME, CompressConfig
+from headroom import CompressConfig
+from headroom.core.ccr import is_retrieve_name
 from headroom.core.options import retrieve_tool_mode
 from headroom.core.retrieval import RoundsSummary
 from headroom.core.retrieve_loop import (
@@ -41,6 +41,7 @@ from headroom.integrations.langchain.streaming import (
     ChatRetrieveAdapter,
     as_chunk,
     natively_streams,
+    tool_name,
 )
 
 if TYPE_CHECKING:
@@ -134,9 +135,7 @@ def _may_offer(llm: HeadroomChatModel, kwargs: dict[str, Any]) -> bool:
         return False  # a forced tool (or none): the model could not call headroom_retrieve
     existing = kwargs.get("tools") or []
     # a caller's own headroom_retrieve is theirs to answer
-    return isinstance(existing, list) and RETRIEVE_TOOL_NAME not in json.dumps(
-        existing, default=str
-    )
+    return isinstance(existing, list) and not any(is_retrieve_name(tool_name(t)) for t in existing)
 
 
 @lru_cache(maxsize=64)

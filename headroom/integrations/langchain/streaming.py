@@ -27,10 +27,10 @@ from langchain_core.messages.ai import add_usage as lc_add_usage
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from headroom.core.ccr import RETRIEVE_TOOL_NAME, is_retrieve_name, parse_retrieve_arguments
+from headroom.core.ccr import is_retrieve_name, parse_retrieve_arguments
 from headroom.core.retrieval import RetrieveAdapter, RetrieveCall, RoundsSummary
 
-__all__ = ["ChatRequest", "ChatRetrieveAdapter", "as_chunk", "natively_streams"]
+__all__ = ["ChatRequest", "ChatRetrieveAdapter", "as_chunk", "natively_streams", "tool_name"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,14 @@ def as_chunk(generation: ChatGeneration) -> ChatGenerationChunk:
         chunk_position="last",
     )
     return ChatGenerationChunk(message=chunk, generation_info=generation.generation_info)
+
+
+def tool_name(tool: Any) -> object:
+    """The name of a tool as a model's `bind_tools` formats it (OpenAI or flat shape)."""
+    if not isinstance(tool, dict):
+        return getattr(tool, "name", None)
+    function = tool.get("function")
+    return function.get("name") if isinstance(function, dict) else tool.get("name")
 
 
 def _reply(response: Any) -> BaseMessage:
@@ -195,7 +203,7 @@ class ChatRetrieveAdapter(RetrieveAdapter):
         return replace(body, kwargs=kwargs)
 
     def _is_ours(self, tool: Any) -> bool:
-        return tool in self.tools or RETRIEVE_TOOL_NAME in json.dumps(tool, default=str)
+        return tool in self.tools  # exactly what `add_tool` added: a caller's tool stays
 
     def calls(self, response: Any) -> list[RetrieveCall]:
         reply = _reply(response)

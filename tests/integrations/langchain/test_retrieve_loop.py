@@ -369,3 +369,16 @@ def test_a_retrieve_call_made_after_the_limit_is_dropped(stub: _Stub) -> None:
     merged = _merge(list(bound.stream(messages)))
     assert merged.tool_calls == [] and merged.tool_call_chunks == []
     _same_reply(invoked, merged)
+
+
+@pytest.mark.parametrize("name", ["headroom_retrieve", "docs__headroom_retrieve"])
+def test_a_users_own_retrieve_tool_is_theirs(stub: _Stub, name: str) -> None:
+    from langchain_core.tools import StructuredTool
+
+    messages, _ = corpus_messages(CASE)
+    own = StructuredTool.from_function(lambda hash: "mine", name=name, description="Their tool.")
+    stub.replies = [{"tool_calls": [{"id": "u1", "name": name, "args": {"hash": "x"}}]}]
+    reply = HeadroomChatModel(_chat(stub), store=InMemoryStore()).bind_tools([own]).invoke(messages)
+    assert len(stub.bodies) == 1
+    assert [t["function"]["name"] for t in stub.bodies[0]["tools"]] == [name]
+    assert [c["name"] for c in reply.tool_calls] == [name]  # handed to the caller, unanswered
