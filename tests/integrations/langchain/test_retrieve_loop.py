@@ -382,3 +382,14 @@ def test_a_users_own_retrieve_tool_is_theirs(stub: _Stub, name: str) -> None:
     assert len(stub.bodies) == 1
     assert [t["function"]["name"] for t in stub.bodies[0]["tools"]] == [name]
     assert [c["name"] for c in reply.tool_calls] == [name]  # handed to the caller, unanswered
+
+
+def test_generate_offers_the_tool_only_to_the_list_with_markers(stub: _Stub) -> None:
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    messages, _ = corpus_messages(CASE)
+    llm = HeadroomChatModel(_chat(stub), store=InMemoryStore())
+    tools = [convert_to_openai_tool(query_dataset)]
+    llm.generate([messages, [HumanMessage("hi")]], tools=tools)
+    names = [[t["function"]["name"] for t in body["tools"]] for body in stub.bodies]
+    assert names == [["query_dataset", "headroom_retrieve"], ["query_dataset"]]
