@@ -73,10 +73,7 @@ OFF_LOOP_CHARS = 16_000
 
 
 class Totals:
-    """Counters shared by a wrapper and its bound and configured copies.
-
-    Pickles without its lock (a new one is made on unpickling).
-    """
+    """Counters shared by a wrapper and its copies; pickled without their lock."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -96,7 +93,7 @@ class Totals:
         self.tokens_saved, self.calls = state["tokens_saved"], state["calls"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Prepared:
     """One message list after compression, and whether the retrieve loop runs for it."""
 
@@ -209,14 +206,19 @@ def config_with_stats(config: RunnableConfig | None, prepared: Prepared) -> Runn
 
 @contextmanager
 def registered(llm: HeadroomChatModel, prepared: Sequence[Prepared]) -> Iterator[None]:
-    """Make prepared requests findable by the model paths for the length of a call."""
+    """Make prepared requests findable by the model paths (a list per key: concurrent
+    calls may share message objects) for the length of a call."""
     keys = [_key(p.compressed.messages) for p in prepared]
-    llm._pending.update(zip(keys, prepared, strict=True))
+    for key, entry in zip(keys, prepared, strict=True):
+        llm._pending.setdefault(key, []).append(entry)
     try:
         yield
     finally:
-        for key in keys:
-            llm._pending.pop(key, None)
+        for key, entry in zip(keys, prepared, strict=True):
+            entries = llm._pending.get(key, [])
+            entries[:] = [e for e in entries if e is not entry]
+            if not entries:
+                llm._pending.pop(key, None)
 
 
 def _loop_for(
@@ -226,7 +228,8 @@ def _loop_for(
     kwargs: dict[str, Any],
 ) -> tuple[ChatRequest, dict[str, Any], list[str] | None]:
     """The loop's first request, its options and the stop words, for prepared messages."""
-    prepared = llm._pending.get(_key(messages))
+    entries = llm._pending.get(_key(messages))
+    prepared = entries[-1] if entries else None
     if prepared is None:  # called below `generate` (e.g. by a test harness)
         prepared = prepare(llm, messages, kwargs)
         kwargs = offer_kwargs(llm, kwargs, [prepared])

@@ -92,7 +92,7 @@ class HeadroomChatModel(BaseChatModel):
     _totals: calls.Totals = PrivateAttr(default_factory=calls.Totals)
     _extra_call_kwargs: dict[str, Any] = PrivateAttr(default_factory=dict)
     _retrieve_tools: list[Any] | None = PrivateAttr(default=None)
-    _pending: dict[tuple[int, ...], calls.Prepared] = PrivateAttr(default_factory=dict)
+    _pending: dict[tuple[int, ...], list[calls.Prepared]] = PrivateAttr(default_factory=dict)
     _configurable: Any = PrivateAttr(default=None)
 
     def __init__(self, wrapped_model: Any = None, /, **kwargs: Any) -> None:
