@@ -348,6 +348,40 @@ class _AnthropicMessages(RetrieveAdapter):
             stop = "end_turn"
         return {**response, "content": content, "stop_reason": stop}
 
+    def drop_stream_calls(self, events: list[Any], calls: list[RetrieveCall]) -> list[Any]:
+        ids = {call.id for call in calls}
+        dropped = {
+            e.get("index")
+            for e in events
+            if e.get("type") == "content_block_start"
+            and (e.get("content_block") or {}).get("id") in ids
+        }
+        kept_tool_use = any(
+            e.get("type") == "content_block_start"
+            and (e.get("content_block") or {}).get("type") == "tool_use"
+            and e.get("index") not in dropped
+            for e in events
+        )
+        # clients collect blocks by position: renumber the ones that stay
+        starts = sorted({e["index"] for e in events if e.get("type") == "content_block_start"})
+        renumber = {old: new for new, old in enumerate(i for i in starts if i not in dropped)}
+        out = []
+        for event in events:
+            if "index" in event and event.get("type", "").startswith("content_block"):
+                if event["index"] in dropped:
+                    continue
+                event = {**event, "index": renumber.get(event["index"], event["index"])}
+            delta = event.get("delta")
+            if (
+                event.get("type") == "message_delta"
+                and isinstance(delta, dict)
+                and delta.get("stop_reason") == "tool_use"
+                and not kept_tool_use
+            ):
+                event = {**event, "delta": {**delta, "stop_reason": "end_turn"}}
+            out.append(event)
+        return out
+
     def withdraw_tool(self, body: Any) -> Any:
         # Anthropic rejects tool_use blocks in a request that defines no tools:
         # when ours was the only one, keep it and forbid tool use instead.
@@ -439,6 +473,15 @@ class _OpenAIResponses(RetrieveAdapter):
             for call, text in answers
         )
         return {**body, "input": items}
+
+    def drop_calls(self, response: Any, calls: list[RetrieveCall]) -> Any:
+        ids = {call.id for call in calls}
+        output = [
+            item
+            for item in response.get("output") or []
+            if not (item.get("type") == "function_call" and item.get("call_id") in ids)
+        ]
+        return {**response, "output": output}
 
     def merge_stream(self, events: list[Any]) -> Any:
         for event in reversed(events):

@@ -254,3 +254,35 @@ def test_anthropic_drops_a_stray_call_after_the_limit() -> None:
     dropped = adapter.drop_calls(response, adapter.calls(response))
     assert dropped["content"] == [{"type": "text", "text": "x"}]
     assert dropped["stop_reason"] == "end_turn"
+
+
+def test_anthropic_stream_drops_a_stray_call_and_renumbers_blocks() -> None:
+    adapter = RETRIEVE_ADAPTERS["anthropic_messages"]
+    events = [
+        {"type": "message_start", "message": {"role": "assistant", "usage": {"input_tokens": 3}}},
+        {"type": "content_block_start", "index": 0,
+         "content_block": {"type": "tool_use", "id": "t", "name": "headroom_retrieve", "input": {}}},
+        {"type": "content_block_delta", "index": 0,
+         "delta": {"type": "input_json_delta", "partial_json": json.dumps({"hash": HASH})}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "Hi"}},
+        {"type": "content_block_stop", "index": 1},
+        {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 4}},
+    ]  # fmt: skip
+    merged = adapter.merge_stream(events)
+    kept = adapter.drop_stream_calls(events, adapter.calls(merged))
+    again = adapter.merge_stream(kept)
+    assert again["content"] == [{"type": "text", "text": "Hi"}]
+    assert again["stop_reason"] == "end_turn"
+    assert [e["index"] for e in kept if "index" in e] == [0, 0, 0]
+    assert adapter.drop_calls(merged, adapter.calls(merged))["content"] == again["content"]
+
+
+def test_responses_drops_a_stray_call() -> None:
+    adapter = RETRIEVE_ADAPTERS["openai_responses"]
+    response = {"output": [
+        {"type": "function_call", "call_id": "c", "name": "headroom_retrieve", "arguments": "{}"},
+        {"type": "message", "content": [{"type": "output_text", "text": "ok"}]},
+    ]}  # fmt: skip
+    assert adapter.drop_calls(response, adapter.calls(response))["output"] == response["output"][1:]
