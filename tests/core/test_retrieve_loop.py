@@ -286,3 +286,48 @@ def test_responses_drops_a_stray_call() -> None:
         {"type": "message", "content": [{"type": "output_text", "text": "ok"}]},
     ]}  # fmt: skip
     assert adapter.drop_calls(response, adapter.calls(response))["output"] == response["output"][1:]
+
+
+def _anthropic_events(response: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Messages API response as the stream events that add up to it."""
+    usage = response["usage"]
+    events: list[dict[str, Any]] = [
+        {"type": "message_start", "message": {"role": "assistant", "content": [],
+         "usage": {"input_tokens": usage["input_tokens"], "output_tokens": 0}}},
+    ]  # fmt: skip
+    for i, block in enumerate(response["content"]):
+        if block["type"] == "text":
+            start, delta = (
+                {"type": "text", "text": ""},
+                {"type": "text_delta", "text": block["text"]},
+            )
+        else:
+            start = {**block, "input": {}}
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+        events += [
+            {"type": "content_block_start", "index": i, "content_block": start},
+            {"type": "content_block_delta", "index": i, "delta": delta},
+            {"type": "content_block_stop", "index": i},
+        ]
+    stop = "tool_use" if any(b["type"] == "tool_use" for b in response["content"]) else "end_turn"
+    events.append({"type": "message_delta", "delta": {"stop_reason": stop},
+                   "usage": {"output_tokens": usage["output_tokens"]}})  # fmt: skip
+    return events
+
+
+def test_anthropic_stream_merges_to_what_the_call_returns() -> None:
+    requests: list[dict[str, Any]] = []
+    invoked, _ = run_with_retrieval(
+        _body(), _anthropic_model(requests), adapter="anthropic_messages", store=_store(),
+        max_rounds=2,
+    )  # fmt: skip
+    model = _anthropic_model([])
+    events = list(
+        stream_with_retrieval(
+            _body(), lambda b: _anthropic_events(model(b)), adapter="anthropic_messages",
+            store=_store(), max_rounds=2,
+        )
+    )  # fmt: skip
+    merged = RETRIEVE_ADAPTERS["anthropic_messages"].merge_stream(events)
+    assert merged["content"] == invoked["content"] == [{"type": "text", "text": "done"}]
+    assert merged["usage"] == invoked["usage"] == {"input_tokens": 15, "output_tokens": 3}
