@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,11 +20,14 @@ __all__ = [
     "RETRIEVE_TOOL_NAME",
     "content_hash",
     "handle_retrieve_call",
+    "is_retrieve_name",
     "parse_retrieve_arguments",
     "retrieve",
     "retrieve_tool_anthropic",
     "retrieve_tool_openai",
 ]
+
+logger = logging.getLogger("headroom")
 
 RETRIEVE_TOOL_NAME = "headroom_retrieve"
 
@@ -47,6 +51,16 @@ _PARAMETERS: dict[str, Any] = {
 def content_hash(text: str) -> str:
     """The CCR key of a text: 16 lowercase hex characters of its SHA-256."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def is_retrieve_name(name: object) -> bool:
+    """Whether a tool name is `headroom_retrieve`, also behind an MCP-style `server__` prefix.
+
+    The one rule every integration uses to recognise a retrieve call.
+    """
+    return isinstance(name, str) and (
+        name == RETRIEVE_TOOL_NAME or name.endswith(f"__{RETRIEVE_TOOL_NAME}")
+    )
 
 
 def retrieve(hash: str, query: str | None = None, *, store: CCRStore | None = None) -> str:
@@ -104,7 +118,11 @@ def parse_retrieve_arguments(raw: Any) -> dict[str, Any]:
 def handle_retrieve_call(
     arguments: str | Mapping[str, Any] | None, *, store: CCRStore | None = None
 ) -> str:
-    """Answer a model's `headroom_retrieve` call; errors come back as text for the model."""
+    """Answer a model's `headroom_retrieve` call; errors come back as text for the model.
+
+    Never raises: a store that fails (a network store down, a bug) becomes an
+    error text too, so the model can go on without the original.
+    """
     if isinstance(arguments, str) and arguments.strip() and not parse_retrieve_arguments(arguments):
         return "headroom_retrieve error: arguments are not a JSON object"
     arguments = parse_retrieve_arguments(arguments)
@@ -115,3 +133,6 @@ def handle_retrieve_call(
         return retrieve(arguments["hash"], query if isinstance(query, str) else None, store=store)
     except RetrievalError as exc:
         return f"headroom_retrieve error: {exc}"
+    except Exception as exc:
+        logger.warning("headroom: CCR store failed while answering a retrieval", exc_info=True)
+        return f"headroom_retrieve error: the store failed ({type(exc).__name__})"

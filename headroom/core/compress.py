@@ -20,7 +20,7 @@ from typing import Any
 
 from headroom.core import window
 from headroom.core.cache_align import align_system_prompt
-from headroom.core.ccr import RETRIEVE_TOOL_NAME, content_hash
+from headroom.core.ccr import content_hash, is_retrieve_name
 from headroom.core.config import CompressConfig
 from headroom.core.hooks import CompressContext, CompressEvent, CompressionHooks
 from headroom.core.messages import (
@@ -340,7 +340,12 @@ def _eligible(slot: Slot, cfg: CompressConfig, last_question: int) -> bool:
     if any(mark in slot.text for mark in _MARKS) or _TABLE_HEAD.match(slot.text):
         return False  # already compressed: compress() is idempotent on its own output
     if slot.kind == "tool_output":
-        return slot.tool_name != RETRIEVE_TOOL_NAME and slot.tool_name not in cfg.protect_tools
+        if slot.tool_name in cfg.protect_tools:
+            return False
+        # A retrieved original stays whole while the model works with it; once a later
+        # question follows, it is compressed like any output (one re-read of the
+        # cache, then cheaper every turn: bench/retrieve_turns.py).
+        return not is_retrieve_name(slot.tool_name) or slot.index < last_question
     if slot.kind == "user_text":
         return cfg.compress_user_context and slot.index != last_question
     return False
@@ -376,7 +381,7 @@ def _compress_slot(
             text=text,
             relevance=Relevance.from_texts(context_texts),
             config=cfg,
-            ccr_hash=_ccr_hash(text) if cfg.ccr else "",
+            ccr_hash=_ccr_hash(text) if cfg.ccr and cfg.markers_name_tool else "",
             bias=bias,
             tool_name=slot.tool_name,
         )

@@ -34,6 +34,10 @@ class CompressConfig:
         lossy: Allow row/line/body selection beyond lossless reformatting.
             Everything a lossy step drops is stored for `headroom_retrieve`.
         ccr: Store originals of lossy steps and name their hash in the marker.
+        markers_name_tool: Markers name the `headroom_retrieve(hash=...)` call.
+            Turn off when the model is not offered the tool: markers then only
+            say what was left out (originals are still stored, hashes listed
+            in `ccr_hashes`), so the model is not told to call a missing tool.
         recall: After a user's question, surface the parts of earlier compressed
             outputs that match it (appended to that question, so the prefix the
             provider has cached is never rewritten).
@@ -54,6 +58,7 @@ class CompressConfig:
     min_tokens: int = 250
     lossy: bool = True
     ccr: bool = True
+    markers_name_tool: bool = True
     recall: bool = True
     cache_align: bool = True
     compress_user_context: bool = True

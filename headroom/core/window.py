@@ -84,7 +84,8 @@ def fit(
             else f"earlier {slot.kind.split('_')[0]} message"
         )
         stub = marker(
-            f"{what} ({len(slot.text)} chars) moved out to fit the context window", ccr_hash
+            f"{what} ({len(slot.text)} chars) moved out to fit the context window",
+            ccr_hash if cfg.markers_name_tool else None,
         )
         before = measure(out[slot.index])
         out = replace_slots(out, {(slot.index, slot.path): stub})

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from headroom.core.config import CompressConfig
 from headroom.core.relevance import Relevance
 
-__all__ = ["SEVERITY", "Compressed", "Job", "has_severity", "marker"]
+__all__ = ["SEVERITY", "Compressed", "Job", "has_severity", "marker", "marker_hashes"]
 
 #: Words that make a line or record something the model must see. Matched against
 #: lower-cased text: a case-sensitive scan is about four times faster than IGNORECASE.
@@ -50,7 +50,21 @@ class Compressed:
 
 
 def marker(summary: str, ccr_hash: str | None) -> str:
-    """The one-line note that tells the model what was left out and how to get it back."""
+    """The one-line note that tells the model what was left out and how to get it back.
+
+    Without a hash (CCR off, or the retrieve tool not offered) the marker names
+    no call: a model must never be told to call a tool it does not have.
+    """
     if ccr_hash:
         return f'[headroom: {summary}; full original: headroom_retrieve(hash="{ccr_hash}")]'
     return f"[headroom: {summary}]"
+
+
+#: The call a marker names, as `marker()` writes it (JSON-escaped quotes allowed, so
+#: markers are found in serialized payloads too).
+_MARKER_CALL = re.compile(r'headroom_retrieve\(hash=\\?"([0-9a-f]{16})\\?"\)')
+
+
+def marker_hashes(text: str) -> list[str]:
+    """The hashes named by the markers in `text`, in order, without repeats."""
+    return list(dict.fromkeys(_MARKER_CALL.findall(text)))

@@ -7,7 +7,6 @@ user's verbatim text when an earlier output was cut lossily).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from headroom import CCRStore, CompressConfig, CompressionHooks, compress
+from headroom.core.options import stats_record
+from headroom.core.output import OUTPUT_CONFIG
+from headroom.core.output import compress_output as core_compress_output
 from headroom.integrations.langchain.converters import from_core, to_core
 
 __all__ = [
@@ -33,7 +35,7 @@ logger = logging.getLogger("headroom")
 DEFAULT_CONFIG = CompressConfig(cache_align=False)
 
 #: For one output compressed where it is produced: no conversation to recall into.
-SOURCE_CONFIG = CompressConfig(cache_align=False, recall=False)
+SOURCE_CONFIG = OUTPUT_CONFIG
 
 
 @dataclass(frozen=True)
@@ -52,15 +54,9 @@ class Compressed:
 
     def stats(self) -> dict[str, Any]:
         """The per-call record put in `response_metadata["headroom"]`."""
-        ratio = self.tokens_saved / self.tokens_before if self.tokens_before else 0.0
-        return {
-            "tokens_before": self.tokens_before,
-            "tokens_after": self.tokens_after,
-            "tokens_saved": self.tokens_saved,
-            "compression_ratio": round(ratio, 6),
-            "transforms_applied": list(self.transforms_applied),
-            "ccr_hashes": list(self.ccr_hashes),
-        }
+        return stats_record(
+            self.tokens_before, self.tokens_after, self.transforms_applied, self.ccr_hashes
+        )
 
 
 def model_name_of(model: BaseChatModel) -> str:
@@ -117,42 +113,16 @@ def compress_output(
     query: str | None = None,
     model: str = "gpt-4o",
     config: CompressConfig | None = None,
-    hooks: CompressionHooks | None = None,
     store: CCRStore | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Compress one tool output (or document) as the core would inside a conversation.
-
-    The output is framed as the result of a `tool_name` call with `arguments`,
-    after `query` when given, so relevance sees what the output was fetched for.
-    Returns the new text (the input itself if nothing changed) and the stats.
-    """
-    messages: list[dict[str, Any]] = [{"role": "user", "content": query}] if query else []
-    args = arguments if isinstance(arguments, str) else json.dumps(arguments or {}, default=str)
-    messages.append(
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {
-                    "id": "headroom",
-                    "type": "function",
-                    "function": {"name": tool_name, "arguments": args},
-                }
-            ],
-        }
+    """One tool output (or document) compressed in its context: the new text and the stats."""
+    result = core_compress_output(
+        text,
+        tool_name=tool_name,
+        arguments=arguments,
+        question=query,
+        model=model,
+        config=config,
+        store=store,
     )
-    messages.append({"role": "tool", "tool_call_id": "headroom", "content": text})
-    try:
-        result = compress(messages, model, config=config or SOURCE_CONFIG, hooks=hooks, store=store)
-    except Exception as exc:
-        logger.warning("headroom: compression failed, keeping the original output", exc_info=True)
-        return text, Compressed([], transforms_applied=[f"fail_open:{type(exc).__name__}"]).stats()
-    content = result.messages[-1].get("content")
-    stats = Compressed(
-        [],
-        result.tokens_before,
-        result.tokens_after,
-        list(result.transforms_applied),
-        list(result.ccr_hashes),
-    ).stats()
-    return (content if isinstance(content, str) else text), stats
+    return result.text, result.stats()

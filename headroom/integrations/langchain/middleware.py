@@ -9,6 +9,7 @@ answers the model when it asks for a stubbed original.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,7 +18,13 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 
 from headroom import CCRStore, CompressConfig, CompressionHooks
 from headroom.integrations.langchain import ccr
-from headroom.integrations.langchain.compression import Compressed, compress_messages, model_name_of
+from headroom.integrations.langchain.calls import OFF_LOOP_CHARS
+from headroom.integrations.langchain.compression import (
+    DEFAULT_CONFIG,
+    Compressed,
+    compress_messages,
+    model_name_of,
+)
 
 try:
     from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
@@ -50,7 +57,8 @@ class HeadroomMiddleware(AgentMiddleware):  # type: ignore[type-arg]
         hooks: `CompressionHooks` to steer or observe compression.
         store: CCR store for originals; the process default if None.
         model_limit: Context window to fit into; the model's known window if None.
-        retrieve_tool: Register the `headroom_retrieve` tool with the agent.
+        retrieve_tool: Register the `headroom_retrieve` tool with the agent. Off:
+            markers only say what was left out, naming no call.
     """
 
     def __init__(
@@ -65,7 +73,10 @@ class HeadroomMiddleware(AgentMiddleware):  # type: ignore[type-arg]
     ) -> None:
         super().__init__()
         self.model = model
-        self.config = config
+        # without the tool, markers must not tell the model to call it
+        self.config = (
+            config if retrieve_tool else (config or DEFAULT_CONFIG).replace(markers_name_tool=False)
+        )
         self.hooks = hooks
         self.store = store
         self.model_limit = model_limit
@@ -91,7 +102,10 @@ class HeadroomMiddleware(AgentMiddleware):  # type: ignore[type-arg]
         request: ModelRequest,  # type: ignore[type-arg]
         handler: Callable[[ModelRequest], Awaitable[ModelResponse]],  # type: ignore[type-arg]
     ) -> _Result:
-        compressed_request, compressed = self._compress(request)
+        if sum(len(str(m.content)) for m in request.messages) < OFF_LOOP_CHARS:
+            compressed_request, compressed = self._compress(request)
+        else:  # a large request: compress off the event loop
+            compressed_request, compressed = await asyncio.to_thread(self._compress, request)
         return _annotate(await handler(compressed_request), compressed)
 
     def _compress(self, request: ModelRequest) -> tuple[ModelRequest, Compressed]:  # type: ignore[type-arg]

@@ -19,7 +19,7 @@ from langchain_core.runnables import (
 )
 from langchain_core.runnables.passthrough import RunnableAssign
 
-__all__ = ["substitute"]
+__all__ = ["reroute", "substitute"]
 
 
 def substitute(runnable: Any, old: Runnable[Any, Any], new: Runnable[Any, Any]) -> tuple[Any, bool]:
@@ -52,3 +52,17 @@ def substitute(runnable: Any, old: Runnable[Any, Any], new: Runnable[Any, Any]) 
         update = {"runnable": primary, "fallbacks": [f for f, _ in fallbacks]}
         return runnable.model_copy(update=update), True
     return runnable, False
+
+
+def reroute(
+    runnable: Any, old: Runnable[Any, Any], new: Runnable[Any, Any], method: str
+) -> Runnable[Any, Any]:
+    """`runnable` (returned by `old.<method>`) calling `new` instead; TypeError if it cannot."""
+    rerouted: Runnable[Any, Any]
+    rerouted, found = substitute(runnable, old, new)
+    if not found:
+        raise TypeError(
+            f"{type(old).__name__}.{method} returned a {type(runnable).__name__} "
+            "that does not call the model in a way Headroom can route through compression"
+        )
+    return rerouted

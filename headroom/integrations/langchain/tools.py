@@ -9,6 +9,7 @@ store. Artifacts and error statuses are passed through.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
@@ -21,6 +22,9 @@ from headroom.integrations.langchain.compression import compress_output
 
 __all__ = ["HeadroomTool", "compress_tool"]
 
+#: The key that carries the tool-call id from `_to_args_and_kwargs` to `_run`.
+_CALL_ID = "__headroom_tool_call_id"
+
 
 class HeadroomTool(BaseTool):
     """A tool that runs `inner` and compresses what it returns."""
@@ -32,10 +36,18 @@ class HeadroomTool(BaseTool):
     config: CompressConfig | None = None
     store: CCRStore | None = None
 
-    def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if args:  # a single string input
-            return args[0]
-        return {"type": "tool_call", "name": self.inner.name, "args": kwargs, "id": "headroom"}
+    def _to_args_and_kwargs(
+        self, tool_input: str | dict[str, Any], tool_call_id: str | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        # Carry the caller's tool-call id to `_run`, so the inner tool gets the real one
+        # (InjectedToolCallId, a Command whose ToolMessage must answer this very call).
+        args, kwargs = super()._to_args_and_kwargs(tool_input, tool_call_id)
+        return args, {**kwargs, _CALL_ID: tool_call_id}
+
+    def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any], call_id: str | None) -> Any:
+        if args or call_id is None:  # a single string input, or a plain (non tool-call) run
+            return args[0] if args else kwargs
+        return {"type": "tool_call", "name": self.inner.name, "args": kwargs, "id": call_id}
 
     def _finish(self, output: Any, arguments: Any) -> Any:
         if isinstance(output, ToolMessage):
@@ -65,16 +77,21 @@ class HeadroomTool(BaseTool):
     def _run(
         self, *args: Any, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any
     ) -> Any:
+        call_id = kwargs.pop(_CALL_ID, None)
         callbacks = run_manager.get_child() if run_manager else None
-        output = self.inner.invoke(self._call(args, kwargs), config={"callbacks": callbacks})
+        output = self.inner.invoke(
+            self._call(args, kwargs, call_id), config={"callbacks": callbacks}
+        )
         return self._finish(output, args[0] if args else kwargs)
 
     async def _arun(
         self, *args: Any, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any
     ) -> Any:
+        call_id = kwargs.pop(_CALL_ID, None)
         callbacks = run_manager.get_child() if run_manager else None
-        output = await self.inner.ainvoke(self._call(args, kwargs), config={"callbacks": callbacks})
-        return self._finish(output, args[0] if args else kwargs)
+        request = self._call(args, kwargs, call_id)
+        output = await self.inner.ainvoke(request, config={"callbacks": callbacks})
+        return await asyncio.to_thread(self._finish, output, args[0] if args else kwargs)
 
 
 def compress_tool(

@@ -265,4 +265,4 @@ async def test_streamed_agent_messages_never_show_the_retrieve_call() -> None:
         names = [c.get("name") for m in chunks for c in getattr(m, "tool_call_chunks", [])]
         assert "headroom_retrieve" not in names and "query_dataset" in names
         texts.append("".join(m.content for m in chunks if isinstance(m, AIMessage)))
-    assert texts == ["Checking. Found it.", "Checking. Found it."]
+    assert texts == ["Found it.", "Found it."]  # round 1 ("Checking. ") is never streamed

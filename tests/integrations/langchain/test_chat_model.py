@@ -173,13 +173,14 @@ def test_total_tokens_saved_is_shared_and_thread_safe() -> None:
     bound = llm.bind_tools([_read_logs_tool()])
     structured = llm.with_structured_output(_Answer)
     first = llm.invoke(messages).response_metadata["headroom"]["tokens_saved"]
-    bound.invoke(messages)
+    # with tools bound, markers name headroom_retrieve: a few tokens more
+    with_tools = bound.invoke(messages).response_metadata["headroom"]["tokens_saved"]
     threads = [threading.Thread(target=llm.invoke, args=(messages,)) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=30)
-    assert llm.total_tokens_saved == first * 10
+    assert llm.total_tokens_saved == first * 9 + with_tools
     assert llm.total_calls == 10
     assert structured is not None
 
@@ -447,9 +448,12 @@ def test_ccr_retrieve_loop_when_streaming(store: InMemoryStore) -> None:
     for chunk in bound.stream(messages):
         assert not any(c.get("name") == "headroom_retrieve" for c in chunk.tool_call_chunks)
         merged = chunk if merged is None else merged + chunk
-    assert merged.content == "Checking. final answer"
+    assert merged.content == "final answer"  # round 1 ("Checking. ") is never shown
     assert merged.tool_calls == []
     assert merged.response_metadata["headroom"]["retrieval_rounds"] == 1
+    invoked = HeadroomChatModel(fake, store=store).bind_tools([_query_tool()]).invoke(messages)
+    assert invoked.content == merged.content and invoked.tool_calls == merged.tool_calls
+    assert invoked.response_metadata["headroom"] == merged.response_metadata["headroom"]
 
 
 def test_ccr_off_without_tools_and_when_disabled() -> None:

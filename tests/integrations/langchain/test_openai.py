@@ -66,7 +66,7 @@ def _chunks(reply: dict[str, Any]) -> Iterator[dict[str, Any]]:
         "id": "chatcmpl-stub",
         "object": "chat.completion.chunk",
         "created": 0,
-        "model": "gpt-4o",
+        "model": "gpt-4o-2024-08-06",
     }
     yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}
     for word in re.findall(r"\S+\s*", reply.get("content") or ""):
@@ -125,6 +125,12 @@ def _chat(stub: _Stub) -> Any:
     return openai_chat.ChatOpenAI(
         model="gpt-4o", api_key="sk-test", base_url=stub.url, max_retries=0, timeout=10
     )
+
+
+def _marker_hash(messages: Any) -> Any:
+    found = re.search(r'headroom_retrieve\(hash=\\"([0-9a-f]{16})\\"\)', json.dumps(messages))
+    assert found
+    return found
 
 
 def test_invoke_sends_compressed_openai_request(stub: _Stub) -> None:
@@ -214,10 +220,8 @@ def test_ccr_round_trip_over_http(stub: _Stub) -> None:
         return q
 
     bound = llm.bind_tools([query_dataset])
-    llm.invoke(messages)  # learn the marker the request will carry
-    text = json.dumps(stub.bodies[-1]["messages"])
-    found = re.search(r'headroom_retrieve\(hash=\\"([0-9a-f]{16})\\"\)', text)
-    assert found
+    bound.invoke(messages)  # learn the marker the request will carry
+    found = _marker_hash(stub.bodies[-1]["messages"])
     stub.bodies.clear()
     stub.replies = [
         {
@@ -258,10 +262,10 @@ def test_ccr_round_trip_while_streaming_over_http(stub: _Stub) -> None:
     messages, _ = corpus_messages("p-json-cars-hp")
     llm = HeadroomChatModel(_chat(stub), store=InMemoryStore())
     llm.invoke(messages)
+    assert "headroom_retrieve" not in json.dumps(stub.bodies[-1])  # no tool offered, none named
     found = re.search(
-        r'headroom_retrieve\(hash=\\"([0-9a-f]{16})\\"\)', json.dumps(stub.bodies[-1]["messages"])
+        r"([0-9a-f]{16})", llm.invoke(messages).response_metadata["headroom"]["ccr_hashes"][0]
     )
-    assert found
     stub.bodies.clear()
     stub.replies = [
         {
@@ -284,6 +288,7 @@ def test_ccr_round_trip_while_streaming_over_http(stub: _Stub) -> None:
         merged = chunk if merged is None else merged + chunk
     assert [b["stream"] for b in stub.bodies] == [True, True]
     assert stub.bodies[1]["messages"][-1]["role"] == "tool"
-    assert merged.content == "Let me check. It is the Pontiac."
+    assert merged.content == "It is the Pontiac."  # round 1 is never shown
     assert merged.tool_calls == []
     assert merged.response_metadata["headroom"]["retrieval_rounds"] == 1
+    assert merged.usage_metadata["total_tokens"] == 28  # both rounds
