@@ -64,7 +64,8 @@ class RetrieveLoop:
         calls = self.adapter.calls(response)
         if not calls:
             return None
-        return self.adapter.follow_up(body, response, self._answers(calls))
+        follow_up: dict[str, Any] = self.adapter.follow_up(body, response, self._answers(calls))
+        return follow_up
 
     def run_sync(self, create: Callable[..., Any], body: dict[str, Any]) -> Any:
         """`create(**body)`, then one follow-up per round of retrieve calls; the last SDK response."""
