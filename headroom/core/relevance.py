@@ -3,200 +3,104 @@
 Terms come from the user's question and the tool call's arguments. A unit (a
 record, a log line, a function, a passage) is relevant when it holds a term
 that is *rare* in the output: a term found in most units tells nothing.
+
+Matching folds case, plural and verb endings ("failed" finds "failures"), and
+splits identifiers (`connectionError`, `max_retries`, `Class.method`) so a word
+finds the identifier that contains it. Words are looked up in a per-unit token
+set, so the cost is linear in the output whatever the question's length; only
+terms with punctuation (ids, emails, dotted names, quoted phrases) are searched
+as substrings, and those are capped.
+
+The question also asks for *ranks* ("the 3 cheapest", "the newest", "2nd
+highest score"): `rank_requests` reads them so record tables can keep those
+rows; what tables keep whatever the question says does not depend on it.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Relevance", "extract_terms"]
+from headroom.core.heuristics import (
+    RANK_MAX,
+    RELEVANCE_MAX_SUBSTRING_TERMS,
+    RELEVANCE_MAX_TERMS,
+    RELEVANCE_STEM_MIN,
+)
+
+__all__ = [
+    "RankRequest",
+    "Relevance",
+    "extract_terms",
+    "rank_requests",
+    "split_identifier",
+    "stem",
+]
 
 _WORD = re.compile(r"[A-Za-z_][\w.@+-]*[\w]|[A-Za-z_]|\d[\w.:-]*\w|\d")
 _QUOTED = re.compile(r"`([^`]{2,80})`|'([^'\s][^']{1,78}[^'\s])'|\"([^\"\s][^\"]{1,78}[^\"\s])\"")
+#: Identifier parts: camelCase humps, acronyms, digit runs.
+_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+#: Whole tokens of a unit, punctuation inside kept (`user_42`, `a.b@c.io`, `v1.2.3`).
+_CHUNK = re.compile(r"[\w][\w.@+/:-]*[\w]|\w")
 
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "all",
-        "also",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "done",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "get",
-        "give",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "him",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "out",
-        "over",
-        "own",
-        "please",
-        "quote",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "exactly",
-        "show",
-        "tell",
-        "find",
-        "list",
-        "return",
-        "returns",
-        "using",
-        "use",
-        "used",
-        "go",
-        "back",
-        "earlier",
-        "pulled",
-        "wrap",
-        "before",
-        "line",
-        "lines",
-        "entries",
-        "entry",
-        "result",
-        "results",
-        "file",
-        "files",
-        "output",
-        "tool",
-        "data",
-        "above",
-        "below",
-        "many",
-        "much",
-        "largest",
-        "smallest",
-        "highest",
-        "lowest",
-        "biggest",
-        "greatest",
-        "least",
-        "top",
-        "bottom",
-        "first",
-        "last",
-        "name",
-        "names",
-        "number",
-        "give",
-        "kind",
-        "type",
-        "what's",
-        "does",
-        "did",
-        "appear",
-        "appears",
-        "contain",
-        "contains",
-    ]
-)
+#: Closed-class English words (articles, pronouns, prepositions, conjunctions, auxiliaries,
+#: question words) and the imperative verbs any request is phrased with: they carry no
+#: subject. Nothing here comes from a particular question or data set.
+_STOPWORD_TEXT = """
+    a about above after again against all also am an and any are as at be been before being
+    below between both but by can could did do does doing done down during each either few for
+    from further had has have having he her here hers herself him himself his how i if in into
+    is it its itself just me mine my myself neither no nor not now of off on once only or other
+    our ours out over own same she should so some such than that the their theirs them then
+    there these they this those through to too under until up upon very was we were what
+    whatever when where whether which while who whom whose why will with within without would
+    yes yet you your yours yourself
+    what's it's that's there's i'm don't doesn't didn't
+    please show tell give find list get let make say
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+#: Superlative and ordinal words are read as rank requests, not as content to look for.
+_RANK_WORD_TEXT = """
+    most least highest lowest largest smallest biggest greatest fewest maximum minimum max min
+    top bottom first second third fourth fifth sixth seventh eighth ninth tenth last
+"""
+_RANK_WORDS = frozenset(_RANK_WORD_TEXT.split())
 _STRONG = re.compile(r"[\d_.@/:-]|[a-z][A-Z]")
+_PUNCT = re.compile(r"[^\w]|_")
+
+
+def stem(word: str) -> str:
+    """`word` lower-cased without a plural or verb ending: errors/errored/erroring -> error."""
+    w = word.lower()
+    for suffix, repl in (
+        ("ies", "y"),
+        ("ied", "y"),
+        ("ing", ""),
+        ("ed", ""),
+        ("es", ""),
+        ("s", ""),
+    ):
+        if w.endswith(suffix) and len(w) - len(suffix) + len(repl) >= RELEVANCE_STEM_MIN:
+            if suffix == "es" and not w[:-2].endswith(("s", "x", "z", "ch", "sh")):
+                continue  # "names" is name+s, handled below
+            if suffix == "s" and w.endswith(("ss", "us", "is")):
+                break
+            w = w[: len(w) - len(suffix)] + repl
+            if suffix in ("ing", "ed") and len(w) >= 4 and w[-1] == w[-2] and w[-1] not in "lsz":
+                w = w[:-1]  # stopped -> stop
+            break
+    if len(w) > RELEVANCE_STEM_MIN and w.endswith("e"):
+        w = w[:-1]  # create/created/creating all -> creat
+    return w
+
+
+def split_identifier(name: str) -> list[str]:
+    """Lower-cased parts of an identifier: `maxRetries`, `max_retries`, `a.b` -> words."""
+    return [p.lower() for p in _PARTS.findall(name)]
 
 
 def extract_terms(text: str) -> set[str]:
@@ -208,7 +112,7 @@ def _is_proper_noun(text: str, start: int, word: str) -> bool:
     """A capitalised word inside a sentence ("albums by Aerosmith") names something."""
     if not word[:1].isupper():
         return False
-    before = text[:start].rstrip()
+    before = text[max(0, start - 4) : start].rstrip()
     return bool(before) and before[-1] not in ".?!:\n\"'`([{"
 
 
@@ -220,18 +124,153 @@ def _terms(text: str) -> dict[str, bool]:
     for match in _QUOTED.finditer(text):
         phrase = next(g for g in match.groups() if g)
         terms[phrase.lower()] = True
+        if len(terms) >= RELEVANCE_MAX_TERMS:
+            return terms
     for match in _WORD.finditer(text):
         word = match.group(0).strip(".-")
         lower = word.lower()
-        if len(lower) < 3 or lower in _STOPWORDS:
+        if len(lower) < 3 or lower in _STOPWORDS or lower in _RANK_WORDS:
             continue
         strong = bool(_STRONG.search(word)) or _is_proper_noun(text, match.start(), word)
         terms[lower] = terms.get(lower, False) or strong
-        if "." in lower or "/" in lower:
-            for part in re.split(r"[./]", lower):
+        if _PUNCT.search(lower) or strong:
+            for part in split_identifier(word):
                 if len(part) >= 3 and part not in _STOPWORDS:
                     terms.setdefault(part, False)
+        if len(terms) >= RELEVANCE_MAX_TERMS:
+            break
     return terms
+
+
+def _unit_tokens(unit: str) -> set[str]:
+    """Stems of every word and identifier part in `unit`, plus its whole lower-cased chunks."""
+    lowered = unit.lower()
+    tokens = set(_CHUNK.findall(lowered))
+    tokens.update(p.lower() for p in _PARTS.findall(unit))
+    return tokens
+
+
+_STEMS: dict[str, str] = {}
+
+
+def _stem_cached(token: str) -> str:
+    found = _STEMS.get(token)
+    if found is None:
+        found = stem(token)
+        if len(_STEMS) < 200_000:
+            _STEMS[token] = found
+    return found
+
+
+@dataclass(frozen=True)
+class RankRequest:
+    """ "The 3 cheapest", "the newest": a direction, how many, and words naming the column."""
+
+    descending: bool
+    count: int
+    hints: frozenset[str]
+    dates: bool = False
+
+
+#: Superlatives: word -> (descending?, words a column it ranks is likely named by, dates?).
+#: General English; the question's own words are hints too ("most horsepower").
+_SUPERLATIVES: dict[str, tuple[bool, tuple[str, ...], bool]] = {
+    "most": (True, (), False),
+    "highest": (True, (), False),
+    "largest": (True, ("size", "bytes", "amount", "total", "count", "area"), False),
+    "biggest": (True, ("size", "bytes", "amount", "total", "count", "area"), False),
+    "greatest": (True, (), False),
+    "maximum": (True, (), False),
+    "max": (True, (), False),
+    "top": (True, (), False),
+    "best": (True, ("score", "rating", "rank"), False),
+    "longest": (True, ("length", "duration", "elapsed", "time", "size"), False),
+    "heaviest": (True, ("weight", "mass"), False),
+    "tallest": (True, ("height",), False),
+    "slowest": (True, ("latency", "duration", "elapsed", "time", "ms"), False),
+    "priciest": (True, ("price", "cost", "amount", "fee", "total"), False),
+    "expensive": (True, ("price", "cost", "amount", "fee", "total"), False),
+    "newest": (True, ("date", "time", "created", "updated", "timestamp"), True),
+    "latest": (True, ("date", "time", "created", "updated", "timestamp"), True),
+    "recent": (True, ("date", "time", "created", "updated", "timestamp"), True),
+    "least": (False, (), False),
+    "lowest": (False, (), False),
+    "smallest": (False, ("size", "bytes", "amount", "total", "count", "area"), False),
+    "fewest": (False, ("count", "total"), False),
+    "minimum": (False, (), False),
+    "min": (False, (), False),
+    "bottom": (False, (), False),
+    "worst": (False, ("score", "rating"), False),
+    "shortest": (False, ("length", "duration", "elapsed", "time", "size"), False),
+    "lightest": (False, ("weight", "mass"), False),
+    "fastest": (False, ("latency", "duration", "elapsed", "time", "ms"), False),
+    "cheapest": (False, ("price", "cost", "amount", "fee", "total"), False),
+    "oldest": (False, ("date", "time", "created", "updated", "timestamp"), True),
+    "earliest": (False, ("date", "time", "created", "updated", "timestamp"), True),
+}
+_ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+}
+_NUMBER_WORDS = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+}
+_NTH = re.compile(r"^(\d{1,3})(?:st|nd|rd|th)$")
+_SENTENCE_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:st|nd|rd|th)?")
+
+
+def rank_requests(text: str) -> list[RankRequest]:
+    """Rank requests in `text`: "which 4 cars have the most horsepower", "3rd newest"."""
+    words = [w.lower() for w in _SENTENCE_WORD.findall(text[:4000])]
+    if not any(w in _SUPERLATIVES for w in words):
+        return []
+    content = {
+        stem(w) for w in words if w not in _STOPWORDS and w not in _SUPERLATIVES and len(w) >= 3
+    }
+    requests: list[RankRequest] = []
+    for i, word in enumerate(words):
+        spec = _SUPERLATIVES.get(word)
+        if spec is None:
+            continue
+        if word == "top" and i + 1 < len(words) and words[i + 1] in ("of", "level", "line"):
+            continue
+        count = 1
+        for near in words[max(0, i - 8) : i + 3]:
+            nth = _NTH.match(near)
+            if near.isdigit() and 0 < int(near) <= RANK_MAX:
+                count = max(count, int(near))
+            elif nth and 0 < int(nth.group(1)) <= RANK_MAX:
+                count = max(count, int(nth.group(1)))
+            elif near in _ORDINALS:
+                count = max(count, _ORDINALS[near])
+            elif near in _NUMBER_WORDS:
+                count = max(count, _NUMBER_WORDS[near])
+        descending, implied, dates = spec
+        requests.append(
+            RankRequest(
+                descending, count, frozenset(content | {stem(h) for h in implied}), dates=dates
+            )
+        )
+    return requests
 
 
 @dataclass(frozen=True)
@@ -240,17 +279,81 @@ class Relevance:
 
     terms: frozenset[str]
     strong: frozenset[str] = frozenset()
+    ranks: tuple[RankRequest, ...] = ()
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> Relevance:
         terms: dict[str, bool] = {}
+        ranks: list[RankRequest] = []
         for text in texts:
             for term, strong in _terms(text).items():
                 terms[term] = terms.get(term, False) or strong
-        return cls(frozenset(terms), frozenset(t for t, strong in terms.items() if strong))
+            ranks.extend(rank_requests(text))
+        return cls(
+            frozenset(terms),
+            frozenset(t for t, strong in terms.items() if strong),
+            tuple(dict.fromkeys(ranks)),
+        )
 
     def __bool__(self) -> bool:
         return bool(self.terms)
+
+    def names(self, name: str) -> bool:
+        """Whether the request names `name` (a column or key): all its parts are terms."""
+        parts = [stem(p) for p in split_identifier(name) if len(p) >= 3]
+        if not parts:
+            return False
+        stems = {stem(t) for t in self.terms}
+        return all(p in stems for p in parts)
+
+    def hits(self, units: Sequence[str], limit: int | None = None) -> dict[str, list[int]]:
+        """Term -> indices of the units holding it (word stems, or substrings for phrases).
+
+        A phrase found in more than `limit` units stops being searched (it scores nothing).
+        """
+        cap = len(units) if limit is None else limit
+        word_terms: dict[str, list[str]] = {}  # stem -> terms
+        for term in self.terms:
+            if not _PUNCT.search(term):
+                word_terms.setdefault(_stem_cached(term), []).append(term)
+        # Substring search finds a word inside a longer token ("clock" in "xclock") and
+        # phrases; it costs one pass per term, so only the strongest and longest terms.
+        phrases = sorted(
+            (t for t in self.terms if not t.isdigit()),
+            key=lambda t: (t not in self.strong, not _PUNCT.search(t), -len(t), t),
+        )
+        found: dict[str, list[int]] = {}
+        if word_terms:
+            for i, unit in enumerate(units):
+                matched: set[str] = set()
+                for token in _unit_tokens(unit):
+                    terms = word_terms.get(token) or word_terms.get(_stem_cached(token))
+                    if terms:
+                        matched.update(terms)
+                for term in matched:
+                    found.setdefault(term, []).append(i)
+        if phrases:
+            low_units = [unit.lower() for unit in units]  # lowering may change a length
+            lowered = "\n".join(low_units)
+            starts: list[int] = []
+            position = 0
+            for unit in low_units:
+                starts.append(position)
+                position += len(unit) + 1
+            for term in phrases[:RELEVANCE_MAX_SUBSTRING_TERMS]:
+                where: list[int] = []
+                at = lowered.find(term)
+                while at != -1:
+                    unit_index = bisect.bisect_right(starts, at) - 1
+                    if not where or where[-1] != unit_index:
+                        where.append(unit_index)
+                    if len(where) > cap:
+                        break  # too common to score: stop scanning
+                    at = lowered.find(term, at + len(term))
+                if where:
+                    merged = set(where) | set(found.get(term, ()))
+                    found[term] = sorted(merged)
+        return found
 
     def scores(self, units: Sequence[str], max_share: float = 0.2) -> list[float]:
         """Per-unit score: the summed rarity of the query terms the unit contains.
@@ -259,19 +362,17 @@ class Relevance:
         """
         if not self.terms or not units:
             return [0.0] * len(units)
-        lowered = [u.lower() for u in units]
         n = len(units)
         limit = max(1, int(n * max_share))
         scores = [0.0] * n
         weak_hits = [0] * n
         strong_hit = [False] * n
-        for term in self.terms:
-            hits = [i for i, u in enumerate(lowered) if term in u]
-            if not hits or len(hits) > limit:
+        for term, where in self.hits(units, limit).items():
+            if len(where) > limit:
                 continue
             strong = term in self.strong
-            weight = math.log(1 + n / len(hits)) * (2.0 if strong else 1.0)
-            for i in hits:
+            weight = math.log(1 + n / len(where)) * (2.0 if strong else 1.0)
+            for i in where:
                 scores[i] += weight
                 if strong:
                     strong_hit[i] = True
