@@ -44,8 +44,6 @@ _WORD = re.compile(r"[A-Za-z_][\w.@+-]*[\w]|[A-Za-z_]|\d[\w.:-]*\w|\d")
 _QUOTED = re.compile(r"`([^`]{2,80})`|'([^'\s][^']{1,78}[^'\s])'|\"([^\"\s][^\"]{1,78}[^\"\s])\"")
 #: Identifier parts: camelCase humps, acronyms, digit runs.
 _PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-#: Whole tokens of a unit, punctuation inside kept (`user_42`, `a.b@c.io`, `v1.2.3`).
-_CHUNK = re.compile(r"[\w][\w.@+/:-]*[\w]|\w")
 
 #: Closed-class English words (articles, pronouns, prepositions, conjunctions, auxiliaries,
 #: question words) and the imperative verbs any request is phrased with: they carry no
@@ -142,24 +140,49 @@ def _terms(text: str) -> dict[str, bool]:
     return terms
 
 
-def _unit_tokens(unit: str) -> set[str]:
-    """Stems of every word and identifier part in `unit`, plus its whole lower-cased chunks."""
-    lowered = unit.lower()
-    tokens = set(_CHUNK.findall(lowered))
-    tokens.update(p.lower() for p in _PARTS.findall(unit))
-    return tokens
+_TOKEN = re.compile(r"[^\W_]+")
 
 
-_STEMS: dict[str, str] = {}
+def _needles(term: str) -> list[str]:
+    """What to search for a term: a word by its stem (and itself if the stem is not in it)."""
+    if _PUNCT.search(term) or term.isdigit():
+        return [term]
+    base = stem(term)
+    return [base] if base in term else [base, term]
 
 
-def _stem_cached(token: str) -> str:
-    found = _STEMS.get(token)
-    if found is None:
-        found = stem(token)
-        if len(_STEMS) < 200_000:
-            _STEMS[token] = found
-    return found
+def _find(lowered: str, starts: list[int], needles: list[str], digits: bool, cap: int) -> list[int]:
+    """Indices of the units (starting at `starts` in `lowered`) holding any needle."""
+    where: set[int] = set()
+    for needle in needles:
+        at = lowered.find(needle)
+        while at != -1:
+            end = at + len(needle)
+            if not digits or (
+                (at == 0 or not lowered[at - 1].isdigit())
+                and (end >= len(lowered) or not lowered[end].isdigit())
+            ):
+                where.add(bisect.bisect_right(starts, at) - 1)
+                if len(where) > cap:
+                    break  # too common to score: stop scanning
+            at = lowered.find(needle, end)
+    return sorted(where)
+
+
+def _variants(term: str) -> set[str]:
+    """The forms a word takes with plural and verb endings, all sharing its stem."""
+    base = stem(term)
+    forms = {term, base, base + "s", base + "es", base + "ed", base + "ing", base + "e"}
+    forms |= {base + "er", base + "ers", base + "ion", base + "ions", base + "ure", base + "ures"}
+    if base.endswith("e"):
+        forms |= {base + "d", base + "r"}
+    else:
+        forms |= {base + "ed", base + "es", base + "ed"}
+    if base.endswith("y"):
+        forms |= {base[:-1] + "ies", base[:-1] + "ied"}
+    if base[-1:].isalpha() and base[-1] not in "aeiouy":
+        forms |= {base + base[-1] + "ed", base + base[-1] + "ing"}
+    return {f for f in forms if len(f) >= RELEVANCE_STEM_MIN}
 
 
 @dataclass(frozen=True)
@@ -307,52 +330,46 @@ class Relevance:
         return all(p in stems for p in parts)
 
     def hits(self, units: Sequence[str], limit: int | None = None) -> dict[str, list[int]]:
-        """Term -> indices of the units holding it (word stems, or substrings for phrases).
+        """Term -> indices of the units holding it.
 
-        A phrase found in more than `limit` units stops being searched (it scores nothing).
+        The strongest terms (at most `RELEVANCE_MAX_SUBSTRING_TERMS`) are searched as
+        substrings of the output, a word by its stem ("fail" finds failed, failures,
+        `onFailure`), a number only between non-digits; one C-speed pass each. Any
+        further words (a very long question) are matched by their inflected forms
+        against each unit's word set, one pass in all. A term found in more than
+        `limit` units stops being searched (it scores nothing).
         """
         cap = len(units) if limit is None else limit
-        word_terms: dict[str, list[str]] = {}  # stem -> terms
-        for term in self.terms:
-            if not _PUNCT.search(term):
-                word_terms.setdefault(_stem_cached(term), []).append(term)
-        # Substring search finds a word inside a longer token ("clock" in "xclock") and
-        # phrases; it costs one pass per term, so only the strongest and longest terms.
-        phrases = sorted(
-            (t for t in self.terms if not t.isdigit()),
-            key=lambda t: (t not in self.strong, not _PUNCT.search(t), -len(t), t),
+        ordered = sorted(
+            self.terms, key=lambda t: (t not in self.strong, not _PUNCT.search(t), -len(t), t)
         )
+        direct = ordered[:RELEVANCE_MAX_SUBSTRING_TERMS]
+        rest = [t for t in ordered[RELEVANCE_MAX_SUBSTRING_TERMS:] if not _PUNCT.search(t)]
         found: dict[str, list[int]] = {}
-        if word_terms:
-            for i, unit in enumerate(units):
-                matched: set[str] = set()
-                for token in _unit_tokens(unit):
-                    terms = word_terms.get(token) or word_terms.get(_stem_cached(token))
-                    if terms:
-                        matched.update(terms)
-                for term in matched:
-                    found.setdefault(term, []).append(i)
-        if phrases:
-            low_units = [unit.lower() for unit in units]  # lowering may change a length
+        if not units:
+            return found
+        low_units = [unit.lower() for unit in units]  # lowering may change a length
+        if direct:
             lowered = "\n".join(low_units)
             starts: list[int] = []
             position = 0
             for unit in low_units:
                 starts.append(position)
                 position += len(unit) + 1
-            for term in phrases[:RELEVANCE_MAX_SUBSTRING_TERMS]:
-                where: list[int] = []
-                at = lowered.find(term)
-                while at != -1:
-                    unit_index = bisect.bisect_right(starts, at) - 1
-                    if not where or where[-1] != unit_index:
-                        where.append(unit_index)
-                    if len(where) > cap:
-                        break  # too common to score: stop scanning
-                    at = lowered.find(term, at + len(term))
+            for term in direct:
+                where = _find(lowered, starts, _needles(term), term.isdigit(), cap)
                 if where:
-                    merged = set(where) | set(found.get(term, ()))
-                    found[term] = sorted(merged)
+                    found[term] = where
+        if rest:
+            forms: dict[str, list[str]] = {}  # an inflected form -> the terms it stands for
+            for term in rest:
+                for form in _variants(term):
+                    forms.setdefault(form, []).append(term)
+            wanted = forms.keys()
+            for i, unit in enumerate(low_units):
+                common = wanted & set(_TOKEN.findall(unit))
+                for term in {term for form in common for term in forms[form]}:
+                    found.setdefault(term, []).append(i)
         return found
 
     def scores(self, units: Sequence[str], max_share: float = 0.2) -> list[float]:
