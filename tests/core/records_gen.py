@@ -37,6 +37,8 @@ CLASSES = (
     "rare_category",
     "nth_highest",
     "group_max",
+    "http_error",
+    "oldest_date",
 )
 POSITIONS = ("before", "after", "later")
 
@@ -67,6 +69,8 @@ class Planted:
 def _base(rng: random.Random, n: int) -> list[dict[str, Any]]:
     rows = []
     start = rng.randint(10_000, 80_000)
+    amounts_as_text = rng.random() < 0.4  # many APIs send decimals as strings
+    date_style = rng.choice(["iso", "space", "date"])
     for i in range(n):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         rows.append(
@@ -79,12 +83,35 @@ def _base(rng: random.Random, n: int) -> list[dict[str, Any]]:
                 "product": rng.choice(_PRODUCTS),
                 "quantity": rng.randint(1, 40),
                 "amount": round(rng.uniform(5, 900), 2),
-                "created_at": f"2024-{rng.randint(1, 11):02d}-{rng.randint(1, 28):02d}T"
-                f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z",
+                "created_at": _date(
+                    date_style,
+                    f"2024-{rng.randint(2, 11):02d}-{rng.randint(1, 28):02d}",
+                    f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00",
+                ),
                 "status": "completed",
+                "http_status": rng.choice([200, 200, 200, 201, 204]),
             }
         )
+    if amounts_as_text:
+        for row in rows:
+            row["amount"] = f"{row['amount']:.2f}"
     return rows
+
+
+def _date(style: str, day: str, time: str) -> str:
+    if style == "iso":
+        return f"{day}T{time}Z"
+    if style == "space":
+        return f"{day} {time}"
+    return day
+
+
+def _amount(row: dict[str, Any]) -> float:
+    return float(row["amount"])
+
+
+def _set_amount(row: dict[str, Any], value: float, like: dict[str, Any]) -> None:
+    row["amount"] = f"{value:.2f}" if isinstance(like["amount"], str) else round(value, 2)
 
 
 def plant(kind: str, rng: random.Random, n: int = 400) -> Planted:
@@ -126,16 +153,16 @@ def plant(kind: str, rng: random.Random, n: int = 400) -> Planted:
             "Which customer has no email address on file?",
         )
     if kind == "max_number":
-        top = max(r["amount"] for r in rows)
-        target["amount"] = round(top + rng.uniform(50, 300), 2)
+        top = max(_amount(r) for r in rows)
+        _set_amount(target, top + rng.uniform(50, 300), rows[0])
         return Planted(
             rows, oid, f"How much was order {oid}?", "Which was the most expensive order?"
         )
     if kind == "min_number":
-        target["amount"] = round(rng.uniform(0.5, 4.5), 2)
+        _set_amount(target, rng.uniform(0.5, 4.5), rows[0])
         return Planted(rows, oid, f"How much was order {oid}?", "Which order was the cheapest?")
     if kind == "newest_date":
-        target["created_at"] = "2024-12-30T23:59:00Z"
+        target["created_at"] = _date(style_of(rows), "2024-12-30", "23:59:00")
         return Planted(
             rows, oid, f"When was order {oid} placed?", "Which order was placed most recently?"
         )
@@ -148,14 +175,12 @@ def plant(kind: str, rng: random.Random, n: int = 400) -> Planted:
             "Was any order shipped somewhere unusual, outside the regular regions?",
         )
     if kind == "nth_highest":
-        ranked = sorted(rows, key=lambda r: r["quantity"] * 1000 + r["amount"], reverse=True)
-        # Distinct amounts, then make the target the 3rd highest by a clear margin.
-        top = max(r["amount"] for r in rows)
-        ranked[0]["amount"], ranked[1]["amount"] = round(top + 400, 2), round(top + 300, 2)
-        if target in ranked[:2]:
-            target = ranked[2]
-            oid = target["order_id"]
-        target["amount"] = round(top + 200, 2)
+        # Two rows above the target by a clear margin make it the 3rd highest.
+        top = max(_amount(r) for r in rows)
+        first, second = rng.sample([r for r in rows[1:-1] if r is not target], 2)
+        _set_amount(first, top + 400, rows[0])
+        _set_amount(second, top + 300, rows[0])
+        _set_amount(target, top + 200, rows[0])
         return Planted(
             rows,
             oid,
@@ -172,7 +197,26 @@ def plant(kind: str, rng: random.Random, n: int = 400) -> Planted:
             f"What quantity did order {oid} have?",
             f"In the {region} region, which order had the largest quantity?",
         )
+    if kind == "http_error":
+        target["http_status"] = rng.choice([500, 502, 503])
+        return Planted(
+            rows,
+            oid,
+            f"What HTTP status did order {oid} get?",
+            "Did any order request come back with a server error?",
+        )
+    if kind == "oldest_date":
+        target["created_at"] = _date(style_of(rows), "2024-01-01", "00:05:00")
+        return Planted(
+            rows, oid, f"When was order {oid} placed?", "Which order is the oldest one here?"
+        )
     raise ValueError(kind)
+
+
+def style_of(rows: list[dict[str, Any]]) -> str:
+    """The date style the generated rows use."""
+    sample = str(rows[0]["created_at"])
+    return "iso" if "T" in sample else "space" if " " in sample else "date"
 
 
 def _cell(value: Any) -> str:

@@ -563,14 +563,15 @@ def parse_text_table(text: str) -> Table | None:
         None,
     )
     if top is not None:
-        header = _split_pipe(lines[top])
+        bordered = lines[top].strip().startswith("|")
+        header = _split_pipe(lines[top], bordered)
         rows: list[list[Any]] = []
         notes: list[str] = []
         for line in lines[top + 2 :]:
             if "|" not in line:
                 notes.append(line.strip())  # e.g. "(1234 rows)"
                 continue
-            cells = _split_pipe(line)
+            cells = _split_pipe(line, bordered)
             if len(cells) != len(header):
                 return None
             rows.append(list(cells))
@@ -594,11 +595,13 @@ def parse_text_table(text: str) -> Table | None:
     return None
 
 
-def _split_pipe(line: str) -> list[str]:
+def _split_pipe(line: str, bordered: bool = True) -> list[str]:
+    """Cells of a `|` row. Only a bordered (Markdown) table has outer pipes to drop: in
+    psql output a row ending in `| ` has an empty last cell."""
     stripped = line.strip()
-    if stripped.startswith("|"):
+    if bordered and stripped.startswith("|"):
         stripped = stripped[1:]
-    if stripped.endswith("|"):
+    if bordered and stripped.endswith("|"):
         stripped = stripped[:-1]
     return [cell.strip() for cell in stripped.split("|")]
 
