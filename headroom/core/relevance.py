@@ -195,6 +195,7 @@ class RankRequest:
     dates: bool = False
 
 
+_PRICE = ("price", "cost", "amount", "fee", "fare", "rate", "charge", "total")
 #: Superlatives: word -> (descending?, words a column it ranks is likely named by, dates?).
 #: General English; the question's own words are hints too ("most horsepower").
 _SUPERLATIVES: dict[str, tuple[bool, tuple[str, ...], bool]] = {
@@ -211,8 +212,8 @@ _SUPERLATIVES: dict[str, tuple[bool, tuple[str, ...], bool]] = {
     "heaviest": (True, ("weight", "mass"), False),
     "tallest": (True, ("height",), False),
     "slowest": (True, ("latency", "duration", "elapsed", "time", "ms"), False),
-    "priciest": (True, ("price", "cost", "amount", "fee", "total"), False),
-    "expensive": (True, ("price", "cost", "amount", "fee", "total"), False),
+    "priciest": (True, _PRICE, False),
+    "expensive": (True, _PRICE, False),
     "newest": (True, ("date", "time", "created", "updated", "timestamp"), True),
     "latest": (True, ("date", "time", "created", "updated", "timestamp"), True),
     "recent": (True, ("date", "time", "created", "updated", "timestamp"), True),
@@ -227,7 +228,7 @@ _SUPERLATIVES: dict[str, tuple[bool, tuple[str, ...], bool]] = {
     "shortest": (False, ("length", "duration", "elapsed", "time", "size"), False),
     "lightest": (False, ("weight", "mass"), False),
     "fastest": (False, ("latency", "duration", "elapsed", "time", "ms"), False),
-    "cheapest": (False, ("price", "cost", "amount", "fee", "total"), False),
+    "cheapest": (False, _PRICE, False),
     "oldest": (False, ("date", "time", "created", "updated", "timestamp"), True),
     "earliest": (False, ("date", "time", "created", "updated", "timestamp"), True),
 }
