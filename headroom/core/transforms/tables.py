@@ -21,6 +21,7 @@ left out (counts per category, ranges, error rows) and how to ask for it.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -186,6 +187,9 @@ def order_keys(values: Sequence[Any]) -> tuple[list[Any], str] | None:
     present = [v for v in values if not _empty(v)]
     if len(present) < max(2, 0.5 * len(values)):
         return None
+    sample = present[:64]  # most columns are plainly not orderable: tell from a sample
+    if sum(1 for v in sample if _number(v) is not None or _date(v) is not None) < 0.5 * len(sample):
+        return None
     numbers = [_number(v) for v in values]
     parsed = [x for x in numbers if x is not None]
     if len(parsed) >= ORDERABLE_MIN_SHARE * len(present):
@@ -206,14 +210,17 @@ def order_keys(values: Sequence[Any]) -> tuple[list[Any], str] | None:
 
 
 def ranked(keys: Sequence[Any], k: int, descending: bool) -> list[int]:
-    """Rows of the k highest (or lowest) keys; ties at the cut-off kept when few."""
+    """Rows of the k highest (or lowest) keys, best first; ties at the cut-off kept when few."""
     indexed = [(v, i) for i, v in enumerate(keys) if v is not None]
-    order = sorted(indexed, key=lambda p: p[0], reverse=descending)
-    if len(order) <= k:
-        return [i for _, i in order]
-    cutoff = order[k - 1][0]
-    tied = [i for v, i in order if (v >= cutoff if descending else v <= cutoff)]
-    return tied if len(tied) <= 2 * k else [i for _, i in order[:k]]
+    if len(indexed) <= k:
+        return [i for _, i in sorted(indexed, key=lambda p: p[0], reverse=descending)]
+    pick = heapq.nlargest if descending else heapq.nsmallest
+    order = pick(k, indexed, key=lambda p: p[0])  # O(n log k), not a full sort
+    cutoff = order[-1][0]
+    tied = [i for v, i in indexed if (v >= cutoff if descending else v <= cutoff)]
+    if len(tied) <= 2 * k:
+        return sorted(tied, key=lambda i: keys[i], reverse=descending)
+    return [i for _, i in order]
 
 
 def _class(value: Any) -> str:
