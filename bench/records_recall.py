@@ -8,14 +8,18 @@ psql, CSV, Markdown), each way of asking (naming the record's id, or describing
 it in words) and each position of the question (before the output, right
 after, several turns later), compresses the conversation with
 `headroom.compress` and checks the record's id survives. Prints recall per
-class, per format and per position, and the token-weighted saving.
+class, per format and per position, and the token-weighted saving; then the cost
+of relevance for a 100k-character question in front of a 1 MB output, as a ratio
+to one tiktoken pass over the same output.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import string
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -24,6 +28,8 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from headroom import compress  # noqa: E402
+from headroom.core.relevance import Relevance  # noqa: E402
+from headroom.core.tokens import counter_for_model  # noqa: E402
 from tests.conftest import needle_present  # noqa: E402
 from tests.core.records_gen import (  # noqa: E402
     CLASSES,
@@ -35,6 +41,33 @@ from tests.core.records_gen import (  # noqa: E402
 )
 
 __all__ = ["main"]
+
+
+def relevance_cost() -> None:
+    """Time scoring 1 MB of lines against a 100k-character question."""
+    rng = random.Random(0)
+    words = [
+        "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 10)))
+        for _ in range(30_000)
+    ]
+    question = " ".join(rng.choice(words) for _ in range(15_000))[:100_000]
+    lines: list[str] = []
+    size = 0
+    while size < 1_000_000:
+        line = f"2024-01-01 10:00:{len(lines) % 60:02d} INFO svc user={rng.choice(words)} ok"
+        lines.append(line)
+        size += len(line) + 1
+    count = counter_for_model("gpt-4o")
+    start = time.perf_counter()
+    count("\n".join(lines))
+    tiktoken_s = time.perf_counter() - start
+    start = time.perf_counter()
+    Relevance.from_texts([question]).top(lines, 10)
+    relevance_s = time.perf_counter() - start
+    print(
+        f"relevance, 100k-char question x 1 MB output: {relevance_s:.2f} s "
+        f"({relevance_s / tiktoken_s:.1f}x one tiktoken pass of {tiktoken_s:.2f} s)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"token-weighted saving {100 * (1 - after / before):.1f}%")
     for miss in misses[:30]:
         print("  lost:", miss)
+    relevance_cost()
     return 0 if not misses else 1
 
 

@@ -120,7 +120,7 @@ def _units(text: str) -> tuple[list[str], list[str]]:
 
 
 def _ranked_rows(relevance: Relevance, rows: list[dict[str, Any]]) -> list[int]:
-    """For "which 4 cars have the most horsepower": the top-4 rows by that column."""
+    """For "which 4 repos have the most stars": the top-4 rows by the column it names."""
     if not relevance.ranks or not rows:
         return []
     picked: list[int] = []
@@ -313,8 +313,8 @@ def _fit(head: list[str], units: list[str], budget: int, count: Callable[[str], 
 def _targeted(question: str, earlier: Sequence[tuple[str, str, str, str]]) -> list[int]:
     """Indices of the outputs the question points at by tool name or call arguments.
 
-    A question that names the tool or what it was called with ("the log from the
-    ssh_exec call") picks those outputs; otherwise every output is a candidate.
+    A question that names the tool or what it was called with ("the output of
+    `fetch_invoices`") picks those outputs; otherwise every output is a candidate.
     """
     relevance = Relevance.from_texts([question])
     calls = [call for _, _, _, call in earlier]

@@ -107,7 +107,7 @@ def extract_terms(text: str) -> set[str]:
 
 
 def _is_proper_noun(text: str, start: int, word: str) -> bool:
-    """A capitalised word inside a sentence ("albums by Aerosmith") names something."""
+    """A capitalised word inside a sentence ("tickets opened by Nakamura") names something."""
     if not word[:1].isupper():
         return False
     before = text[max(0, start - 4) : start].rstrip()
@@ -197,7 +197,7 @@ class RankRequest:
 
 _PRICE = ("price", "cost", "amount", "fee", "fare", "rate", "charge", "total")
 #: Superlatives: word -> (descending?, words a column it ranks is likely named by, dates?).
-#: General English; the question's own words are hints too ("most horsepower").
+#: General English; the question's own words are hints too ("the most downloads").
 _SUPERLATIVES: dict[str, tuple[bool, tuple[str, ...], bool]] = {
     "most": (True, (), False),
     "highest": (True, (), False),
@@ -263,7 +263,7 @@ _SENTENCE_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:st|nd|rd|th)?")
 
 
 def rank_requests(text: str) -> list[RankRequest]:
-    """Rank requests in `text`: "which 4 cars have the most horsepower", "3rd newest"."""
+    """Rank requests in `text`: "which 4 repos have the most stars", "the 3rd newest"."""
     words = [w.lower() for w in _SENTENCE_WORD.findall(text[:4000])]
     if not any(w in _SUPERLATIVES for w in words):
         return []

@@ -149,6 +149,15 @@ def _number(value: Any) -> tuple[float, str] | None:
     if isinstance(value, (int, float)):
         return (float(value), "") if math.isfinite(value) else None
     if isinstance(value, str) and 0 < len(value) <= 40:
+        if value[-1:].isdigit():
+            try:
+                x = float(value)  # the common case, at C speed
+            except ValueError:
+                pass
+            else:
+                return (x, "") if math.isfinite(x) else None
+        elif not value[:1].isdigit() and value[:1] not in "-+$€£¥":
+            return None  # neither a number nor a currency amount
         m = _NUMBER.match(value.strip())
         if m is None:
             return None
