@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from headroom.core.heuristics import (
     RANK_MAX,
@@ -325,10 +326,11 @@ class Relevance:
     def names(self, name: str) -> bool:
         """Whether the request names `name` (a column or key): all its parts are terms."""
         parts = [stem(p) for p in split_identifier(name) if len(p) >= 3]
-        if not parts:
-            return False
-        stems = {stem(t) for t in self.terms}
-        return all(p in stems for p in parts)
+        return bool(parts) and all(p in self._stems for p in parts)
+
+    @cached_property
+    def _stems(self) -> frozenset[str]:
+        return frozenset(stem(t) for t in self.terms)
 
     def hits(self, units: Sequence[str], limit: int | None = None) -> dict[str, list[int]]:
         """Term -> indices of the units holding it.

@@ -39,6 +39,8 @@ CLASSES = (
     "group_max",
     "http_error",
     "oldest_date",
+    "failed_flag",
+    "rare_event",
 )
 POSITIONS = ("before", "after", "later")
 
@@ -90,6 +92,14 @@ def _base(rng: random.Random, n: int) -> list[dict[str, Any]]:
                 ),
                 "status": "completed",
                 "http_status": rng.choice([200, 200, 200, 201, 204]),
+                "payment_ok": True,
+                "last_event": rng.choice(
+                    [
+                        f"label printed for parcel {rng.randint(10**5, 10**6)}",
+                        f"picked up by courier at {rng.randint(6, 20)}:{rng.randint(10, 59)}",
+                        f"delivered after {rng.randint(1, 9)} days",
+                    ]
+                ),
             }
         )
     if amounts_as_text:
@@ -122,6 +132,8 @@ def plant(kind: str, rng: random.Random, n: int = 400) -> Planted:
     oid = target["order_id"]
     if kind == "error_row":
         reason = rng.choice(_FAILURES)
+        for other in rng.sample(rows[1:-1], rng.randint(0, 11)):  # sometimes a dozen fail
+            other["status"], other["error"] = "failed", rng.choice(_FAILURES)
         target["status"] = "failed"
         target["error"] = reason
         return Planted(
@@ -209,6 +221,24 @@ def plant(kind: str, rng: random.Random, n: int = 400) -> Planted:
         target["created_at"] = _date(style_of(rows), "2024-01-01", "00:05:00")
         return Planted(
             rows, oid, f"When was order {oid} placed?", "Which order is the oldest one here?"
+        )
+    if kind == "failed_flag":
+        for other in rng.sample(rows[1:-1], rng.randint(3, 9)):
+            other["payment_ok"] = False
+        target["payment_ok"] = False
+        return Planted(
+            rows,
+            oid,
+            f"Was order {oid} paid for?",
+            "Which orders had a problem with their payment?",
+        )
+    if kind == "rare_event":
+        target["last_event"] = f"chargeback opened, case {rng.randint(1000, 9999)}"
+        return Planted(
+            rows,
+            oid,
+            f"What happened last to order {oid}?",
+            "Did a customer dispute any charge?",
         )
     raise ValueError(kind)
 

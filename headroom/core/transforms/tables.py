@@ -259,6 +259,9 @@ _STATUS_NAME_PARTS = frozenset(
     ["status", "state", "level", "severity", "result", "outcome", "code"]
 )
 _FALSY = frozenset(["", "0", "false", "null", "none", "no", "[]", "{}", "ok", "nil"])
+#: Columns whose *false* value is the failure (`success: false`, `ok: false`, `healthy: no`).
+_SUCCESS_NAME_PARTS = frozenset(["success", "successful", "ok", "passed", "healthy", "succeeded"])
+_NEGATIVE = frozenset(["false", "no", "0", "n", "f"])
 
 
 def _rare_limit(n: int) -> int:
@@ -320,6 +323,10 @@ def _analyse(table: Table) -> _Facts:
         common = ERROR_SHARE_MAX * n if status_like else min(ERROR_SHARE_MAX * n, max(3, n * 0.3))
         if severe and len(severe) <= common:
             errors.update(severe)
+        if parts & _SUCCESS_NAME_PARTS:
+            failed = [i for i, t in enumerate(texts) if t.lower() in _NEGATIVE]
+            if failed and len(failed) <= ERROR_SHARE_MAX * n:
+                errors.update(failed)
         if parts & {"status", "code"}:
             codes = [_number(v) for v in column]
             http = [i for i, x in enumerate(codes) if x is not None and 400 <= x[0] < 600]
@@ -386,6 +393,19 @@ def _rank_rows(table: Table, facts: _Facts, relevance: Relevance) -> tuple[set[i
     return keep, named
 
 
+def _named_sparse_columns(table: Table, relevance: Relevance) -> set[int]:
+    """Rows that fill a mostly empty column the request names ("which orders have a coupon")."""
+    n = len(table.rows)
+    keep: set[int] = set()
+    for c, name in enumerate(table.columns):
+        if not relevance.names(name):
+            continue
+        filled = [i for i, v in enumerate(table.column(c)) if not _empty(v)]
+        if 0 < len(filled) <= min(GUARANTEE_ROWS_MAX, n * CATEGORY_MAX_SHARE):
+            keep.update(filled)
+    return keep
+
+
 def select_rows(table: Table, job: Job) -> tuple[list[int], str]:
     """Row indices to keep (in order) and a summary of why, or all rows if small."""
     kept, summary, _ = _select(table, job)
@@ -446,6 +466,10 @@ def _select(table: Table, job: Job) -> tuple[list[int], str, _Facts]:
         if matches:
             keep.update(matches)
             reasons.append(f"{len(matches)} matching the request")
+        filled = _named_sparse_columns(table, job.relevance)
+        if filled - keep:
+            keep |= filled
+            reasons.append(f"{len(filled)} filling a column the request names")
         ranks, named = _rank_rows(table, facts, job.relevance)
         if ranks - keep:
             keep |= ranks
