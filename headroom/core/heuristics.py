@@ -21,6 +21,7 @@ __all__ = [
     "MARKER_VALUES_MAX",
     "ORDERABLE_MIN_DISTINCT",
     "ORDERABLE_MIN_SHARE",
+    "RANGE_ROWS_MAX",
     "RANK_MAX",
     "RARE_MAX_COUNT",
     "RARE_SHARE",
@@ -88,6 +89,9 @@ MARKER_VALUES_MAX = 6
 
 #: "the 3rd highest" asks for rank 3; more than this is a listing, not a rank.
 RANK_MAX = 25
+
+#: Rows a range in the question ("between 100 and 250") may add; more are left to a query.
+RANGE_ROWS_MAX = 50
 
 #: Distinct question terms scored: a 100k-character question must not cost terms x output.
 RELEVANCE_MAX_TERMS = 2000

@@ -27,6 +27,9 @@ from headroom.core.transforms.gitlog import split_commits
 from headroom.core.transforms.json_data import flatten, records_of
 from headroom.core.transforms.rag import split_passages
 from headroom.core.transforms.tables import (
+    MISSING,
+    Table,
+    asked_rows,
     cell_text,
     order_key,
     order_keys,
@@ -119,28 +122,13 @@ def _units(text: str) -> tuple[list[str], list[str]]:
     return units, units
 
 
-def _ranked_rows(relevance: Relevance, rows: list[dict[str, Any]]) -> list[int]:
-    """For "which 4 repos have the most stars": the top-4 rows by the column it names."""
-    if not relevance.ranks or not rows:
+def _asked_rows(relevance: Relevance, rows: list[dict[str, Any]]) -> list[int]:
+    """Rows the question asks for by rank ("the 4 slowest"), range or position."""
+    if not rows or not (relevance.ranks or relevance.ranges or relevance.positions):
         return []
-    picked: list[int] = []
-    columns = list(dict.fromkeys(key for row in rows[:200] for key in row))
-    orderable: dict[str, tuple[list[Any], str]] = {}
-    for column in columns:
-        keys = order_keys([row.get(column) for row in rows])
-        if keys is not None:
-            orderable[column] = keys
-    for request in relevance.ranks:
-        named = [
-            c
-            for c in orderable
-            if {stem(p) for p in split_identifier(c) if len(p) >= 2} & request.hints
-        ]
-        if not named and request.dates:
-            named = [c for c, (_, kind) in orderable.items() if kind == "date"]
-        for column in named:
-            picked.extend(ranked(orderable[column][0], request.count, request.descending))
-    return picked
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    table = Table(columns, [[row.get(c, MISSING) for c in columns] for row in rows])
+    return asked_rows(table, relevance)
 
 
 def _normalize(text: str) -> str:
@@ -354,7 +342,7 @@ def build_recall(
             keys = [_normalize(_row_line(r)) for r in rows]
             picks = [
                 *relevance.top(units, _PER_OUTPUT, max_share=0.05),
-                *_ranked_rows(relevance, rows),
+                *_asked_rows(relevance, rows),
             ]
         else:
             units, searched = _units(original)

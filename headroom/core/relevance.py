@@ -33,9 +33,12 @@ from headroom.core.heuristics import (
 )
 
 __all__ = [
+    "RangeRequest",
     "RankRequest",
     "Relevance",
     "extract_terms",
+    "position_requests",
+    "range_requests",
     "rank_requests",
     "split_identifier",
     "stem",
@@ -263,6 +266,68 @@ _NTH = re.compile(r"^(\d{1,3})(?:st|nd|rd|th)$")
 _SENTENCE_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:st|nd|rd|th)?")
 
 
+@dataclass(frozen=True)
+class RangeRequest:
+    """ "between 100 and 250", "after 2024-06-01", "under $40": bounds as written, and
+    words that may name the column. Tables parse the bounds like their cells."""
+
+    low: str | None
+    high: str | None
+    hints: frozenset[str]
+
+
+_BOUND = r"([-+$€£¥]?\d[\w.,:/+-]*)"
+_BETWEEN = re.compile(rf"\bbetween\s+{_BOUND}\s+(?:and|to)\s+{_BOUND}", re.I)
+_FROM_TO = re.compile(rf"\bfrom\s+{_BOUND}\s+(?:to|until|through)\s+{_BOUND}", re.I)
+_ABOVE = re.compile(
+    rf"\b(?:over|above|more than|greater than|higher than|larger than|at least|after|since|"
+    rf"exceeding)\s+{_BOUND}",
+    re.I,
+)
+_BELOW = re.compile(
+    rf"\b(?:under|below|less than|fewer than|lower than|at most|before|up to)\s+{_BOUND}", re.I
+)
+#: "the 250th record", "row 17", "item #3": a position in the output, counted from 1.
+_POSITION = re.compile(
+    r"\b(\d{1,6})(?:st|nd|rd|th)\b|\b(?:row|record|item|entry|element|result|line)\s+#?(\d{1,6})\b",
+    re.I,
+)
+
+
+def _clean_bound(text: str) -> str:
+    return text.rstrip(".,;:?!)")
+
+
+def range_requests(text: str) -> list[RangeRequest]:
+    """Value ranges the text asks about, numbers or dates."""
+    head = text[:4000]
+    found: list[tuple[str | None, str | None]] = []
+    for pattern in (_BETWEEN, _FROM_TO):
+        found.extend(
+            (_clean_bound(m.group(1)), _clean_bound(m.group(2))) for m in pattern.finditer(head)
+        )
+    if not found:
+        found.extend((_clean_bound(m.group(1)), None) for m in _ABOVE.finditer(head))
+        found.extend((None, _clean_bound(m.group(1))) for m in _BELOW.finditer(head))
+    if not found:
+        return []
+    words = [w.lower() for w in _SENTENCE_WORD.findall(head)]
+    hints = frozenset(stem(w) for w in words if w not in _STOPWORDS and len(w) >= 3)
+    return [RangeRequest(low, high, hints) for low, high in found]
+
+
+def position_requests(text: str) -> list[int]:
+    """Positions (1-based) the text asks for by number and not by rank."""
+    head = text[:4000]
+    ranked = {r.count for r in rank_requests(head)}
+    positions = []
+    for m in _POSITION.finditer(head):
+        value = int(m.group(1) or m.group(2))
+        if value > 0 and not (m.group(1) and value in ranked):
+            positions.append(value)
+    return positions
+
+
 def rank_requests(text: str) -> list[RankRequest]:
     """Rank requests in `text`: "which 4 repos have the most stars", "the 3rd newest"."""
     words = [w.lower() for w in _SENTENCE_WORD.findall(text[:4000])]
@@ -305,23 +370,31 @@ class Relevance:
     terms: frozenset[str]
     strong: frozenset[str] = frozenset()
     ranks: tuple[RankRequest, ...] = ()
+    ranges: tuple[RangeRequest, ...] = ()
+    positions: tuple[int, ...] = ()
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> Relevance:
         terms: dict[str, bool] = {}
         ranks: list[RankRequest] = []
+        ranges: list[RangeRequest] = []
+        positions: list[int] = []
         for text in texts:
             for term, strong in _terms(text).items():
                 terms[term] = terms.get(term, False) or strong
             ranks.extend(rank_requests(text))
+            ranges.extend(range_requests(text))
+            positions.extend(position_requests(text))
         return cls(
             frozenset(terms),
             frozenset(t for t, strong in terms.items() if strong),
             tuple(dict.fromkeys(ranks)),
+            tuple(dict.fromkeys(ranges)),
+            tuple(dict.fromkeys(positions)),
         )
 
     def __bool__(self) -> bool:
-        return bool(self.terms)
+        return bool(self.terms or self.ranks or self.ranges or self.positions)
 
     def names(self, name: str) -> bool:
         """Whether the request names `name` (a column or key): all its parts are terms."""

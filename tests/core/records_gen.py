@@ -19,6 +19,7 @@ __all__ = [
     "CLASSES",
     "FORMATS",
     "POSITIONS",
+    "QUESTION_ONLY",
     "Planted",
     "conversation",
     "plant",
@@ -41,7 +42,11 @@ CLASSES = (
     "oldest_date",
     "failed_flag",
     "rare_event",
+    "value_range",
+    "nth_position",
 )
+#: Facts only the question can point at (a range, a position): no rule keeps them unasked.
+QUESTION_ONLY = ("value_range", "nth_position")
 POSITIONS = ("before", "after", "later")
 
 _REGIONS = ["north", "south", "east", "west", "central"]
@@ -239,6 +244,27 @@ def plant(kind: str, rng: random.Random, n: int = 400) -> Planted:
             oid,
             f"What happened last to order {oid}?",
             "Did a customer dispute any charge?",
+        )
+    if kind == "value_range":
+        # An empty band in the middle of the amounts, then the target inside it.
+        for row in rows:
+            if 400 <= _amount(row) <= 420:
+                _set_amount(row, _amount(row) + 30, rows[0])
+        _set_amount(target, rng.uniform(402, 418), rows[0])
+        return Planted(
+            rows,
+            oid,
+            f"How much was order {oid}?",
+            "Which orders had an amount between 400 and 420?",
+        )
+    if kind == "nth_position":
+        nth = at + 1
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(nth % 10 if nth % 100 not in (11, 12, 13) else 0)
+        return Planted(
+            rows,
+            oid,
+            f"What is in order {oid}?",
+            f"What is the {nth}{suffix or 'th'} order in this list?",
         )
     raise ValueError(kind)
 

@@ -3,8 +3,10 @@
 Generated data (`records_gen.py`): orders from ordinary vocabularies, one fact
 planted per case (an error row, a nested error object, a rare shape, a null, an
 extreme number or date stored as text or number, a rare category, the 3rd
-highest, a group's maximum, a 5xx status). The question names the record, or
-describes it in words, or says nothing about it; it comes before the output,
+highest, a group's maximum, a 5xx status, a false success flag, a rare event
+text; and, found only through the question, a value range and a position). The
+question names the record, or describes it in words, or says nothing about it
+(the first kinds only); it comes before the output,
 right after it, or several turns later. `bench/records_recall.py` prints recall
 per class over more seeds.
 """
@@ -19,7 +21,15 @@ from hypothesis import strategies as st
 
 from headroom import compress
 from tests.conftest import needle_present
-from tests.core.records_gen import CLASSES, FORMATS, POSITIONS, conversation, plant, render
+from tests.core.records_gen import (
+    CLASSES,
+    FORMATS,
+    POSITIONS,
+    QUESTION_ONLY,
+    conversation,
+    plant,
+    render,
+)
 
 _UNRELATED = "Summarize the overall shipping trends in a couple of sentences."
 
@@ -30,7 +40,7 @@ def _survives(kind: str, fmt: str, question: str, position: str, seed: str, rows
     output = render(planted.records, fmt, rng)
     if question == "literal":
         asked = planted.literal
-    elif question == "words":
+    elif question == "words" or kind in QUESTION_ONLY:
         asked = planted.described
     else:
         asked = _UNRELATED
@@ -41,7 +51,7 @@ def _survives(kind: str, fmt: str, question: str, position: str, seed: str, rows
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("kind", CLASSES)
+@pytest.mark.parametrize("kind", [k for k in CLASSES if k not in QUESTION_ONLY])
 def test_fact_survives_a_question_that_does_not_mention_it(kind: str, fmt: str) -> None:
     """The guarantees hold whatever the question: here it asks about something else."""
     position = POSITIONS[(CLASSES.index(kind) + FORMATS.index(fmt)) % len(POSITIONS)]

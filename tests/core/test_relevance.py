@@ -6,7 +6,14 @@ import random
 import string
 
 from headroom.core.heuristics import RELEVANCE_MAX_TERMS
-from headroom.core.relevance import Relevance, rank_requests, split_identifier, stem
+from headroom.core.relevance import (
+    Relevance,
+    position_requests,
+    range_requests,
+    rank_requests,
+    split_identifier,
+    stem,
+)
 
 
 def test_stem_folds_plural_and_verb_endings() -> None:
@@ -85,3 +92,14 @@ def test_a_huge_question_is_capped_and_scored_in_one_pass() -> None:
     units = [f"line {i} {rng.choice(words)}" for i in range(2_000)]
     units[1234] = "line 1234 " + " ".join(sorted(relevance.terms)[:3])
     assert 1234 in relevance.top(units, 5)
+
+
+def test_range_and_position_requests() -> None:
+    (between,) = range_requests("Which invoices were between $1,200 and $1,500?")
+    assert (between.low, between.high) == ("$1,200", "$1,500")
+    (after,) = range_requests("tickets opened after 2024-06-01, please")
+    assert (after.low, after.high) == ("2024-06-01", None) and stem("opened") in after.hints
+    assert range_requests("Before we start, list the hosts") == []  # no bound follows
+    assert position_requests("what is the 250th record?") == [250]
+    assert position_requests("show row 17 and item #4") == [17, 4]
+    assert position_requests("the 3rd highest price") == []  # a rank, not a position

@@ -44,6 +44,7 @@ from headroom.core.heuristics import (
     MARKER_VALUES_MAX,
     ORDERABLE_MIN_DISTINCT,
     ORDERABLE_MIN_SHARE,
+    RANGE_ROWS_MAX,
     RARE_MAX_COUNT,
     RARE_SHARE,
     SELECT_MAX_KEPT_SHARE,
@@ -55,6 +56,7 @@ from headroom.core.transforms.base import Compressed, Job, has_severity, marker
 
 __all__ = [
     "Table",
+    "asked_rows",
     "cell_text",
     "compress_records",
     "compress_table_text",
@@ -406,6 +408,66 @@ def _named_sparse_columns(table: Table, relevance: Relevance) -> set[int]:
     return keep
 
 
+def _clip_key(key: Any, bound: Any) -> Any:
+    """A timestamp compared with a date compares its day: "up to 2024-06-30" includes that day."""
+    return key[: len(bound)] if isinstance(key, str) and isinstance(bound, str) else key
+
+
+def asked_rows(table: Table, relevance: Relevance) -> list[int]:
+    """Rows the request asks for by rank, range or position (best first, may repeat)."""
+    facts = _Facts()
+    for c in range(len(table.columns)):
+        keys = order_keys(table.column(c))
+        if keys is not None:
+            facts.orderable[c] = keys
+    ranks, _ = _rank_rows(table, facts, relevance)
+    in_range, _ = _range_rows(table, facts, relevance)
+    n = len(table.rows)
+    positions = [p - 1 for p in relevance.positions if 0 < p <= n]
+    return [*positions, *sorted(ranks), *sorted(in_range)]
+
+
+def _range_columns(table: Table, facts: _Facts, hints: frozenset[str], kind: str) -> list[int]:
+    """Orderable columns of `kind` the words name, else the only column of that kind."""
+    of_kind = [c for c, (_, k) in facts.orderable.items() if k == kind]
+    named = [c for c in of_kind if {stem(p) for p in split_identifier(table.columns[c])} & hints]
+    return named or (of_kind if len(of_kind) == 1 else [])
+
+
+def _range_rows(table: Table, facts: _Facts, relevance: Relevance) -> tuple[set[int], list[str]]:
+    """Rows inside a range the request asks about; a note with the query when too many."""
+    keep: set[int] = set()
+    notes: list[str] = []
+    for request in relevance.ranges:
+        low = order_key(request.low) if request.low else None
+        high = order_key(request.high) if request.high else None
+        bound = low if low is not None else high
+        if bound is None:
+            continue
+        kind = "date" if isinstance(bound, str) else "number"
+        if (low is not None and high is not None) and type(low) is not type(high):
+            continue
+        for c in _range_columns(table, facts, request.hints, kind):
+            keys = facts.orderable[c][0]
+            rows = [
+                i
+                for i, key in enumerate(keys)
+                if key is not None
+                and (low is None or _clip_key(key, low) >= low)
+                and (high is None or _clip_key(key, high) <= high)
+            ]
+            if len(rows) <= RANGE_ROWS_MAX:
+                keep.update(rows)
+                continue
+            name = table.columns[c]
+            query = ", ".join(
+                [f"{name}>={request.low}"] * (low is not None)
+                + [f"{name}<={request.high}"] * (high is not None)
+            )
+            notes.append(f'{len(rows)} rows in the range asked for: query="{query}"')
+    return keep, notes
+
+
 def select_rows(table: Table, job: Job) -> tuple[list[int], str]:
     """Row indices to keep (in order) and a summary of why, or all rows if small."""
     kept, summary, _ = _select(table, job)
@@ -470,6 +532,15 @@ def _select(table: Table, job: Job) -> tuple[list[int], str, _Facts]:
         if filled - keep:
             keep |= filled
             reasons.append(f"{len(filled)} filling a column the request names")
+        in_range, notes = _range_rows(table, facts, job.relevance)
+        if in_range - keep:
+            keep |= in_range
+            reasons.append(f"{len(in_range)} in the range asked for")
+        reasons.extend(notes)
+        positions = {p - 1 for p in job.relevance.positions if 0 < p <= n}
+        if positions - keep:
+            keep |= positions
+            reasons.append("the positions asked for")
         ranks, named = _rank_rows(table, facts, job.relevance)
         if ranks - keep:
             keep |= ranks
