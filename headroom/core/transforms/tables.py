@@ -348,7 +348,8 @@ def _analyse(table: Table) -> _Facts:
                         i for i, t in enumerate(texts) if t == value
                     ]
             sizable = sum(1 for k in counts.values() if k >= GROUP_MIN_ROWS)
-            if len(counts) <= GROUP_MAX_DISTINCT and sizable >= 2:
+            if len(counts) <= GROUP_MAX_DISTINCT and sizable >= 2 and keys is None:
+                # A label, not a quantity: years or sizes with few values are ranked, not grouped.
                 facts.groups.append(c)
         elif keys is None and len(counts) > CATEGORY_MAX_DISTINCT:
             # Free text (messages, paths): its templates, numbers and ids masked, may be
@@ -569,7 +570,7 @@ def _omitted_summary(table: Table, kept: set[int], facts: _Facts) -> tuple[str, 
     for c, name in enumerate(table.columns):
         if len(parts) >= MARKER_DIMENSIONS_MAX:
             break
-        if c in facts.categorical:
+        if c in facts.categorical and c not in facts.orderable:
             counts = Counter(facts.categorical[c][i] for i in omitted)
             if not counts or (len(counts) == 1 and "" in counts):
                 continue  # nothing to say: every omitted row leaves it empty
@@ -579,7 +580,7 @@ def _omitted_summary(table: Table, kept: set[int], facts: _Facts) -> tuple[str, 
             if len(counts) > MARKER_VALUES_MAX:
                 listed.append(f"{len(counts) - MARKER_VALUES_MAX} more values")
             parts.append(f"{name} " + ", ".join(listed))
-            if not examples:
+            if not any("=" in e for e in examples):
                 value = counts.most_common(1)[0][0]
                 if value:
                     examples.append(f"{name}={value}")
@@ -591,7 +592,7 @@ def _omitted_summary(table: Table, kept: set[int], facts: _Facts) -> tuple[str, 
             low = min(values, key=lambda p: p[0])[1]
             high = max(values, key=lambda p: p[0])[1]
             parts.append(f"{name} {cell_text(table.rows[low][c])}…{cell_text(table.rows[high][c])}")
-            if len(examples) < 2:
+            if not any(e.startswith("top ") for e in examples):
                 examples.append(f"top 20 by {name}")
     return "; ".join(parts), examples
 
