@@ -317,7 +317,11 @@ def _analyse(table: Table) -> _Facts:
             flagged = [i for i, t in enumerate(texts) if t.lower() not in _FALSY]
             if flagged and len(flagged) <= ERROR_SHARE_MAX * n:
                 errors.update(flagged)
-        short = [i for i, t in enumerate(texts) if 0 < len(t) <= CATEGORY_VALUE_MAX_CHARS]
+        short = [
+            i
+            for i, (v, t) in enumerate(zip(column, texts, strict=True))
+            if isinstance(v, str) and 0 < len(t) <= CATEGORY_VALUE_MAX_CHARS
+        ]
         severe = [i for i in short if has_severity(texts[i])]
         status_like = bool(parts & _STATUS_NAME_PARTS)
         # In a status column a failure value is the signal however many there are (up to half
@@ -343,10 +347,8 @@ def _analyse(table: Table) -> _Facts:
             facts.categorical[c] = texts
             rare = {v for v, k in counts.items() if k <= limit and v != ""}
             if rare and len(rare) < len(counts):
-                for value in sorted(rare):
-                    facts.rare_values[f"{name}={value}"] = [
-                        i for i, t in enumerate(texts) if t == value
-                    ]
+                for value, rows in _rows_of(texts, rare).items():
+                    facts.rare_values[f"{name}={value}"] = rows
             sizable = sum(1 for k in counts.values() if k >= GROUP_MIN_ROWS)
             if len(counts) <= GROUP_MAX_DISTINCT and sizable >= 2 and keys is None:
                 # A label, not a quantity: years or sizes with few values are ranked, not grouped.
@@ -359,13 +361,20 @@ def _analyse(table: Table) -> _Facts:
             if _is_categorical(template_counts, n):
                 rare = {v for v, k in template_counts.items() if k <= limit and v != ""}
                 if rare and len(rare) < len(template_counts):
-                    for value in sorted(rare):
-                        facts.rare_values[f"{name}~{value}"] = [
-                            i for i, t in enumerate(masked) if t == value
-                        ]
+                    for value, rows in _rows_of(masked, rare).items():
+                        facts.rare_values[f"{name}~{value}"] = rows
     facts.error_total = len(errors)
     facts.error_rows = set(sorted(errors)[:ERROR_ROWS_MAX])
     return facts
+
+
+def _rows_of(values: list[str], wanted: set[str]) -> dict[str, list[int]]:
+    """Rows holding each wanted value, in one pass, values in sorted order."""
+    found: dict[str, list[int]] = {v: [] for v in sorted(wanted)}
+    for i, v in enumerate(values):
+        if v in wanted:
+            found[v].append(i)
+    return found
 
 
 def _capped(groups: dict[str, list[int]]) -> set[int]:
