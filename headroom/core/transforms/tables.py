@@ -199,8 +199,11 @@ def order_keys(values: Sequence[Any]) -> tuple[list[Any], str] | None:
     if len(present) < max(2, 0.5 * len(values)):
         return None
     sample = present[:64]  # most columns are plainly not orderable: tell from a sample
-    if sum(1 for v in sample if _number(v) is not None or _date(v) is not None) < 0.5 * len(sample):
-        return None
+    numeric = sum(1 for v in sample if _number(v) is not None) >= 0.5 * len(sample)
+    if not numeric:
+        if sum(1 for v in sample if _date(v) is not None) < 0.5 * len(sample):
+            return None
+        return _date_keys(values, present)
     numbers = [_number(v) for v in values]
     parsed = [x for x in numbers if x is not None]
     if len(parsed) >= ORDERABLE_MIN_SHARE * len(present):
@@ -210,6 +213,10 @@ def order_keys(values: Sequence[Any]) -> tuple[list[Any], str] | None:
             if len({k for k in keys if k is not None}) >= ORDERABLE_MIN_DISTINCT:
                 return keys, "number"
         return None
+    return _date_keys(values, present)
+
+
+def _date_keys(values: Sequence[Any], present: list[Any]) -> tuple[list[Any], str] | None:
     dates = [_date(v) for v in values]
     found = [d for d in dates if d is not None]
     if (
@@ -604,10 +611,6 @@ def _omitted_summary(table: Table, kept: set[int], facts: _Facts) -> tuple[str, 
             if not any(e.startswith("top ") for e in examples):
                 examples.append(f"top 20 by {name}")
     return "; ".join(parts), examples
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if x.is_integer() else f"{x:g}"
 
 
 def _shorten_long_values(table: Table, job: Job, rows: Sequence[int]) -> tuple[Table, int]:
