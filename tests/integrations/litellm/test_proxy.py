@@ -1,4 +1,4 @@
-"""The real LiteLLM proxy (`litellm --config`) on loopback, with the module-level instance in its YAML.
+"""The real LiteLLM proxy (`litellm --config`) on loopback, with the YAML line users copy.
 
 Upstream is `StubServer`: what it records is what the provider received.
 The proxy needs a master key (it refuses to start without one) but no
@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -47,7 +48,7 @@ model_list:
 general_settings:
   master_key: {master_key}
 litellm_settings:
-  callbacks: ["headroom.integrations.litellm.proxy_config.headroom_callback", "recorder.recorder"]
+  callbacks: ["headroom.integrations.litellm_callback.HeadroomCallback", "recorder.recorder"]
 """
 
 # Another callback in the same proxy: what spend logs and loggers get to see.
@@ -61,6 +62,7 @@ class Recorder(CustomLogger):
         metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
         slo = kwargs.get("standard_logging_object") or {}
         record = {
+            "user": kwargs.get("user"),
             "headroom": metadata.get("headroom"),
             "spend_logs_metadata": (slo.get("metadata") or {}).get("spend_logs_metadata"),
         }
@@ -265,17 +267,32 @@ def test_embeddings_route_is_untouched(proxy: Proxy) -> None:
     assert body["input"] == [text]
 
 
+def _record_for(path: Path, user: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The recorder's line for the request sent as `user`, once it is completely written.
+
+    Other requests' success events land in the same file at their own pace, and
+    a line can be seen half-written: wait for this request's own, whole line.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        for line in text.splitlines(keepends=True):
+            if line.endswith("\n"):
+                record = json.loads(line)
+                if record.get("user") == user:
+                    return record  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError(f"no success event recorded for {user!r} within {timeout}s")
+
+
 def test_savings_reach_other_callbacks_and_spend_logs_metadata(proxy: Proxy) -> None:
-    proxy.records.unlink(missing_ok=True)
+    user = f"savings-{secrets.token_hex(4)}"
     messages = logs_case()
-    assert (
-        proxy.post("/v1/chat/completions", {"model": "gpt-4o", "messages": messages}).status_code
-        == 200
+    response = proxy.post(
+        "/v1/chat/completions", {"model": "gpt-4o", "messages": messages, "user": user}
     )
-    deadline = time.monotonic() + 20
-    while not proxy.records.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    record = json.loads(proxy.records.read_text().splitlines()[0])
+    assert response.status_code == 200, response.text
+    record = _record_for(proxy.records, user)
     assert record["headroom"]["tokens_saved"] > 10_000
     assert (
         record["spend_logs_metadata"]["headroom"]["tokens_saved"]
@@ -307,12 +324,9 @@ def test_anthropic_messages_retrieve_calls_are_answered_inside_the_proxy(proxy: 
     assert answered == tool_output(messages)
 
 
-def test_the_yaml_entry_must_be_the_instance_not_the_class() -> None:
-    """LiteLLM's own config loader: the class path is refused (the proxy exits), the instance loads.
-
-    Measured end to end too: `litellm --config` with the class path stops with
-    "Application startup failed". This checks the same rule in-process.
-    """
+def test_the_copied_yaml_entry_loads_and_the_bare_class_would_not() -> None:
+    """LiteLLM's own config loader: the documented path loads (a working instance); the
+    class from `headroom.integrations.litellm` would be refused, as LiteLLM refuses any class."""
     utils = pytest.importorskip("litellm.proxy.common_utils.callback_utils")
     load = getattr(utils, "_loaded_callback_or_raise", None)
     if load is None:
@@ -321,8 +335,11 @@ def test_the_yaml_entry_must_be_the_instance_not_the_class() -> None:
 
     from headroom.integrations.litellm import HeadroomCallback
 
-    instance_entry = "headroom.integrations.litellm.proxy_config.headroom_callback"
-    assert isinstance(load(instance_entry, get_instance_fn(instance_entry)), HeadroomCallback)
-    class_entry = "headroom.integrations.litellm_callback.HeadroomCallback"
+    for entry in (
+        "headroom.integrations.litellm_callback.HeadroomCallback",
+        "headroom.integrations.litellm.proxy_config.headroom_callback",
+    ):
+        assert isinstance(load(entry, get_instance_fn(entry)), HeadroomCallback)
+    class_entry = "headroom.integrations.litellm.HeadroomCallback"
     with pytest.raises(ValueError, match="neither a CustomLogger instance"):
         load(class_entry, get_instance_fn(class_entry))
