@@ -1,37 +1,25 @@
 """The real LiteLLM proxy (`litellm --config`) on loopback, with the YAML line users copy.
 
 Upstream is `StubServer`: what it records is what the provider received.
-The proxy needs a master key (it refuses to start without one) but no
-database: with only `master_key` set it authenticates that key alone.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from headroom import compress
 from tests.conftest import case
 from tests.integrations.litellm.conftest import anthropic_case, logs_case
-from tests.integrations.litellm.fakes import StubServer, retrieve_first_marker
+from tests.integrations.litellm.fakes import retrieve_first_marker
 from tests.integrations.litellm.helpers import tool_output, was_compressed
-
-ROOT = Path(__file__).resolve().parents[3]
-STARTUP_TIMEOUT = 150.0  # a cold proxy import takes 15-45 s
-REQUEST_TIMEOUT = 60.0
+from tests.integrations.litellm.litellm_proxy import Proxy, litellm_proxy
 
 CONFIG = """\
 model_list:
@@ -74,89 +62,16 @@ recorder = Recorder()
 """
 
 
-@dataclass
-class Proxy:
-    url: str
-    headers: dict[str, str]
-    stub: StubServer
-    records: Path
-
-    def post(self, path: str, body: dict[str, object]) -> httpx.Response:
-        self.stub.requests.clear()
-        return httpx.post(
-            f"{self.url}{path}", json=body, headers=self.headers, timeout=REQUEST_TIMEOUT
-        )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
-    exe = shutil.which("litellm")
-    missing = [
-        m for m in ("fastapi", "uvicorn", "backoff", "apscheduler", "yaml") if find_spec(m) is None
-    ]
-    if exe is None or missing:
-        pytest.skip(
-            f"the LiteLLM proxy is not installed (missing {missing or ['litellm CLI']}): pip install 'litellm[proxy]'"
-        )
-    stub = StubServer()
-    stub.start()
-    master_key = f"sk-{secrets.token_hex(32)}"
     directory = tmp_path_factory.mktemp("litellm-proxy")
-    config = directory / "config.yaml"
-    config.write_text(CONFIG.format(stub=stub.url, master_key=master_key), encoding="utf-8")
     (directory / "recorder.py").write_text(RECORDER, encoding="utf-8")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "HEADROOM_MIN_TOKENS": "500",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    env.pop("HEADROOM_API_KEY", None)
-    env.pop("HEADROOM_API_URL", None)
-    log = (directory / "proxy.log").open("wb")
-    proc = subprocess.Popen(
-        [exe, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=directory,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"litellm proxy exited {proc.returncode}: {(directory / 'proxy.log').read_text()[-3000:]}"
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(f"litellm proxy did not start within {STARTUP_TIMEOUT}s")
-            try:
-                if httpx.get(f"{url}/health/liveliness", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        yield Proxy(
-            url, {"Authorization": f"Bearer {master_key}"}, stub, directory / "records.jsonl"
-        )
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
-        stub.stop()
+    with litellm_proxy(directory, CONFIG, {"HEADROOM_MIN_TOKENS": "500"}) as running:
+        yield running
+
+
+def _records(proxy: Proxy) -> Path:
+    return proxy.directory / "records.jsonl"
 
 
 def test_chat_completions_reach_the_provider_compressed(proxy: Proxy) -> None:
@@ -292,7 +207,7 @@ def test_savings_reach_other_callbacks_and_spend_logs_metadata(proxy: Proxy) -> 
         "/v1/chat/completions", {"model": "gpt-4o", "messages": messages, "user": user}
     )
     assert response.status_code == 200, response.text
-    record = _record_for(proxy.records, user)
+    record = _record_for(_records(proxy), user)
     assert record["headroom"]["tokens_saved"] > 10_000
     assert (
         record["spend_logs_metadata"]["headroom"]["tokens_saved"]
