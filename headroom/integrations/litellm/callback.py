@@ -94,6 +94,22 @@ def _litellm_capabilities() -> tuple[bool, str | None]:
 _AGENTIC_LOOP, _CONVERTED_STREAM_KEY = _litellm_capabilities()
 
 
+def _as_converted_stream(kwargs: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """`kwargs` asking for one whole response that LiteLLM re-wraps as a stream.
+
+    LiteLLM 1.110 also stashes `stream_options` (invalid without `stream`) and
+    restores it for the caller: use its helper when it has one.
+    """
+    try:
+        from litellm.types.integrations.custom_logger import (  # type: ignore[attr-defined,unused-ignore]
+            HEADROOM_INTERCEPTION_PREFIX,
+            as_converted_stream,
+        )
+    except ImportError:
+        return {**kwargs, "stream": False, key: True}
+    return dict(as_converted_stream(kwargs, HEADROOM_INTERCEPTION_PREFIX))
+
+
 @lru_cache(maxsize=512)
 def _context_window(model: str) -> int | None:
     """The model's input window from LiteLLM's (local) cost map, else the core's table."""
@@ -558,7 +574,7 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
         ):
             # LiteLLM's agentic loop only sees whole responses: ask for one and let
             # LiteLLM re-wrap the final answer as a stream for the caller.
-            return {**effective, "stream": False, _CONVERTED_STREAM_KEY: True}
+            return _as_converted_stream(effective, _CONVERTED_STREAM_KEY)
         return new
 
     async def async_pre_request_hook(

@@ -135,6 +135,46 @@ def test_failed_retries_save_nothing(stub: StubServer) -> None:
     assert cb.total_tokens_saved == 0
 
 
+def _small_window_router(stub: StubServer) -> Any:
+    """A deployment whose window the raw request exceeds and the compressed one fits."""
+    return litellm.Router(
+        model_list=[
+            {
+                "model_name": "small",
+                "litellm_params": {"model": "openai/gpt-4o", **_openai(stub)},
+                "model_info": {"max_input_tokens": 8_000},
+            }
+        ],
+        enable_pre_call_checks=True,
+    )
+
+
+def test_pre_call_checks_run_before_every_callback_hook(stub: StubServer) -> None:
+    """Measured: the Router counts the caller's own list before any hook may change it."""
+    _register()
+    with pytest.raises(litellm.ContextWindowExceededError):
+        _small_window_router(stub).completion(model="small", messages=logs_case())
+    assert stub.bodies("/chat/completions") == []
+
+
+def test_sync_wrapper_compresses_before_the_routers_pre_call_checks(stub: StubServer) -> None:
+    _register()
+    messages = logs_case()
+    completion(model="small", messages=messages, router=_small_window_router(stub))
+    (body,) = stub.bodies("/chat/completions")
+    assert was_compressed(body["messages"], messages)
+
+
+async def test_async_wrapper_compresses_before_the_routers_pre_call_checks(
+    stub: StubServer,
+) -> None:
+    _register()
+    messages = logs_case()
+    await acompletion(model="small", messages=messages, router=_small_window_router(stub))
+    (body,) = stub.bodies("/chat/completions")
+    assert was_compressed(body["messages"], messages)
+
+
 def test_sync_wrapper_compresses(fake: FakeProvider) -> None:
     cb = _register()
     messages = logs_case()

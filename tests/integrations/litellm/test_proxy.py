@@ -33,6 +33,15 @@ model_list:
       model: anthropic/claude-sonnet-4-5-20250929
       api_base: {stub}
       api_key: sk-ant-stub
+  - model_name: small-window
+    litellm_params:
+      model: openai/gpt-4o
+      api_base: {stub}/v1
+      api_key: sk-stub
+    model_info:
+      max_input_tokens: 8000
+router_settings:
+  enable_pre_call_checks: true
 general_settings:
   master_key: {master_key}
 litellm_settings:
@@ -82,6 +91,17 @@ def test_chat_completions_reach_the_provider_compressed(proxy: Proxy) -> None:
     (body,) = proxy.stub.bodies("/chat/completions")
     assert was_compressed(body["messages"], messages)
     assert [t["function"]["name"] for t in body["tools"]] == ["headroom_retrieve"]
+
+
+def test_a_request_that_fits_only_compressed_passes_the_routers_pre_call_checks(
+    proxy: Proxy,
+) -> None:
+    """The proxy's pre-call hook runs before the Router counts the request."""
+    messages = logs_case()
+    response = proxy.post("/v1/chat/completions", {"model": "small-window", "messages": messages})
+    assert response.status_code == 200, response.text
+    (body,) = proxy.stub.bodies("/chat/completions")
+    assert was_compressed(body["messages"], messages)
 
 
 def test_both_proxy_hooks_compress_once(proxy: Proxy) -> None:
