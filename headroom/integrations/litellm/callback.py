@@ -310,6 +310,17 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
         self._pending: OrderedDict[str, int] = OrderedDict()
         self._warned_positional = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Keep subclasses' proxy pre-call hook running.
+
+        LiteLLM's proxy calls `async_pre_call_hook` only when the callback's own
+        class defines it (``"async_pre_call_hook" in vars(cls)``); an inherited
+        one is skipped and compression would move after the Router's checks.
+        """
+        super().__init_subclass__(**kwargs)
+        if "async_pre_call_hook" not in vars(cls):
+            cls.async_pre_call_hook = cls.async_pre_call_hook  # type: ignore[method-assign]
+
     # ------------------------------------------------------------------ stats
 
     @property

@@ -141,7 +141,8 @@ def _small_window_router(stub: StubServer) -> Any:
         model_list=[
             {
                 "model_name": "small",
-                "litellm_params": {"model": "openai/gpt-4o", **_openai(stub)},
+                # not gpt-4o: LiteLLM registers model_info per model, process-wide
+                "litellm_params": {"model": "openai/gpt-4o-mini", **_openai(stub)},
                 "model_info": {"max_input_tokens": 8_000},
             }
         ],

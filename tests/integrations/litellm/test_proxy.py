@@ -35,7 +35,7 @@ model_list:
       api_key: sk-ant-stub
   - model_name: small-window
     litellm_params:
-      model: openai/gpt-4o
+      model: openai/gpt-4o-mini  # LiteLLM registers model_info per model: not gpt-4o's
       api_base: {stub}/v1
       api_key: sk-stub
     model_info:

@@ -148,3 +148,16 @@ async def test_without_stream_conversion_streams_stay_streams(
     assert fake.requests[-1]["method"] == "astreaming"
     assert was_compressed(fake.last_messages, messages)
     assert not fake.requests[-1]["tools"]
+
+
+def test_subclasses_keep_the_proxy_pre_call_hook() -> None:
+    """LiteLLM's proxy runs `async_pre_call_hook` only if the callback's own class defines it."""
+    from headroom.integrations.litellm import HeadroomCallback
+    from headroom.integrations.litellm.proxy_config import ProxyCallback
+
+    class Mine(HeadroomCallback):
+        pass
+
+    for cls in (HeadroomCallback, ProxyCallback, Mine):
+        assert "async_pre_call_hook" in vars(cls)
+        assert cls.async_pre_call_hook is HeadroomCallback.async_pre_call_hook
