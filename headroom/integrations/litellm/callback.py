@@ -149,6 +149,23 @@ def _plain(messages: Any) -> list[Message] | None:
     return out
 
 
+# Providers whose request body is signed before `log_pre_api_call` runs: a body
+# changed there would not reach the wire (or would break the signature).
+_SIGNED_BODY_PROVIDERS = frozenset({"bedrock", "sagemaker", "sagemaker_chat"})
+# Headers of an AWS SigV4-signed request, for any other provider that signs.
+_SIGNATURE_HEADERS = frozenset({"x-amz-date", "x-amz-content-sha256", "x-amz-security-token"})
+
+
+def _body_is_signed(details: Mapping[str, Any]) -> bool:
+    if str(details.get("custom_llm_provider") or "") in _SIGNED_BODY_PROVIDERS:
+        return True
+    extra = details.get("additional_args")
+    headers = extra.get("headers") if isinstance(extra, Mapping) else None
+    return isinstance(headers, Mapping) and any(
+        str(k).lower() in _SIGNATURE_HEADERS for k in headers
+    )
+
+
 def _is_sync_chat(details: Mapping[str, Any]) -> bool:
     """Whether LiteLLM's call details are for a sync chat completion."""
     call_type = str(details.get("call_type") or "").rsplit(".", 1)[-1]
@@ -527,7 +544,7 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
         compressed them, so they are skipped. No `headroom_retrieve` tool: no
         agentic loop runs on sync calls to answer it.
         """
-        if not isinstance(kwargs, dict) or not _is_sync_chat(kwargs):
+        if not isinstance(kwargs, dict) or not _is_sync_chat(kwargs) or _body_is_signed(kwargs):
             return
         extra = kwargs.get("additional_args")
         body = extra.get("complete_input_dict") if isinstance(extra, dict) else None
