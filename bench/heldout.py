@@ -269,7 +269,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=13, help="generator seed (default 13)")
     parser.add_argument(
-        "--cases-per-class", type=int, default=6, help="cases generated per class (default 6)"
+        "--cases-per-class", type=int, default=9, help="cases generated per class (default 9)"
     )
     parser.add_argument(
         "--class",

@@ -459,7 +459,7 @@ _DOMAINS: dict[
             _Column(
                 "listed_on",
                 0,
-                300,
+                1500,
                 _date,
                 "newest",
                 "oldest",
@@ -497,7 +497,7 @@ _DOMAINS: dict[
             _Column(
                 "surveyed",
                 0,
-                700,
+                2200,
                 _date,
                 "most recently surveyed",
                 "least recently surveyed",
@@ -585,7 +585,9 @@ def _extremes(rng: random.Random, phrasing: str) -> _Built:
     band = (col.low + span * 0.42, col.low + span * 0.47)
     values: list[float] = []
     seen: set[str] = set()
-    while len(values) < count:
+    for _attempt in range(count * 50):
+        if len(values) == count:
+            break
         value = rng.uniform(col.low, col.high)
         if band[0] - span * 0.01 <= value <= band[1] + span * 0.01:
             continue
@@ -593,6 +595,8 @@ def _extremes(rng: random.Random, phrasing: str) -> _Built:
             continue
         seen.add(str(col.render(value)))
         values.append(value)
+    if len(values) < count:
+        raise RuntimeError(f"column {col.name} cannot hold {count} distinct printed values")
     rows: list[dict[str, Any]] = []
     for ident, value in zip(unique_ids(rng, prefix, count, 5), values, strict=True):
         label, text = describe(rng)

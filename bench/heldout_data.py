@@ -190,7 +190,7 @@ def log_lines(
     for tick in range(count):
         clock += rng.uniform(0.05, 1.6)
         level, component, template = rng.choice(_LOG_TEMPLATES)
-        stamp = iso_time(clock)[:-1] + f".{rng.randint(0, 999):03d}Z"
+        stamp = iso_time(clock)[:-1] + f".{int(clock % 1 * 1000):03d}Z"
         lines.append(
             f"{stamp} {level:<5} {service}[{rng.randint(20, 24)}] {component}: "
             f"{_fill(rng, template, tick)}"
