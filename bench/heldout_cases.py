@@ -934,6 +934,14 @@ def _grep(rng: random.Random, phrasing: str) -> _Built:
 # --------------------------------------------------------------------------- 7: answer in a later output
 
 
+#: A refund cause written in the data, and the same cause in a customer's words.
+_SPECIAL_REFUNDS = (
+    ("water damage", "got soaked on the way"),
+    ("seal broken", "had been opened before it arrived"),
+    ("wrong colour", "was not the shade the customer ordered"),
+)
+
+
 def _later_output(rng: random.Random, phrasing: str) -> _Built:
     count = rng.randint(160, 240)
     refunds = []
@@ -956,7 +964,8 @@ def _later_output(rng: random.Random, phrasing: str) -> _Built:
                 "issued": iso_time(i * 777),
             }
         )
-    special_reason = f"{rng.choice(('water damage', 'seal broken', 'wrong colour'))} reported via {token_id(rng, 'ticket #', 5)}"
+    cause, described = rng.choice(_SPECIAL_REFUNDS)
+    special_reason = f"{cause} reported via {token_id(rng, 'ticket #', 5)}"
     nth = rng.randint(4, 9)
     target = refunds[nth - 1] if phrasing == "nth" else refunds[rng.randint(30, count - 30)]
     target["reason"] = special_reason
@@ -989,6 +998,9 @@ def _later_output(rng: random.Random, phrasing: str) -> _Built:
     outputs.insert(answer_at, refund_output)
     if phrasing == "nth":
         question = f"What's the reason on the {_ordinal(nth)} refund in the list?"
+        needles = [special_reason, str(target["refund_id"])]
+    elif phrasing == "paraphrase":
+        question = f"Which refund was for a parcel that {described}, and which ticket reported it?"
         needles = [special_reason, str(target["refund_id"])]
     else:
         question = f"Why was refund {target['refund_id']} issued?"
@@ -1064,7 +1076,7 @@ CLASSES: dict[str, tuple[Callable[[random.Random, str], _Built], tuple[str, ...]
     "4-logs": (_logs, ("rare_event", "traceback", "literal")),
     "5-code": (_code, ("behaviour", "literal")),
     "6-grep": (_grep, ("path_words", "literal")),
-    "7-later-output": (_later_output, ("literal", "nth")),
+    "7-later-output": (_later_output, ("literal", "nth", "paraphrase")),
     "8-qualified": (_qualified, ("dotted", "words", "call")),
 }
 
