@@ -248,15 +248,29 @@ def report(header: Sequence[str], results: dict[str, list[CaseResult]]) -> str:
     return "\n".join(lines)
 
 
-def _revision() -> str:
+def _ours(root: Path | None) -> Engine:
+    """This checkout's engine, or the ``headroom/`` package of another tree (``--engine-root``)."""
+    engine = ours()
+    if root is None:
+        return engine
+    if not (root / "headroom" / "__init__.py").is_file():
+        raise SystemExit(f"--engine-root {root}: no headroom/__init__.py there")
+    env = dict(engine.env)
+    env["PYTHONPATH"] = str(root)
+    return Engine(engine.name, engine.python, False, root, env)
+
+
+def _revision(root: Path) -> str:
+    if not (root / ".git").exists():
+        return f"tree {root} (not a git checkout)"
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True,
+            cwd=root, capture_output=True, text=True, timeout=10, check=True,
         ).stdout.strip()  # fmt: skip
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--", "headroom"],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True,
+            cwd=root, capture_output=True, text=True, timeout=10, check=True,
         ).stdout.strip()  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return "unknown revision"
@@ -292,6 +306,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=300.0, help="seconds per case and engine (default 300)"
     )
+    parser.add_argument(
+        "--engine-root",
+        help="measure the headroom/ package of this tree instead of this checkout's"
+        " (e.g. an extracted `git archive main`)",
+    )
     parser.add_argument("--json", dest="json_path", help="also save every figure as JSON here")
     parser.add_argument("--save-cases", help="write the generated cases as JSON files here")
     return parser.parse_args(argv)
@@ -308,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="headroom-heldout-") as tmp:
         workdir = Path(args.save_cases) if args.save_cases else Path(tmp) / "cases"
         workdir.mkdir(parents=True, exist_ok=True)
-        engines = [ours()]
+        root = Path(args.engine_root).resolve() if args.engine_root else None
+        engines = [_ours(root)]
         if args.peer or args.peer_python:
             python = args.peer_python or str(ensure_peer_venv(Path(args.peer_venv)))
             engines.append(peer(python, Path(tmp)))
@@ -321,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     header = [
         f"Held-out generator, {now:%Y-%m-%d %H:%M} UTC: {command}",
-        f"engine: {_revision()}; seed {args.seed}, {args.cases_per_class} cases per class,"
+        f"engine: {_revision(root or REPO_ROOT)}; seed {args.seed}, {args.cases_per_class} cases per class,"
         f" {len(cases)} cases; Python {platform.python_version()}",
         "recall: needles kept / needles (an indented line counts as a needle that must keep its"
         " leading whitespace); saving: token-weighted over whole requests (o200k_base);"
