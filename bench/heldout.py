@@ -79,16 +79,34 @@ class CaseResult:
         return 1 - self.tokens_after / self.tokens_before if self.tokens_before else 0.0
 
 
-def line_present(line: str, texts: Iterable[str]) -> bool:
-    """Whether ``line`` starts a line of some text with its leading whitespace intact.
+#: Tab widths under which a re-indented line still has the original's indentation.
+_TAB_WIDTHS = (4, 8)
 
-    Accepts the line as written or JSON-escaped inside a string (``\\n`` before it).
+
+def _width(indent: str, tab: int) -> int:
+    return len(indent.replace("\\t", "\t").expandtabs(tab))
+
+
+def line_present(line: str, texts: Iterable[str]) -> bool:
+    """Whether ``line`` starts a line of some text with its indentation intact.
+
+    The content after the indentation must match exactly, as written or JSON-escaped
+    (``\\n`` before it); the indentation must be as wide as the original's, a tab
+    counting as 4 or 8 columns (tabs turned into spaces keep the structure).
     """
-    escaped = json.dumps(line, ensure_ascii=False)[1:-1]
+    content = line.lstrip(" \t")
+    indent = line[: len(line) - len(content)]
+    escaped = json.dumps(content, ensure_ascii=False)[1:-1]
     pattern = re.compile(
-        r"(?:^|\n|\\n)(?:" + re.escape(line) + "|" + re.escape(escaped) + ")", re.MULTILINE
+        r"(?:^|\n|\\n)((?:[ \t]|\\t)*)(?:" + re.escape(content) + "|" + re.escape(escaped) + ")",
+        re.MULTILINE,
     )
-    return any(pattern.search(text) for text in texts)
+    for text in texts:
+        for match in pattern.finditer(text):
+            found = match.group(1)
+            if any(_width(found, tab) == _width(indent, tab) for tab in _TAB_WIDTHS):
+                return True
+    return False
 
 
 def measure(

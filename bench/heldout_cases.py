@@ -707,6 +707,54 @@ def _traceback(
     return out
 
 
+def _jvm_crash(
+    rng: random.Random, service: str, lines: list[str], phrasing: str
+) -> tuple[list[str], list[str], str]:
+    """Plant a JVM stack trace (tab-indented frames, a ``Caused by``) and a handled one."""
+    org = rng.choice(WORDS)
+    acct = token_id(rng, "acct-", 6).lower()
+    snap = token_id(rng, "snap-", 6).lower()
+    cents = rng.randint(2, 9999)
+    apply_line = f"\tat com.{org}.ledger.Replayer.apply(Replayer.java:{rng.randint(40, 400)})"
+    open_line = (
+        f"\tat com.{org}.store.SnapshotReader.open(SnapshotReader.java:{rng.randint(40, 400)})"
+    )
+    crash = [
+        f"com.{org}.ledger.BalanceMismatch: account {acct} off by {cents} cents after replay",
+        apply_line,
+        f"\tat com.{org}.ledger.Replayer.run(Replayer.java:{rng.randint(40, 400)})",
+        "\tat java.base/java.lang.Thread.run(Thread.java:1583)",
+        f"Caused by: com.{org}.store.StaleSnapshot: snapshot {snap} older than journal head",
+        open_line,
+        f"\tat com.{org}.ledger.Replayer.apply(Replayer.java:{rng.randint(40, 400)})",
+        "\t... 2 more",
+    ]
+    handled = [
+        f"com.{org}.http.UpstreamTimeout: pricing call exceeded {rng.randint(2, 9)}000 ms",
+        f"\tat com.{org}.http.Client.send(Client.java:{rng.randint(40, 400)})",
+        "\tat java.base/java.lang.Thread.run(Thread.java:1583)",
+    ]
+    spot, other = rng.sample(range(40, len(lines) - 40), 2)
+    blocks = {
+        spot: [
+            f"{lines[spot].split(' ', 1)[0]} ERROR {service}[21] worker: settlement batch aborted",
+            *crash,
+        ],
+        other: [
+            f"{lines[other].split(' ', 1)[0]} WARN  {service}[22] http: retrying pricing call",
+            *handled,
+        ],
+    }
+    for where in sorted(blocks, reverse=True):
+        lines[where + 1 : where + 1] = blocks[where]
+    needles = [f"account {acct} off by {cents} cents", f"snapshot {snap} older than journal head"]
+    if phrasing == "literal":
+        question = "Where is `BalanceMismatch` thrown, and what was the underlying cause?"
+    else:
+        question = "Why did the settlement batch die, and what was behind it?"
+    return needles, [apply_line, open_line], question
+
+
 def _logs(rng: random.Random, phrasing: str) -> _Built:
     service = rng.choice(("parcelsvc", "quotegw", "manifestd"))
     lines, _ = log_lines(rng, rng.randint(420, 620), rng.randint(0, 80000), service)
@@ -724,6 +772,8 @@ def _logs(rng: random.Random, phrasing: str) -> _Built:
                 + template.format(**values)
             )
             needles.append(needle_form.format(**values))
+    elif rng.random() < 0.5:
+        needles, exact, question = _jvm_crash(rng, service, lines, phrasing)
     else:
         drift = f"SchemaDrift: column {rng.choice(WORDS)}_{rng.choice(('id', 'at', 'qty'))} is {rng.choice(('int64', 'string'))}, expected {rng.choice(('decimal(12,2)', 'timestamp'))}"
         crash = _traceback(rng, service, _FRAMES, drift)

@@ -100,6 +100,16 @@ def test_indented_line_must_keep_its_indentation() -> None:
     assert line_present(line, [json.dumps({"log": "a\n    raise Boom(x)"})])
     assert not line_present(line, ["Traceback:\n  File 'a.py'\nraise Boom(x)\n"])
     assert not line_present(line, ["a  raise Boom(x)"])
+    assert not line_present(line, ["x\n  raise Boom(x)"])
+
+
+def test_a_tab_indented_line_may_come_back_as_spaces() -> None:
+    line = "\tat a.B.c(B.java:3)"
+    assert line_present(line, ["E: boom\n\tat a.B.c(B.java:3)\n"])
+    assert line_present(line, ["E: boom\n    at a.B.c(B.java:3)\n"])
+    assert line_present(line, [json.dumps("E: boom\n\tat a.B.c(B.java:3)")])
+    assert not line_present(line, ["E: boom\n at a.B.c(B.java:3)\n"])
+    assert not line_present(line, ["E: boom\nat a.B.c(B.java:3)\n"])
 
 
 def test_measure_counts_lost_needles_and_saving(
