@@ -26,8 +26,8 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from headroom.core.ccr import content_hash
 from headroom.core.config import CompressConfig
+from headroom.core.memo import ccr_hash
 from headroom.core.messages import Message, Path, Slot, find_slots, replace_slots, user_text
 from headroom.core.store import CCRStore
 from headroom.core.transforms.base import marker
@@ -123,7 +123,7 @@ class _Fitter:
     def __init__(
         self,
         messages: list[Message],
-        total: int,
+        sizes: Sequence[int],
         budget: int,
         store: CCRStore,
         measure: Callable[[Message], int],
@@ -136,7 +136,8 @@ class _Fitter:
         self.measure = measure
         self.count = count
         self.originals = originals
-        self.total = total
+        self.sizes = list(sizes)
+        self.total = sum(sizes)
         self.hashes: list[str] = []
         self.stubbed = 0
         self.cut = 0
@@ -146,14 +147,16 @@ class _Fitter:
         return self.total > self.budget
 
     def _replace(self, slot: Slot, text: str) -> None:
-        before = self.measure(self.out[slot.index])
-        self.out[slot.index] = replace_slots([self.out[slot.index]], {(0, slot.path): text})[0]
-        self.total += self.measure(self.out[slot.index]) - before
+        i = slot.index
+        self.out[i] = replace_slots([self.out[i]], {(0, slot.path): text})[0]
+        size = self.measure(self.out[i])
+        self.total += size - self.sizes[i]
+        self.sizes[i] = size
 
     def _keep(self, slot: Slot) -> str | None:
         """Store the slot's original; its hash, or None when the store failed."""
         original = self.originals(slot)
-        key = content_hash(original)
+        key = ccr_hash(original)
         try:
             self.store.put(key, original)
         except Exception:
@@ -262,7 +265,7 @@ def fit(
             original_texts = {(s.index, s.path): s.text for s in find_slots(originals)}
         return original_texts.get((slot.index, slot.path), slot.text)
 
-    fitter = _Fitter(out, sum(sizes), budget, store, measure, count, original_of)
+    fitter = _Fitter(out, sizes, budget, store, measure, count, original_of)
     if not fitter.over:
         return None
     stop, last_question = _protected_from(out, cfg.keep_last_turns)
