@@ -14,9 +14,10 @@ JOB holds ``phase``:
   conversation, then the time to compress it re-sent (parsed again from JSON,
   as a proxy receives it). Then ``tiny``: one request of that many tiny tool
   messages, first seen.
-* ``agent_loop``: ``turns`` tool rounds, each adding a 20-50 KB output, every
-  request compressed in order with ``model``; per request the digests of the
-  compressed messages (the caller counts prefix breaks) and its tokens.
+* ``agent_loop``: ``turns`` tool rounds, each adding a 20-50 KB output, after
+  one task (``shape`` "autonomous") or a user message each (``shape`` "chat");
+  every request compressed in order with ``model``; per request the digests of
+  the compressed messages (the caller counts prefix breaks) and their tokens.
 """
 
 from __future__ import annotations
@@ -146,8 +147,9 @@ def tiny_messages(n: int) -> list[dict[str, Any]]:
     ]
 
 
-def agent_session(turns: int, seed: int = 11) -> list[dict[str, Any]]:
-    """A tool-using agent answering one task in `turns` rounds of 20-50 KB outputs."""
+def agent_session(turns: int, chat: bool = False, seed: int = 11) -> list[dict[str, Any]]:
+    """A tool-using agent in `turns` rounds of 20-50 KB outputs: answering one task
+    (autonomous), or with a user message before every round (`chat`)."""
     rnd = random.Random(seed)
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": "You are a site-reliability agent. Use tools; be thorough."},
@@ -157,6 +159,9 @@ def agent_session(turns: int, seed: int = 11) -> list[dict[str, Any]]:
         },
     ]
     for i in range(turns):
+        if chat and i:
+            messages.append({"role": "assistant", "content": f"Round {i - 1} checked."})
+            messages.append({"role": "user", "content": f"Now look at {rnd.choice(_HOSTS)}."})
         kind = rnd.randrange(4)
         name = ("query_metrics", "read_logs", "grep", "read_file")[kind]
         messages.append(_call(i, name, {"target": rnd.choice(_HOSTS), "step": i}))
@@ -176,15 +181,20 @@ def _counter() -> Any:
         import tiktoken
 
         enc = tiktoken.get_encoding("o200k_base")
-    except Exception:
-        return lambda text: len(text) // 4
+    except Exception as exc:  # never guess: a chars/4 estimate is off by ~28% on logs
+        raise SystemExit(f"o200k_base is not available offline: {exc}") from exc
     return lambda text: len(enc.encode_ordinary(text))
 
 
 def _tokens(messages: list[dict[str, Any]], count: Any) -> int:
-    return sum(4 + count(json.dumps(m.get("content"), ensure_ascii=False)) for m in messages) + sum(
-        count(json.dumps(m["tool_calls"])) for m in messages if m.get("tool_calls")
-    )
+    """o200k tokens of the texts a provider reads (strings as they are, the rest as JSON)."""
+    total = 0
+    for m in messages:
+        content = m.get("content")
+        total += 4 + count(content if isinstance(content, str) else json.dumps(content))
+        if m.get("tool_calls"):
+            total += count(json.dumps(m["tool_calls"]))
+    return total
 
 
 def _digest(message: dict[str, Any]) -> str:
@@ -217,11 +227,12 @@ def scaling(job: dict[str, Any], compress: Any) -> dict[str, Any]:
 
 
 def agent_loop(job: dict[str, Any], compress: Any) -> dict[str, Any]:
-    messages = agent_session(int(job["turns"]))
+    messages = agent_session(int(job["turns"]), chat=job.get("shape") == "chat")
     count = _counter()
     requests = []
     total = 0.0
-    for end in range(3, len(messages), 2):  # every request ends with a tool output
+    ends = [i for i, m in enumerate(messages) if m["role"] == "tool"]
+    for end in ends:  # a request after every tool output
         request = json.loads(json.dumps(messages[: end + 1]))
         start = time.perf_counter()
         result = compress(request, model=job["model"])
@@ -232,6 +243,7 @@ def agent_loop(job: dict[str, Any], compress: Any) -> dict[str, Any]:
             {
                 "seconds": seconds,
                 "digests": [_digest(m) for m in sent],
+                "sizes": [_tokens([m], count) for m in sent],
                 "tokens": _tokens(sent, count),
             }
         )

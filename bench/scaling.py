@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench.engines import Engine, ours, peer  # noqa: E402
+from bench.engines import Engine, ours, peer, tiktoken_cache  # noqa: E402
 
 __all__ = ["format_scaling", "main", "run_loop_job"]
 
@@ -39,6 +39,8 @@ def run_loop_job(engine: Engine, job: dict[str, Any], timeout: float) -> dict[st
     with tempfile.TemporaryDirectory(prefix="headroom-loop-") as tmp:
         job_path, out_path = Path(tmp) / "job.json", Path(tmp) / "out.json"
         job_path.write_text(json.dumps(job), encoding="utf-8")
+        env = dict(engine.env)  # the runner counts o200k tokens with tiktoken, offline
+        env.setdefault("TIKTOKEN_CACHE_DIR", str(tiktoken_cache(Path(tmp) / "tiktoken")))
         command = [
             engine.python,
             *(["-I"] if engine.isolated else []),
@@ -50,7 +52,7 @@ def run_loop_job(engine: Engine, job: dict[str, Any], timeout: float) -> dict[st
             done = subprocess.run(
                 command,
                 cwd=engine.cwd,
-                env=engine.env,
+                env=env,
                 capture_output=True,
                 text=True,
                 timeout=timeout,
