@@ -244,12 +244,12 @@ def _run(
         protected = set(_call_hook(hooks.protect_messages, set(), [work, ctx]))
         biases = dict(_call_hook(hooks.compute_biases, {}, [work, ctx]))
 
-    tasks, last_question = _plan(work, cfg, protected, biases)
+    tasks, _ = _plan(work, cfg, protected, biases)
     state = _compress_slots(work, tasks, cfg, store, tokens)
     if cfg.recall and state.lossy:
         _recall(state, cfg, tokens)
     if cfg.cache_align:
-        _align(state, last_question)
+        _align(state)
     sizes = _sizes(state.messages, work, sizes, tokens)
     before_fit = state.messages
     _fit_window(state, work, sizes, model, model_limit, cfg, store, tokens)
@@ -521,8 +521,8 @@ def _recall(state: _Outcome, cfg: CompressConfig, tokens: _Tokens) -> None:
 # -- stage: align -----------------------------------------------------------------
 
 
-def _align(state: _Outcome, last_question: int) -> None:
-    aligned = align_system_prompt(state.messages, last_question)
+def _align(state: _Outcome) -> None:
+    aligned = align_system_prompt(state.messages)
     if aligned is not None:
         state.messages = aligned
         state.applied.append("cache_align")
