@@ -192,7 +192,9 @@ class _Fitter:
 
     def cut_largest(self, slots: Sequence[Slot]) -> None:
         """Cut the largest of `slots` to their head and tail until the request fits."""
-        sized = sorted(((self.count(s.text), s) for s in slots), key=lambda p: -p[0])
+        # A token spans at least one character: shorter slots cannot be cut.
+        cuttable = [s for s in slots if len(s.text) > MIN_CUT_TOKENS]
+        sized = sorted(((self.count(s.text), s) for s in cuttable), key=lambda p: -p[0])
         for size, slot in sized:
             if not self.over:
                 break
@@ -288,9 +290,9 @@ def fit(
             fitter.stub_in_steps(group, step)
     if fitter.over:
         stubbed = {(s.index, s.path) for s in old}
-        recent = [
+        recent = [  # texts of slots not stubbed are unchanged
             s
-            for s in find_slots(out)
+            for s in slots
             if s.kind in ("tool_output", "user_text") and (s.index, s.path) not in stubbed
         ]
         fitter.cut_largest([s for s in recent if s.kind == "tool_output"])
