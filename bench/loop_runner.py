@@ -132,18 +132,11 @@ def exchanges(n: int, question: bool, seed: int = 7) -> list[dict[str, Any]]:
 
 
 def tiny_messages(n: int) -> list[dict[str, Any]]:
-    """One request of `n` tool messages of a few dozen bytes (one call answered by many)."""
-    calls = [
-        {"id": f"c{i}", "type": "function", "function": {"name": "ping", "arguments": "{}"}}
-        for i in range(n)
-    ]
+    """One request of `n` tool messages of a few dozen bytes each (about 50 bytes a
+    message; their calls are left out, which would double the size)."""
     return [
         {"role": "user", "content": "Ping every host."},
-        {"role": "assistant", "content": None, "tool_calls": calls},
-        *(
-            {"role": "tool", "tool_call_id": f"c{i}", "content": f"pong from host {i}: ok"}
-            for i in range(n)
-        ),
+        *({"role": "tool", "tool_call_id": f"c{i}", "content": f"pong {i}: ok"} for i in range(n)),
     ]
 
 
