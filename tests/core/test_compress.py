@@ -29,6 +29,7 @@ from headroom import (
 )
 from headroom.core import memo
 from headroom.core.hooks import CompressEvent
+from headroom.core.messages import message_pieces
 from headroom.core.store import InMemoryStore, ScopedStore
 from tests.conftest import case
 
@@ -675,3 +676,11 @@ def test_a_long_question_is_read_by_its_head_and_tail() -> None:
     assert len(task.context[0]) <= 4001
     assert task.context[0].startswith("Which order is from Quillon?")
     assert task.context[0].endswith("Answer briefly.")
+
+
+def test_custom_counters_never_share_memoized_counts() -> None:
+    messages = agent(big_json(352))
+    for factor in (1, 2, 3):  # each lambda may reuse a collected one's id()
+        result = compress(messages, token_counter=lambda text, f=factor: f * len(text))
+        pieces = [message_pieces(m)[0] for m in messages]
+        assert result.tokens_before == sum(4 + sum(factor * len(p) for p in ps) for ps in pieces)
