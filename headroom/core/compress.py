@@ -251,9 +251,7 @@ def _run(
     if cfg.cache_align:
         _align(state)
     sizes = _sizes(state.messages, work, sizes, tokens)
-    before_fit = state.messages
-    _fit_window(state, work, sizes, model, model_limit, cfg, store, tokens)
-    sizes = _sizes(state.messages, before_fit, sizes, tokens)
+    sizes = _fit_window(state, work, sizes, model, model_limit, cfg, store, tokens)
 
     out = state.messages
     tokens_after = sum(sizes)
@@ -540,16 +538,18 @@ def _fit_window(
     cfg: CompressConfig,
     store: CCRStore,
     tokens: _Tokens,
-) -> None:
+) -> list[int]:
+    """Fit `state.messages` into the window; their token sizes afterwards."""
     limit = model_limit if model_limit is not None else window.context_window(model)
     if limit is None:
-        return
+        return sizes
     budget = max(0, limit - cfg.output_reserve)
     fitted = window.fit(
         state.messages, sizes, budget, cfg, store, tokens.message, tokens.text, work
     )
     if fitted is None:
-        return
+        return sizes
     state.messages = fitted.messages
     state.applied.extend(fitted.notes)
     state.hashes.extend(fitted.hashes)
+    return fitted.sizes

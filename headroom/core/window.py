@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from headroom.core.config import CompressConfig
 from headroom.core.memo import ccr_hash
-from headroom.core.messages import Message, Path, Slot, find_slots, replace_slots, user_text
+from headroom.core.messages import Message, Slot, find_slots, replace_slots, text_at, user_text
 from headroom.core.store import CCRStore
 from headroom.core.transforms.base import marker
 
@@ -81,9 +81,11 @@ def context_window(model: str) -> int | None:
 
 @dataclass
 class Fitted:
-    """A request made to fit: the messages, the hashes stubs name, what was done."""
+    """A request made to fit: the messages, their token sizes, the hashes stubs name,
+    what was done."""
 
     messages: list[Message]
+    sizes: list[int]
     hashes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -260,15 +262,12 @@ def fit(
     texts stubs store for retrieval; without them the current texts are stored.
     """
     out = list(messages)
-    original_texts: dict[tuple[int, Path], str] | None = None
 
     def original_of(slot: Slot) -> str:
-        nonlocal original_texts
-        if originals is None:
+        if originals is None or slot.index >= len(originals):
             return slot.text
-        if original_texts is None:
-            original_texts = {(s.index, s.path): s.text for s in find_slots(originals)}
-        return original_texts.get((slot.index, slot.path), slot.text)
+        original = text_at(originals[slot.index], slot.path)
+        return slot.text if original is None else original
 
     fitter = _Fitter(out, sizes, budget, store, measure, count, original_of)
     if not fitter.over:
@@ -303,4 +302,4 @@ def fit(
         notes.append(f"window:stubbed {fitter.stubbed}")
     if fitter.cut:
         notes.append(f"window:cut {fitter.cut}")
-    return Fitted(fitter.out, fitter.hashes, notes)
+    return Fitted(fitter.out, fitter.sizes, fitter.hashes, notes)
