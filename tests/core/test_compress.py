@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import json
@@ -470,6 +471,13 @@ def test_fails_open_on_a_base_exception_but_never_on_an_interrupt(
 
     monkeypatch.setattr(pipeline, "compress_text", interrupt)
     with pytest.raises(KeyboardInterrupt):
+        compress(messages)
+
+    def cancelled(*args: Any, **kwargs: Any) -> Any:
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(pipeline, "compress_text", cancelled)
+    with pytest.raises(asyncio.CancelledError):  # a cancelled task stays cancelled
         compress(messages)
 
 
