@@ -15,13 +15,24 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def corpus_dir() -> Path:
-    """../shared/corpus beside the checkout, else the samples bundled for the demo."""
+CORPUS_HINT = (
+    "the test corpus must be at {where} (the shared corpus beside the checkout), "
+    "or named by the HEADROOM_CORPUS environment variable"
+)
+
+
+def _corpus_candidate() -> Path:
     env = os.environ.get("HEADROOM_CORPUS")
-    for candidate in (Path(env) if env else None, ROOT.parent / "shared" / "corpus"):
-        if candidate is not None and candidate.is_dir():
-            return candidate
-    return ROOT / "headroom" / "demo_data"
+    return Path(env) if env else ROOT.parent / "shared" / "corpus"
+
+
+def corpus_dir() -> Path:
+    """../shared/corpus beside the checkout, or $HEADROOM_CORPUS; fails when absent, so a
+    missing corpus is never mistaken for passing tests."""
+    candidate = _corpus_candidate()
+    if not candidate.is_dir() or not any(candidate.glob("p-*.json")):
+        pytest.fail(CORPUS_HINT.format(where=candidate), pytrace=False)
+    return candidate
 
 
 def load_cases() -> list[dict[str, Any]]:
@@ -31,13 +42,17 @@ def load_cases() -> list[dict[str, Any]]:
 
 
 def case(case_id: str) -> dict[str, Any]:
+    """One corpus case; the few bundled for the demo are found even without the corpus."""
     for path in (
-        corpus_dir() / f"{case_id}.json",
+        _corpus_candidate() / f"{case_id}.json",
         ROOT / "headroom" / "demo_data" / f"{case_id}.json",
     ):
         if path.exists():
             return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
-    pytest.skip(f"corpus case {case_id} not available")
+    pytest.fail(
+        f"corpus case {case_id} not found; " + CORPUS_HINT.format(where=_corpus_candidate()),
+        pytrace=False,
+    )
 
 
 def _strings(value: Any, out: list[str]) -> None:

@@ -1,10 +1,18 @@
-"""CacheAligner: keep the system prompt's bytes stable across requests.
+"""CacheAligner: volatile values go to the end of their own system prompt.
 
-A date or request id in the system prompt changes every day (or every call)
-and so invalidates the provider's prompt cache from the very first token. The
-volatile values are replaced by a stable reference and restated after the
-latest user question, the end of the request, where a change costs nothing
-that is cached.
+A date, a time or a request id near the top of a system prompt changes the
+prompt's bytes from that token on, so a provider's prefix cache (which matches
+tokens from the start) misses on the whole prompt. With `cache_align` on, such
+values are replaced by stable references and restated at the end of the *same*
+system message: the part before them stays byte-identical across requests.
+
+What it never does: move system content into another message (a user-role
+message would lower its authority, and a user could type a block that looks
+the same), or touch any other message, so earlier turns stay byte-stable and
+the message count is unchanged. Off by default: within one conversation the
+system prompt is usually constant and the aligner gains nothing there
+(`bench/cache_align.py` measures it); it helps long system prompts with a
+per-request value.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from headroom.core.messages import Message, append_text
+from headroom.core.messages import Message
 
 __all__ = ["align_system_prompt", "find_volatile"]
 
@@ -31,6 +39,8 @@ _VOLATILE = re.compile(
     ),
     re.IGNORECASE,
 )
+#: The line that restates the values; a prompt already ending with it is aligned.
+_LISTING = "[dynamic values referenced above: "
 
 
 def find_volatile(text: str) -> list[str]:
@@ -38,35 +48,38 @@ def find_volatile(text: str) -> list[str]:
     return [m.group(0) for m in _VOLATILE.finditer(text)]
 
 
-def align_system_prompt(messages: Sequence[Message], question_index: int) -> list[Message] | None:
-    """Move volatile values from string system prompts to after the latest question.
+def _aligned(content: str) -> str | None:
+    """`content` with its volatile values restated at its end, or None if it has none."""
+    _, sep, tail = content.rpartition(f"\n\n{_LISTING}")
+    if sep and tail.endswith("]") and "\n" not in tail:
+        return None  # aligned already: compress() is idempotent
+    values = find_volatile(content)
+    if not values:
+        return None
+    numbers: Iterator[int] = iter(range(1, len(values) + 1))
 
-    Returns None when there is nothing to move (or no question to move it to).
+    def reference(_match: re.Match[str]) -> str:
+        return f"<value {next(numbers)}>"
+
+    stable = _VOLATILE.sub(reference, content)
+    listing = "; ".join(f"value {n}: {v}" for n, v in enumerate(values, 1))
+    return f"{stable}\n\n{_LISTING}{listing}]"
+
+
+def align_system_prompt(messages: Sequence[Message]) -> list[Message] | None:
+    """Move volatile values of string system/developer prompts to the end of each prompt.
+
+    Only those messages change (copies; the input is not mutated). Returns None
+    when there is nothing to move.
     """
-    if question_index < 0:
-        return None
     out = list(messages)
-    moved: list[str] = []
+    changed = False
     for i, message in enumerate(out):
-        if message.get("role") not in ("system", "developer") or not isinstance(
-            message.get("content"), str
-        ):
+        content = message.get("content")
+        if message.get("role") not in ("system", "developer") or not isinstance(content, str):
             continue
-        values = find_volatile(message["content"])
-        if not values:
-            continue
-        numbers = iter(range(len(moved) + 1, len(moved) + len(values) + 1))
-
-        def reference(_match: re.Match[str], numbers: Iterator[int] = numbers) -> str:
-            return f"<value {next(numbers)} in the dynamic context>"
-
-        stable = _VOLATILE.sub(reference, message["content"])
-        out[i] = {**message, "content": stable}
-        moved.extend(values)
-    if not moved:
-        return None
-    listing = "; ".join(f"value {n}: {v}" for n, v in enumerate(moved, 1))
-    out[question_index] = append_text(
-        out[question_index], f"[dynamic context from the system prompt: {listing}]"
-    )
-    return out
+        aligned = _aligned(content)
+        if aligned is not None:
+            out[i] = {**message, "content": aligned}
+            changed = True
+    return out if changed else None

@@ -1,26 +1,31 @@
 """`compress()`: the pipeline every integration calls.
 
-Each slot (a tool output, a pasted context) is compressed as a function of its
+It reads as its stages: validate, find the slots (tool outputs, pasted
+context) and what each was fetched for (one forward pass), compress each slot,
+recall, align, fit the window. Each slot is compressed as a function of its
 own bytes and of what *preceded* it (the user's question, the tool call's
-arguments), and memoized by those, so re-sent history compresses to the same
-bytes at the cost of a lookup and the provider's prompt cache keeps hitting.
-What the newest question needs from earlier, already-compressed outputs is
-surfaced after it (recall) instead of rewriting the cached prefix.
+arguments), and memoized by those (`headroom.core.memo`), so re-sent history
+compresses to the same bytes at the cost of a lookup and the provider's prompt
+cache keeps hitting. What the newest question needs from earlier,
+already-compressed outputs is surfaced after it (recall) instead of rewriting
+the cached prefix.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+import sys
+import weakref
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from headroom.core import window
+from headroom.core import memo, window
 from headroom.core.cache_align import align_system_prompt
-from headroom.core.ccr import content_hash, is_retrieve_name
+from headroom.core.ccr import is_retrieve_name
 from headroom.core.config import CompressConfig
 from headroom.core.hooks import CompressContext, CompressEvent, CompressionHooks
 from headroom.core.messages import (
@@ -51,6 +56,23 @@ logger = logging.getLogger("headroom")
 
 _DEFAULT_CONFIG = CompressConfig()
 
+#: Relevance costs (question terms x output size); the first and last 2,000
+#: characters of a question or of a call's arguments carry what it asks for.
+_CONTEXT_HEAD = 2000
+_CONTEXT_TAIL = 2000
+#: Pasted context smaller than this (in tokens) reads as prose and is left alone.
+_USER_CONTEXT_MIN_TOKENS = 1000
+#: Recall reads the originals of at most this many of the latest lossy outputs
+#: before a question, and at most this many characters of them: what one
+#: question reads is bounded, so a conversation costs time linear in its length.
+#: Older outputs stay retrievable by the hash their marker names.
+_RECALL_OUTPUTS = 32
+_RECALL_CHARS = 4 * 2**20
+#: The core's own markers: a slot holding one is compressed already.
+_MARKS = ("[headroom: ", "[headroom recall:")
+#: The header a record table starts with (lossless tables carry no marker).
+_TABLE_HEAD = re.compile(r"^(?:@table\d+ )?\d+ rows(?:; columns: | \(one JSON object per line\))")
+
 
 @dataclass(frozen=True)
 class _SlotOutcome:
@@ -61,62 +83,52 @@ class _SlotOutcome:
     tokens_after: int
 
 
-class _Memo:
-    """A bounded, thread-safe LRU keyed by content hashes."""
+@dataclass(frozen=True)
+class _Tokens:
+    """The token counter of this call, memoized across calls by `counter_id`."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
+    count: TokenCounter
+    counter_id: str
 
-    def get(self, key: Hashable) -> Any:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
+    def text(self, text: str) -> int:
+        return memo.count_tokens(text, self.count, self.counter_id)
 
-    def put(self, key: Hashable, value: Any) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+    def message(self, message: Mapping[str, Any]) -> int:
+        pieces, extra = message_pieces(message)
+        return MESSAGE_OVERHEAD + extra + sum(self.text(p) for p in pieces)
+
+    def messages(self, messages: Sequence[Mapping[str, Any]]) -> int:
+        return sum(self.message(m) for m in messages)
 
 
-_slot_memo = _Memo(4096)
-_count_memo = _Memo(16384)
+@dataclass(frozen=True)
+class _Task:
+    """One slot to compress and what it was fetched for."""
+
+    slot: Slot
+    context: tuple[str, ...]
+    bias: float
 
 
-def _key(text: str) -> tuple[int, int]:
-    """An in-process memo key for a text: str caches its hash, so a re-sent
-    history is keyed without reading its bytes again (a digest would)."""
-    return hash(text), len(text)
+@dataclass
+class _Lossy:
+    """A slot compressed with loss: what recall may surface from."""
+
+    index: int
+    ccr_hash: str
+    original: str
+    compressed: str
+    call: str
 
 
-def _ccr_hash(text: str) -> str:
-    key = ("ccr", *_key(text))
-    cached = _count_memo.get(key)
-    if cached is None:
-        cached = content_hash(text)
-        _count_memo.put(key, cached)
-    return str(cached)
+@dataclass
+class _Outcome:
+    """What the stages produced so far."""
 
-
-def _count(text: str, count: TokenCounter, counter_id: str) -> int:
-    if len(text) < 64:
-        return count(text)
-    key = (counter_id, *_key(text))
-    cached = _count_memo.get(key)
-    if cached is None:
-        cached = count(text)
-        _count_memo.put(key, cached)
-    return int(cached)
-
-
-def _message_tokens(message: Mapping[str, Any], count: TokenCounter, counter_id: str) -> int:
-    pieces, extra = message_pieces(message)
-    return MESSAGE_OVERHEAD + extra + sum(_count(p, count, counter_id) for p in pieces)
+    messages: list[Message]
+    applied: list[str] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    lossy: list[_Lossy] = field(default_factory=list)
 
 
 def compress(
@@ -143,32 +155,138 @@ def compress(
         token_counter: Count tokens with this instead of the model's tokenizer.
 
     Returns:
-        A `CompressionResult`. On an internal error the input is returned
-        unchanged and the failure is logged (unless `config.fail_open` is off).
+        A `CompressionResult`. On an internal error, whatever a tokenizer or a
+        parser raised (a Rust panic included), the input is returned unchanged
+        and the failure is logged (unless `config.fail_open` is off).
 
     Raises:
         ValidationError: `messages` is not a list of dicts with roles.
     """
     cfg = config or _DEFAULT_CONFIG
     validate_messages(messages)
-    count = token_counter or counter_for_model(model)
-    counter_id = model if token_counter is None else f"custom:{id(token_counter)}"
+    tokens: _Tokens | None = None
     try:
-        return _compress(list(messages), model, model_limit, cfg, hooks, store, count, counter_id)
-    except Exception as exc:
+        tokens = _Tokens(
+            token_counter or counter_for_model(model), _counter_id(model, token_counter)
+        )
+        return _run(list(messages), model, model_limit, cfg, hooks, store, tokens)
+    except BaseException as exc:
+        if _is_interrupt(exc):
+            raise
         if not cfg.fail_open:
             raise CompressionError(f"compression failed: {exc}") from exc
         logger.warning("headroom: compression failed, sending the original messages", exc_info=True)
-        try:
-            tokens = sum(_message_tokens(m, count, counter_id) for m in messages)
-        except Exception:
-            tokens = 0
-        return CompressionResult(
-            messages=list(messages),
-            tokens_before=tokens,
-            tokens_after=tokens,
-            transforms_applied=[f"fail_open:{type(exc).__name__}"],
+        return _failed_open(messages, tokens, exc)
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    """Process control (Ctrl-C, exit, task cancellation) is never swallowed."""
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        return True
+    asyncio = sys.modules.get("asyncio")  # not imported here: `import headroom` stays fast
+    return asyncio is not None and isinstance(exc, asyncio.CancelledError)
+
+
+def _failed_open(
+    messages: Sequence[Message], tokens: _Tokens | None, exc: BaseException
+) -> CompressionResult:
+    try:
+        before = tokens.messages(messages) if tokens is not None else 0
+    except BaseException as count_exc:
+        if _is_interrupt(count_exc):
+            raise
+        before = 0
+    return CompressionResult(
+        messages=list(messages),
+        tokens_before=before,
+        tokens_after=before,
+        transforms_applied=[f"fail_open:{type(exc).__name__}"],
+    )
+
+
+_counter_ids: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+_fresh_ids = itertools.count()
+
+
+def _counter_id(model: str, token_counter: TokenCounter | None) -> str:
+    """The memo namespace of a counter: the model's, or one per custom counter object
+    (held weakly, so a new counter never inherits a collected one's counts)."""
+    if token_counter is None:
+        return model
+    try:
+        known = _counter_ids.get(token_counter)
+        if known is None:
+            known = _counter_ids.setdefault(token_counter, f"custom:{next(_fresh_ids)}")
+        return known
+    except TypeError:  # not weakly referenceable: no memo across calls
+        return f"custom-once:{next(_fresh_ids)}"
+
+
+def _run(
+    original: list[Message],
+    model: str,
+    model_limit: int | None,
+    cfg: CompressConfig,
+    hooks: CompressionHooks | None,
+    store: CCRStore | None,
+    tokens: _Tokens,
+) -> CompressionResult:
+    store = store if store is not None else get_default_store()
+    sizes = [tokens.message(m) for m in original]
+    tokens_before = sum(sizes)
+    ctx = _build_context(original, model) if hooks is not None else None
+
+    work, protected, biases = original, set[int](), dict[int, float]()
+    if hooks is not None and ctx is not None:
+        work = list(_call_hook(hooks.pre_compress, original, [original, ctx]))
+        validate_messages(work)
+        sizes = _sizes(work, original, sizes, tokens)
+        protected = set(_call_hook(hooks.protect_messages, set(), [work, ctx]))
+        biases = dict(_call_hook(hooks.compute_biases, {}, [work, ctx]))
+
+    tasks, _ = _plan(work, cfg, protected, biases)
+    state = _compress_slots(work, tasks, cfg, store, tokens)
+    if cfg.recall and state.lossy:
+        _recall(state, cfg, tokens)
+    if cfg.cache_align:
+        _align(state)
+    sizes = _sizes(state.messages, work, sizes, tokens)
+    sizes = _fit_window(state, work, sizes, model, model_limit, cfg, store, tokens)
+
+    out = state.messages
+    tokens_after = sum(sizes)
+    if tokens_after >= tokens_before and not state.applied:
+        out, tokens_after = list(original), tokens_before
+    result = CompressionResult(
+        messages=out,
+        tokens_before=tokens_before,
+        tokens_after=tokens_after,
+        transforms_applied=state.applied,
+        ccr_hashes=list(dict.fromkeys(state.hashes)),
+    )
+    if hooks is not None and ctx is not None:
+        event = CompressEvent(
+            context=ctx,
+            tokens_before=tokens_before,
+            tokens_after=tokens_after,
+            transforms_applied=tuple(state.applied),
+            ccr_hashes=tuple(result.ccr_hashes),
+            messages=out,
         )
+        _call_hook(hooks.post_compress, None, [event])
+    return result
+
+
+def _sizes(
+    messages: Sequence[Message], reference: Sequence[Message], sizes: list[int], tokens: _Tokens
+) -> list[int]:
+    """Token sizes of `messages`, reusing `sizes` of `reference` wherever a message
+    is the very same object (each stage replaces only the messages it changes)."""
+    n = len(reference)
+    return [
+        sizes[i] if i < n and m is reference[i] else tokens.message(m)
+        for i, m in enumerate(messages)
+    ]
 
 
 def _build_context(messages: Sequence[Message], model: str) -> CompressContext:
@@ -187,123 +305,6 @@ def _build_context(messages: Sequence[Message], model: str) -> CompressContext:
     )
 
 
-def _compress(
-    original: list[Message],
-    model: str,
-    model_limit: int | None,
-    cfg: CompressConfig,
-    hooks: CompressionHooks | None,
-    store: CCRStore | None,
-    count: TokenCounter,
-    counter_id: str,
-) -> CompressionResult:
-    store = store if store is not None else get_default_store()
-    ctx = _build_context(original, model)
-    tokens_before = sum(_message_tokens(m, count, counter_id) for m in original)
-
-    work = original
-    protected: set[int] = set()
-    biases: dict[int, float] = {}
-    if hooks is not None:
-        work = list(_call_hook(hooks.pre_compress, original, [original, ctx]))
-        validate_messages(work)
-        protected = set(_call_hook(hooks.protect_messages, set(), [work, ctx]))
-        biases = dict(_call_hook(hooks.compute_biases, {}, [work, ctx]))
-
-    applied: list[str] = []
-    hashes: list[str] = []
-    replacements: dict[tuple[int, Path], str] = {}
-    lossy_slots: list[tuple[Slot, str, str]] = []  # (slot, ccr hash, compressed text)
-    slots = find_slots(work)
-    last_question = _last_question_index(work)
-
-    for slot in slots:
-        if slot.index in protected or not _eligible(slot, cfg, last_question):
-            continue
-        # A pasted context is not its own question: look strictly before it.
-        start = slot.index - 1 if slot.kind == "user_text" else slot.index
-        context_texts = _preceding_question(work, start)
-        if slot.tool_args:
-            context_texts.append(slot.tool_args)
-        bias = float(biases.get(slot.index, 1.0))
-        outcome = _compress_slot(slot, context_texts, cfg, bias, count, counter_id)
-        if outcome.text is None:
-            continue
-        replacements[(slot.index, slot.path)] = outcome.text
-        applied.append(outcome.name)
-        if outcome.lossy:
-            ccr_hash = _ccr_hash(slot.text)
-            if cfg.ccr and not _stored(store, ccr_hash, slot.text):
-                # No original to hand back: fall back to what loses nothing.
-                outcome = _compress_slot(
-                    slot, context_texts, cfg.replace(lossy=False), bias, count, counter_id
-                )
-                if outcome.text is None:
-                    del replacements[(slot.index, slot.path)]
-                    applied.pop()
-                    continue
-                replacements[(slot.index, slot.path)] = outcome.text
-                applied[-1] = outcome.name
-            if outcome.lossy:
-                if cfg.ccr:
-                    hashes.append(ccr_hash)
-                lossy_slots.append((slot, ccr_hash, replacements[(slot.index, slot.path)]))
-
-    out = replace_slots(work, replacements)
-
-    if cfg.recall and lossy_slots:
-        out = _apply_recall(out, lossy_slots, cfg, count, counter_id, applied)
-
-    if cfg.cache_align:
-        aligned = align_system_prompt(out, last_question)
-        if aligned is not None:
-            out = aligned
-            applied.append("cache_align")
-
-    limit = model_limit if model_limit is not None else window.context_window(model)
-    if limit is not None:
-        budget = max(0, limit - cfg.output_reserve)
-        sizes = [_message_tokens(m, count, counter_id) for m in out]
-        if sum(sizes) > budget:
-            out, stub_hashes = window.fit(
-                out, sizes, budget, cfg, store, lambda m: _message_tokens(m, count, counter_id)
-            )
-            applied.append(f"window:stubbed {len(stub_hashes)}")
-            hashes.extend(stub_hashes)
-
-    tokens_after = sum(_message_tokens(m, count, counter_id) for m in out)
-    if tokens_after >= tokens_before and not applied:
-        out = list(original)
-        tokens_after = tokens_before
-    result = CompressionResult(
-        messages=out,
-        tokens_before=tokens_before,
-        tokens_after=tokens_after,
-        transforms_applied=applied,
-        ccr_hashes=list(dict.fromkeys(hashes)),
-    )
-    if hooks is not None:
-        event = CompressEvent(
-            context=ctx,
-            tokens_before=tokens_before,
-            tokens_after=tokens_after,
-            transforms_applied=tuple(applied),
-            ccr_hashes=tuple(result.ccr_hashes),
-            messages=out,
-        )
-        _call_hook(hooks.post_compress, None, [event])
-    return result
-
-
-def _stored(store: CCRStore, key: str, original: str) -> bool:
-    try:
-        store.put(key, original)
-    except Exception:
-        logger.warning("headroom: CCR store failed; compressing losslessly instead", exc_info=True)
-        return False
-    return True
-
-
 def _call_hook(fn: Any, default: Any, args: list[Any]) -> Any:
     try:
         value = fn(*args)
@@ -315,119 +316,245 @@ def _call_hook(fn: Any, default: Any, args: list[Any]) -> Any:
     return default if value is None else value
 
 
-def _last_question_index(messages: Sequence[Message]) -> int:
-    for i in range(len(messages) - 1, -1, -1):
-        if user_text(messages[i]).strip():
-            return i
-    return -1
+# -- stage: find the slots and what each was fetched for ---------------------------
 
 
-def _preceding_question(messages: Sequence[Message], index: int) -> list[str]:
-    """The latest user prose at or before `index`: what the output was fetched for."""
-    for i in range(index, -1, -1):
-        text = user_text(messages[i])
-        if text.strip():
-            return [text]
-    return []
+def _clip(text: str) -> str:
+    """What relevance reads of a question or of a call's arguments (see `_CONTEXT_HEAD`)."""
+    if len(text) <= _CONTEXT_HEAD + _CONTEXT_TAIL:
+        return text
+    return f"{text[:_CONTEXT_HEAD]}\n{text[-_CONTEXT_TAIL:]}"
 
 
-_MARKS = ("[headroom: ", "[headroom recall:")
-# The header a record table starts with (lossless tables carry no marker).
-_TABLE_HEAD = re.compile(r"^(?:@table\d+ )?\d+ rows(?:; columns: | \(one JSON object per line\))")
+def _plan(
+    messages: Sequence[Message],
+    cfg: CompressConfig,
+    protected: set[int],
+    biases: Mapping[int, float],
+) -> tuple[list[_Task], int]:
+    """Every slot to compress with its context, in one forward pass over the messages.
+
+    A tool output's context is the latest user prose before its message (every
+    output after a question gets that question, not only the first) and its
+    call's arguments. A pasted context's is the rest of its own message, else
+    the question before it. Returns the tasks and the index of the last
+    message with user prose (never compressed: it is the question).
+    """
+    groups = [
+        (index, list(group))
+        for index, group in itertools.groupby(find_slots(messages), key=lambda s: s.index)
+    ]
+    last_question = -1
+    for index, group in groups:
+        if any(s.kind == "user_text" and s.text.strip() for s in group):
+            last_question = index
+    tasks: list[_Task] = []
+    question = ""
+    min_tokens = (_min_tokens(cfg, "user_text"), _min_tokens(cfg, "tool_output"))
+    for index, group in groups:
+        prose = [s for s in group if s.kind == "user_text"]
+        for slot in group:
+            # A token spans at least one character: shorter slots are below the minimum.
+            if len(slot.text) < min_tokens[slot.kind == "tool_output"]:
+                continue
+            if index in protected or not _eligible(slot, cfg, last_question):
+                continue
+            if slot.kind == "user_text":
+                own = "\n".join(s.text for s in prose if s is not slot and s.text.strip())
+                context = [own or question]
+            else:
+                context = [question]
+            if slot.tool_args:
+                context.append(slot.tool_args)
+            bias = float(biases.get(index, 1.0))
+            tasks.append(_Task(slot, tuple(_clip(c) for c in context if c), bias))
+        said = "\n".join(s.text for s in prose)
+        if said.strip():
+            question = said
+    return tasks, last_question
 
 
 def _eligible(slot: Slot, cfg: CompressConfig, last_question: int) -> bool:
-    if any(mark in slot.text for mark in _MARKS) or _TABLE_HEAD.match(slot.text):
-        return False  # already compressed: compress() is idempotent on its own output
     if slot.kind == "tool_output":
         if slot.tool_name in cfg.protect_tools:
             return False
         # A retrieved original stays whole while the model works with it; once a later
         # question follows, it is compressed like any output (one re-read of the
         # cache, then cheaper every turn: bench/retrieve_turns.py).
-        return not is_retrieve_name(slot.tool_name) or slot.index < last_question
-    if slot.kind == "user_text":
-        return cfg.compress_user_context and slot.index != last_question
-    return False
+        if is_retrieve_name(slot.tool_name) and slot.index >= last_question:
+            return False
+    elif slot.kind != "user_text" or not cfg.compress_user_context or slot.index == last_question:
+        return False
+    # Already compressed: compress() is idempotent on its own output.
+    return not any(mark in slot.text for mark in _MARKS) and not _TABLE_HEAD.match(slot.text)
 
 
-def _compress_slot(
-    slot: Slot,
-    context_texts: list[str],
+# -- stage: compress each slot --------------------------------------------------
+
+
+def _compress_slots(
+    messages: list[Message],
+    tasks: Sequence[_Task],
     cfg: CompressConfig,
-    bias: float,
-    count: TokenCounter,
-    counter_id: str,
-) -> _SlotOutcome:
+    store: CCRStore,
+    tokens: _Tokens,
+) -> _Outcome:
+    state = _Outcome(messages)
+    replacements: dict[tuple[int, Path], str] = {}
+    lossless_cfg: CompressConfig | None = None
+    for task in tasks:
+        slot = task.slot
+        outcome = _compress_slot(task, cfg, tokens)
+        ccr_hash = memo.ccr_hash(slot.text) if outcome.lossy else ""
+        if outcome.lossy and cfg.ccr and not _stored(store, ccr_hash, slot.text):
+            # No original to hand back: fall back to what loses nothing.
+            lossless_cfg = lossless_cfg or cfg.replace(lossy=False)
+            outcome = _compress_slot(task, lossless_cfg, tokens)
+        if outcome.text is None:
+            continue
+        replacements[(slot.index, slot.path)] = outcome.text
+        state.applied.append(outcome.name)
+        if outcome.lossy:
+            if cfg.ccr:
+                state.hashes.append(ccr_hash)
+            call = f"{slot.tool_name or ''} {slot.tool_args or ''}"
+            state.lossy.append(_Lossy(slot.index, ccr_hash, slot.text, outcome.text, call))
+    state.messages = replace_slots(messages, replacements)
+    return state
+
+
+def _stored(store: CCRStore, key: str, original: str) -> bool:
+    try:
+        store.put(key, original)
+    except Exception:
+        logger.warning("headroom: CCR store failed; compressing losslessly instead", exc_info=True)
+        return False
+    return True
+
+
+def _min_tokens(cfg: CompressConfig, kind: str) -> int:
+    return (
+        cfg.min_tokens if kind == "tool_output" else max(cfg.min_tokens, _USER_CONTEXT_MIN_TOKENS)
+    )
+
+
+def _compress_slot(task: _Task, cfg: CompressConfig, tokens: _Tokens) -> _SlotOutcome:
+    slot = task.slot
     text = slot.text
-    before = _count(text, count, counter_id)
-    min_tokens = cfg.min_tokens if slot.kind == "tool_output" else max(cfg.min_tokens, 1000)
-    if before < min_tokens:
+    before = tokens.text(text)
+    if before < _min_tokens(cfg, slot.kind):
         return _SlotOutcome(None, "", False, before, before)
     key = (
-        *_key(text),
-        tuple(_key(c) for c in context_texts),
+        memo.text_key(text),
+        tuple(memo.text_key(c) for c in task.context),
         cfg.fingerprint(),
-        bias,
+        task.bias,
         slot.kind,
-        counter_id,
+        tokens.counter_id,
     )
-    cached = _slot_memo.get(key)
+    cached = memo.slot_memo.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     outcome = _SlotOutcome(None, "", False, before, before)
     if slot.kind != "user_text" or is_structured(text):
         job = Job(
             text=text,
-            relevance=Relevance.from_texts(context_texts),
+            relevance=Relevance.from_texts(list(task.context)),
             config=cfg,
-            ccr_hash=_ccr_hash(text) if cfg.ccr and cfg.markers_name_tool else "",
-            bias=bias,
+            ccr_hash=memo.ccr_hash(text) if cfg.ccr and cfg.markers_name_tool else "",
+            bias=task.bias,
             tool_name=slot.tool_name,
         )
         result = compress_text(job)
-        if result is not None and result.text != text:
-            after = _count(result.text, count, counter_id)
+        # A lossy result is only sent when loss is allowed (a transform that
+        # ignores `lossy=False` is overruled here, in one place).
+        if result is not None and result.text != text and (cfg.lossy or not result.lossy):
+            after = tokens.text(result.text)
             if after < before:  # never inflate
                 outcome = _SlotOutcome(result.text, result.name, result.lossy, before, after)
-    _slot_memo.put(key, outcome)
+    memo.slot_memo.put(key, outcome, len(outcome.text or ""))
     return outcome
 
 
-def _apply_recall(
-    out: list[Message],
-    lossy_slots: list[tuple[Slot, str, str]],
-    cfg: CompressConfig,
-    count: TokenCounter,
-    counter_id: str,
-    applied: list[str],
-) -> list[Message]:
-    """Append to each user question what it needs from earlier lossy outputs."""
+# -- stage: recall ----------------------------------------------------------------
+
+
+def _recall(state: _Outcome, cfg: CompressConfig, tokens: _Tokens) -> None:
+    """Append to each user question what it needs from earlier lossy outputs.
+
+    A question reads only the latest lossy outputs before it (`_RECALL_OUTPUTS`,
+    `_RECALL_CHARS`), so its recall depends on the history before it alone and
+    stays the same bytes when the conversation is re-sent.
+    """
+    out = state.messages
+    pending: Iterator[_Lossy] = iter(state.lossy)  # in message order
+    upcoming = next(pending, None)
+    recent: deque[_Lossy] = deque()
+    chars = 0
     for i, message in enumerate(out):
+        while upcoming is not None and upcoming.index < i:
+            recent.append(upcoming)
+            chars += len(upcoming.original)
+            while len(recent) > _RECALL_OUTPUTS or (len(recent) > 1 and chars > _RECALL_CHARS):
+                chars -= len(recent.popleft().original)
+            upcoming = next(pending, None)
+        if not recent:
+            continue
         question = user_text(message)
         if not question.strip() or _MARKS[1] in question:
             continue
-        earlier = [
-            (h, s.text, c, f"{s.tool_name or ''} {s.tool_args or ''}")
-            for s, h, c in lossy_slots
-            if s.index < i
-        ]
-        if not earlier:
-            continue
+        question = _clip(question)
+        earlier = [(e.ccr_hash, e.original, e.compressed, e.call) for e in recent]
         key = (
             "recall",
-            *_key(question),
-            tuple(e[0] for e in earlier),
+            memo.text_key(question),
+            tuple((e.ccr_hash, memo.text_key(e.compressed)) for e in recent),
             cfg.fingerprint(),
-            counter_id,
+            tokens.counter_id,
         )
-        recall = _slot_memo.get(key)
-        if recall is None:
-            recall = build_recall(
-                question, earlier, cfg.max_recall_tokens, lambda t: _count(t, count, counter_id)
-            )
-            _slot_memo.put(key, recall)
-        if recall:
-            out[i] = append_text(message, recall)
-            applied.append("recall")
-    return out
+        text = memo.slot_memo.get(key)
+        if text is None:
+            text = build_recall(question, earlier, cfg.max_recall_tokens, tokens.text)
+            memo.slot_memo.put(key, text, len(text))
+        if text:
+            out[i] = append_text(message, text)
+            state.applied.append("recall")
+
+
+# -- stage: align -----------------------------------------------------------------
+
+
+def _align(state: _Outcome) -> None:
+    aligned = align_system_prompt(state.messages)
+    if aligned is not None:
+        state.messages = aligned
+        state.applied.append("cache_align")
+
+
+# -- stage: fit the window ------------------------------------------------------------
+
+
+def _fit_window(
+    state: _Outcome,
+    work: Sequence[Message],
+    sizes: list[int],
+    model: str,
+    model_limit: int | None,
+    cfg: CompressConfig,
+    store: CCRStore,
+    tokens: _Tokens,
+) -> list[int]:
+    """Fit `state.messages` into the window; their token sizes afterwards."""
+    limit = model_limit if model_limit is not None else window.context_window(model)
+    if limit is None:
+        return sizes
+    budget = max(0, limit - cfg.output_reserve)
+    fitted = window.fit(
+        state.messages, sizes, budget, cfg, store, tokens.message, tokens.text, work
+    )
+    if fitted is None:
+        return sizes
+    state.messages = fitted.messages
+    state.applied.extend(fitted.notes)
+    state.hashes.extend(fitted.hashes)
+    return fitted.sizes

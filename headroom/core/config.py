@@ -41,8 +41,10 @@ class CompressConfig:
         recall: After a user's question, surface the parts of earlier compressed
             outputs that match it (appended to that question, so the prefix the
             provider has cached is never rewritten).
-        cache_align: Move volatile values (dates, times, ids) out of the system
-            prompt so its bytes stay stable across requests.
+        cache_align: Move volatile values (dates, times, ids) of a system prompt
+            to the end of that same prompt, so the part before them stays
+            byte-stable across requests. Off by default: it only pays for long
+            system prompts with a per-request value (see `bench/cache_align.py`).
         compress_user_context: Compress large *structured* user content (pasted
             JSON, logs, code) in earlier user turns; prose is never rewritten.
         protect_tools: Tool names whose outputs are never compressed.
@@ -60,7 +62,7 @@ class CompressConfig:
     ccr: bool = True
     markers_name_tool: bool = True
     recall: bool = True
-    cache_align: bool = True
+    cache_align: bool = False
     compress_user_context: bool = True
     protect_tools: tuple[str, ...] = field(default=())
     keep_last_turns: int = 2

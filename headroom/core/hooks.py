@@ -45,7 +45,8 @@ class CompressEvent:
 
     @property
     def tokens_saved(self) -> int:
-        return max(0, self.tokens_before - self.tokens_after)
+        """`tokens_before - tokens_after`; negative when the request grew."""
+        return self.tokens_before - self.tokens_after
 
 
 class CompressionHooks:

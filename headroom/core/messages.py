@@ -27,6 +27,7 @@ __all__ = [
     "message_pieces",
     "message_text_for_counting",
     "replace_slots",
+    "text_at",
     "tool_call_index",
     "user_text",
     "validate_messages",
@@ -194,6 +195,19 @@ def _set_path(node: Any, path: Path, value: str) -> Any:
         copied_list[head] = _set_path(node[head], rest, value)
         return copied_list
     raise ValidationError(f"cannot write at path {path!r}")
+
+
+def text_at(message: Any, path: Path) -> str | None:
+    """The text at `path` inside `message` (as `Slot.path` names it), or None."""
+    node = message
+    for step in path:
+        if isinstance(step, str) and isinstance(node, Mapping):
+            node = node.get(step)
+        elif isinstance(step, int) and isinstance(node, list) and 0 <= step < len(node):
+            node = node[step]
+        else:
+            return None
+    return node if isinstance(node, str) else None
 
 
 def replace_slots(

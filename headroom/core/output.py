@@ -15,7 +15,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from headroom.core.compress import _ccr_hash, _compress_slot, _eligible, _stored
+from headroom.core import memo
+from headroom.core.compress import _compress_slot, _counter_id, _eligible, _stored, _Task, _Tokens
 from headroom.core.config import CompressConfig
 from headroom.core.messages import Slot
 from headroom.core.options import stats_record
@@ -103,25 +104,23 @@ def _compress_output(
     store: CCRStore | None,
     token_counter: TokenCounter | None,
 ) -> OutputResult:
-    count = token_counter or counter_for_model(model)
-    counter_id = model if token_counter is None else f"custom:{id(token_counter)}"
+    tokens = _Tokens(token_counter or counter_for_model(model), _counter_id(model, token_counter))
     args = arguments if isinstance(arguments, str) else json.dumps(arguments or {}, default=str)
     slot = Slot(0, ("content",), text, "tool_output", tool_name, args)
     if not _eligible(slot, cfg, last_question=-1):
         return OutputResult(text)
     context = [question] if question and question.strip() else []
     context.append(args)
-    outcome = _compress_slot(slot, context, cfg, 1.0, count, counter_id)
+    task = _Task(slot, tuple(context), 1.0)
+    outcome = _compress_slot(task, cfg, tokens)
     if outcome.text is not None and outcome.lossy and cfg.ccr:
-        ccr_hash = _ccr_hash(text)
+        ccr_hash = memo.ccr_hash(text)
         if not _stored(store if store is not None else get_default_store(), ccr_hash, text):
             # no original to hand back: only what loses nothing
-            outcome = _compress_slot(
-                slot, context, cfg.replace(lossy=False), 1.0, count, counter_id
-            )
+            outcome = _compress_slot(task, cfg.replace(lossy=False), tokens)
     if outcome.text is None:
         return OutputResult(text, outcome.tokens_before, outcome.tokens_before)
-    hashes = [_ccr_hash(text)] if outcome.lossy and cfg.ccr else []
+    hashes = [memo.ccr_hash(text)] if outcome.lossy and cfg.ccr else []
     return OutputResult(
         outcome.text, outcome.tokens_before, outcome.tokens_after, [outcome.name], hashes
     )

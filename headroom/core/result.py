@@ -16,8 +16,10 @@ class CompressionResult:
         messages: The messages to send instead of the input.
         tokens_before: Tokens of the input.
         tokens_after: Tokens of `messages`.
-        tokens_saved: `tokens_before - tokens_after` (never negative).
-        compression_ratio: `tokens_saved / tokens_before`, from 0.0 to 1.0.
+        tokens_saved: `tokens_before - tokens_after`; negative when the request
+            grew (recall appended more than compression removed), reported as is.
+        compression_ratio: `tokens_saved / tokens_before`: 0.0 (no saving) to
+            1.0, below 0.0 when the request grew.
         transforms_applied: What ran, e.g. ``["json:records", "logs:templates"]``.
         ccr_hashes: Hashes under which lossy steps stored originals.
     """
@@ -30,7 +32,7 @@ class CompressionResult:
 
     @property
     def tokens_saved(self) -> int:
-        return max(0, self.tokens_before - self.tokens_after)
+        return self.tokens_before - self.tokens_after
 
     @property
     def compression_ratio(self) -> float:

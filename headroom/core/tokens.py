@@ -10,6 +10,7 @@ budgets err on the safe side. A caller may pass any ``Callable[[str], int]``.
 from __future__ import annotations
 
 import binascii
+import re
 import threading
 from collections.abc import Callable
 from functools import lru_cache
@@ -77,6 +78,12 @@ _MODEL_ENCODINGS: tuple[tuple[str, str], ...] = (
 
 _lock = threading.Lock()
 
+#: tiktoken's pattern backtracks over a whitespace run and overflows its stack
+#: (a Rust panic, a BaseException) from ~1,000,000 characters; runs this long
+#: are counted in pieces of this size, which changes the count by a token or so.
+_RUN_PIECE = 8192
+_LONG_RUN = re.compile(rf"\s{{{_RUN_PIECE},}}")
+
 
 def _bare_model(model: str) -> str:
     """`openai/gpt-4o`, `azure/gpt-4o-2024` -> `gpt-4o...`; provider prefixes are routing only."""
@@ -129,10 +136,27 @@ def counter_for_model(model: str) -> TokenCounter:
     def count(text: str) -> int:
         if not text:
             return 0
-        n = len(enc.encode_ordinary(text))
+        n = _encoded_length(enc, text)
         return n if scale == 1.0 else int(n * scale + 0.999)
 
     return count
+
+
+def _encoded_length(enc: Any, text: str) -> int:
+    """Tokens of `text`; long whitespace runs are encoded in pieces (see `_RUN_PIECE`)."""
+    if len(text) < _RUN_PIECE or _LONG_RUN.search(text) is None:
+        return len(enc.encode_ordinary(text))
+    total = 0
+    position = 0
+    for run in _LONG_RUN.finditer(text):
+        if run.start() > position:
+            total += len(enc.encode_ordinary(text[position : run.start()]))
+        for start in range(run.start(), run.end(), _RUN_PIECE):
+            total += len(enc.encode_ordinary(text[start : min(start + _RUN_PIECE, run.end())]))
+        position = run.end()
+    if position < len(text):
+        total += len(enc.encode_ordinary(text[position:]))
+    return total
 
 
 def count_message_tokens(message: Any, count: TokenCounter) -> int:

@@ -1,23 +1,58 @@
 """RollingWindow: make a request fit the model's context window.
 
-Only when a request is over `model_limit - output_reserve`: the oldest tool
-results are replaced by retrievable stubs first (their calls stay, so every
-call keeps its result), then the oldest prose turns. The system prompt and the
-last `keep_last_turns` turns are never touched, and no message is removed, so
-the message count (and every tool pairing) is preserved.
+Only when a request is over `model_limit - output_reserve`. Three steps, each
+only if the one before was not enough:
+
+1. The oldest tool results are replaced by retrievable stubs (their calls
+   stay, so every call keeps its result), then the oldest prose.
+2. Stubbing goes in *steps* on a grid fixed by the conversation itself: a
+   stub boundary sits where the cumulative size of the stubbable outputs
+   crosses a multiple of `STEP_SHARE` of the budget. When a request is over,
+   the boundary moves to the next grid line, freeing a whole step at once, and
+   the following requests (the same history plus a little) land on the same
+   boundary: the stubbed prefix, and so the provider's prompt cache, holds for
+   many turns after each cut instead of breaking on every turn.
+3. What still does not fit, such as one output larger than the window in the
+   latest turn, is cut to its head and tail around a retrievable marker.
+
+The system prompt, the latest question and the latest turns are never stubbed,
+and no message is removed, so the message count (and every tool pairing) is
+preserved.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
-from headroom.core.ccr import content_hash
 from headroom.core.config import CompressConfig
-from headroom.core.messages import Message, find_slots, replace_slots, user_text
+from headroom.core.memo import ccr_hash
+from headroom.core.messages import Message, Slot, find_slots, replace_slots, text_at, user_text
 from headroom.core.store import CCRStore
 from headroom.core.transforms.base import marker
 
-__all__ = ["context_window", "fit"]
+__all__ = ["MIN_CUT_TOKENS", "STEP_SHARE", "Fitted", "context_window", "cut_to_fit", "fit"]
+
+logger = logging.getLogger("headroom")
+
+#: Share of the budget one stubbing step frees. Each step breaks the cached
+#: prefix once, so larger steps break it less often but keep less history
+#: verbatim. Measured on a 200-round agent loop at a 128k window
+#: (bench/agent_loop.py): a quarter breaks it 20 times per 100 turns and costs
+#: 0.30x of uncached input, a half 10 times and 0.22x, three quarters 0.22x
+#: while keeping least; half keeps between half and all of the window in use.
+STEP_SHARE = 0.5
+#: A cut output keeps at least this many tokens (its head and tail).
+MIN_CUT_TOKENS = 256
+#: Slots shorter than this are not worth a stub (a stub is ~40 tokens).
+_MIN_STUB_CHARS = 200
+#: An agent loop answering one question runs many tool rounds; beyond the last
+#: `keep_last_turns` user turns, only this many rounds per kept turn stay verbatim.
+_ROUNDS_PER_TURN = 2
+#: A cut keeps more of the head (where outputs state what they are) than of the tail.
+_HEAD_SHARE = 2 / 3
+_WINDOW_PHRASE = "to fit the context window"
 
 # Model-name fragments -> context window in tokens; first match wins.
 _WINDOWS: tuple[tuple[str, int], ...] = (
@@ -44,51 +79,230 @@ def context_window(model: str) -> int | None:
     return None
 
 
-def _protected_from(messages: Sequence[Message], keep_last_turns: int) -> int:
-    """Index of the first message of the last `keep_last_turns` user turns."""
-    seen = 0
+@dataclass
+class Fitted:
+    """A request made to fit: the messages, their token sizes, the hashes stubs name,
+    what was done."""
+
+    messages: list[Message]
+    sizes: list[int]
+    hashes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _protected_from(messages: Sequence[Message], keep_last_turns: int) -> tuple[int, int]:
+    """Where the kept tail starts, and the index of the latest question.
+
+    The tail is the last `keep_last_turns` user turns, but at most their share
+    of model rounds (assistant messages) when one turn holds a long agent loop.
+    Both bounds only move forward as a conversation grows, so what was
+    stubbable stays stubbable and earlier stubs never come back.
+    """
+    turns = rounds = 0
+    turn_start = round_start = 0
+    last_question = -1
     for i in range(len(messages) - 1, -1, -1):
-        if user_text(messages[i]).strip():
-            seen += 1
-            if seen >= keep_last_turns:
-                return i
-    return 0
+        message = messages[i]
+        if turns < keep_last_turns and user_text(message).strip():
+            turns += 1
+            turn_start = i
+            if last_question < 0:
+                last_question = i
+        if rounds < keep_last_turns * _ROUNDS_PER_TURN and message.get("role") == "assistant":
+            rounds += 1
+            round_start = i
+        if turns >= keep_last_turns and rounds >= keep_last_turns * _ROUNDS_PER_TURN:
+            break
+    if last_question < 0:
+        last_question = next(
+            (i for i in range(len(messages) - 1, -1, -1) if user_text(messages[i]).strip()), -1
+        )
+    if rounds < keep_last_turns * _ROUNDS_PER_TURN:
+        round_start = 0
+    return max(turn_start, round_start), last_question
+
+
+class _Fitter:
+    """The request being fitted and its running token total."""
+
+    def __init__(
+        self,
+        messages: list[Message],
+        sizes: Sequence[int],
+        budget: int,
+        store: CCRStore,
+        measure: Callable[[Message], int],
+        count: Callable[[str], int],
+        originals: Callable[[Slot], str],
+        name_tool: bool = True,
+    ) -> None:
+        self.out = messages
+        self.name_tool = name_tool  # markers name headroom_retrieve only when it is offered
+        self.budget = budget
+        self.store = store
+        self.measure = measure
+        self.count = count
+        self.originals = originals
+        self.sizes = list(sizes)
+        self.total = sum(sizes)
+        self.hashes: list[str] = []
+        self.stubbed = 0
+        self.cut = 0
+
+    @property
+    def over(self) -> bool:
+        return self.total > self.budget
+
+    def _replace(self, slot: Slot, text: str) -> None:
+        i = slot.index
+        self.out[i] = replace_slots([self.out[i]], {(0, slot.path): text})[0]
+        size = self.measure(self.out[i])
+        self.total += size - self.sizes[i]
+        self.sizes[i] = size
+
+    def _keep(self, slot: Slot) -> str | None:
+        """Store the slot's original; its hash, or None when the store failed."""
+        original = self.originals(slot)
+        key = ccr_hash(original)
+        try:
+            self.store.put(key, original)
+        except Exception:
+            logger.warning(
+                "headroom: CCR store failed; the stub cannot be retrieved", exc_info=True
+            )
+            return None
+        self.hashes.append(key)
+        return key
+
+    def stub_in_steps(self, slots: Sequence[Slot], step: int) -> None:
+        """Stub `slots` (oldest first) up to the first grid line that makes the request fit."""
+        position = edge = 0
+        j = 0
+        while self.over and j < len(slots):
+            edge += step
+            while j < len(slots) and position < edge:
+                slot = slots[j]
+                position += self.count(slot.text)
+                what = (
+                    f"output of {slot.tool_name}"
+                    if slot.tool_name
+                    else f"earlier {slot.kind.split('_')[0]} message"
+                )
+                key = self._keep(slot)
+                summary = f"{what} ({len(slot.text)} chars) moved out {_WINDOW_PHRASE}"
+                self._replace(slot, marker(summary, key if self.name_tool else None))
+                self.stubbed += 1
+                j += 1
+
+    def cut_largest(self, slots: Sequence[Slot]) -> None:
+        """Cut the largest of `slots` to their head and tail until the request fits."""
+        # A token spans at least one character: shorter slots cannot be cut.
+        cuttable = [s for s in slots if len(s.text) > MIN_CUT_TOKENS]
+        sized = sorted(((self.count(s.text), s) for s in cuttable), key=lambda p: -p[0])
+        for size, slot in sized:
+            if not self.over:
+                break
+            target = max(MIN_CUT_TOKENS, size - (self.total - self.budget))
+            if target >= size:
+                continue
+            key = self._keep(slot)
+            named = key if self.name_tool else None
+            self._replace(slot, cut_to_fit(slot.text, target, self.count, named))
+            self.cut += 1
+
+
+def _is_stub(text: str) -> bool:
+    return len(text) < 600 and _WINDOW_PHRASE in text
+
+
+def cut_to_fit(
+    text: str, max_tokens: int, count: Callable[[str], int], ccr_hash: str | None
+) -> str:
+    """`text`'s head and tail around a marker, within `max_tokens` (lines kept whole
+    where a line break is near the cut)."""
+    tokens = count(text)
+    if tokens <= max_tokens:
+        return text
+    chars_per_token = len(text) / max(1, tokens)
+    keep = int(max_tokens * chars_per_token * 0.95)
+    while True:
+        keep = max(0, keep - 200)  # room for the marker
+        head_end = int(keep * _HEAD_SHARE)
+        tail_start = len(text) - (keep - head_end)
+        line = text.rfind("\n", 0, head_end)
+        if line > head_end * 0.8:
+            head_end = line
+        line = text.find("\n", tail_start)
+        if 0 <= line < tail_start + (len(text) - tail_start) * 0.2:
+            tail_start = line + 1
+        head, tail = text[:head_end], text[tail_start:] if keep else ""
+        note = marker(
+            f"cut {_WINDOW_PHRASE}: kept the first {len(head)} and the last "
+            f"{len(tail)} of {len(text)} characters",
+            ccr_hash,
+        )
+        result = "\n".join(p for p in (head, note, tail) if p)
+        if keep == 0 or count(result) <= max_tokens:
+            return result
+        keep = int(keep * 0.8)
 
 
 def fit(
-    messages: list[Message],
-    sizes: list[int],
+    messages: Sequence[Message],
+    sizes: Sequence[int],
     budget: int,
     cfg: CompressConfig,
     store: CCRStore,
     measure: Callable[[Message], int],
-) -> tuple[list[Message], list[str]]:
-    """Stub oldest tool results, then oldest prose, until the request fits `budget`."""
+    count: Callable[[str], int],
+    originals: Sequence[Message] | None = None,
+) -> Fitted | None:
+    """Stub, then cut, until the request fits `budget` tokens; None when it already fits.
+
+    `sizes` are the messages' token counts (as `measure` gives them).
+
+    `originals` (the messages before compression, same positions) supply the
+    texts stubs store for retrieval; without them the current texts are stored.
+    """
     out = list(messages)
-    total = sum(sizes)
-    hashes: list[str] = []
-    stop = _protected_from(out, cfg.keep_last_turns)
-    slots = [s for s in find_slots(out) if s.index < stop]
-    tool_slots = [s for s in slots if s.kind == "tool_output"]
-    prose_slots = [s for s in slots if s.kind in ("user_text", "assistant_text")]
-    for slot in [*tool_slots, *prose_slots]:
-        if total <= budget:
-            break
-        if len(slot.text) < 200:
-            continue
-        ccr_hash = content_hash(slot.text)
-        store.put(ccr_hash, slot.text)
-        what = (
-            f"output of {slot.tool_name}"
-            if slot.tool_name
-            else f"earlier {slot.kind.split('_')[0]} message"
-        )
-        stub = marker(
-            f"{what} ({len(slot.text)} chars) moved out to fit the context window",
-            ccr_hash if cfg.markers_name_tool else None,
-        )
-        before = measure(out[slot.index])
-        out = replace_slots(out, {(slot.index, slot.path): stub})
-        total += measure(out[slot.index]) - before
-        hashes.append(ccr_hash)
-    return out, hashes
+
+    def original_of(slot: Slot) -> str:
+        if originals is None or slot.index >= len(originals):
+            return slot.text
+        original = text_at(originals[slot.index], slot.path)
+        return slot.text if original is None else original
+
+    fitter = _Fitter(out, sizes, budget, store, measure, count, original_of, cfg.markers_name_tool)
+    if not fitter.over:
+        return None
+    stop, last_question = _protected_from(out, cfg.keep_last_turns)
+    slots = find_slots(out)
+    old = [
+        s
+        for s in slots
+        if s.index < stop and len(s.text) >= _MIN_STUB_CHARS and not _is_stub(s.text)
+    ]
+    tools = [s for s in old if s.kind == "tool_output"]
+    prose = [
+        s for s in old if s.kind in ("user_text", "assistant_text") and s.index != last_question
+    ]
+    step = max(1, int(budget * STEP_SHARE))
+    for group in (tools, prose):
+        if fitter.over:
+            fitter.stub_in_steps(group, step)
+    if fitter.over:
+        stubbed = {(s.index, s.path) for s in old}
+        recent = [  # texts of slots not stubbed are unchanged
+            s
+            for s in slots
+            if s.kind in ("tool_output", "user_text") and (s.index, s.path) not in stubbed
+        ]
+        fitter.cut_largest([s for s in recent if s.kind == "tool_output"])
+        if fitter.over:
+            fitter.cut_largest([s for s in recent if s.kind == "user_text"])
+    notes = []
+    if fitter.stubbed:
+        notes.append(f"window:stubbed {fitter.stubbed}")
+    if fitter.cut:
+        notes.append(f"window:cut {fitter.cut}")
+    return Fitted(fitter.out, fitter.sizes, fitter.hashes, notes)

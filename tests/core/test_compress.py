@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import json
 import logging
+import random
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,9 +28,13 @@ from headroom import (
     retrieve_tool_anthropic,
     retrieve_tool_openai,
 )
+from headroom.core import memo
 from headroom.core.hooks import CompressEvent
+from headroom.core.messages import message_pieces
 from headroom.core.store import InMemoryStore, ScopedStore
 from tests.conftest import case
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def big_json(n: int = 300) -> str:
@@ -238,11 +246,35 @@ def test_fail_open(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFix
         compress(messages, config=CompressConfig(fail_open=False))
 
 
-def test_deterministic_and_memoized() -> None:
+def test_deterministic_without_the_memo() -> None:
     messages = agent(big_json(350))
     first = compress(messages)
+    memo.clear()  # otherwise the second call is a lookup of the first
     second = compress(copy.deepcopy(messages))
     assert json.dumps(first.messages) == json.dumps(second.messages)
+    assert len(memo.slot_memo) > 0  # and it was memoized
+
+
+def test_deterministic_across_processes() -> None:
+    messages = agent(big_json(351), question="Which result has the highest score?")
+    code = (
+        "import json, sys\n"
+        "from headroom import compress\n"
+        "print(json.dumps(compress(json.load(sys.stdin)).messages))\n"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            input=json.dumps(messages),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+            check=True,
+        ).stdout
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1] == json.dumps(compress(messages).messages) + "\n"
 
 
 def test_protect_tools() -> None:
@@ -333,22 +365,38 @@ def test_window_stubs_oldest_tool_exchange_first() -> None:
     assert retrieve(stub_hash).startswith("turn 0")
 
 
-def test_cache_align_moves_volatile_values_to_the_end() -> None:
+def test_cache_align_keeps_volatile_values_in_the_system_prompt() -> None:
+    on = CompressConfig(cache_align=True)
     messages = agent(big_json())
-    messages[0] = {
-        "role": "system",
-        "content": "You are helpful. Today is 2026-11-22, request 0b9f6a5e-1c1d-4c55-8b1b-111122223333.",
-    }
-    a = compress(messages)
-    messages[0] = {
-        "role": "system",
-        "content": "You are helpful. Today is 2026-11-23, request 9e9f6a5e-1c1d-4c55-8b1b-111122224444.",
-    }
-    b = compress(messages)
-    assert a.messages[0] == b.messages[0]
-    assert "2026-11-22" in a.messages[1]["content"] and "2026-11-23" in b.messages[1]["content"]
-    off = compress(messages, config=CompressConfig(cache_align=False))
-    assert off.messages[0] == messages[0]
+    policy = "You are helpful. Refunds above 500 EUR need approval."
+    sent = []
+    for day, request in (("2026-11-22", "0b9f6a5e"), ("2026-11-23", "9e9f6a5e")):
+        messages[0] = {
+            "role": "system",
+            "content": f"Today is {day}, request {request}-1c1d-4c55-8b1b-111122223333. {policy}",
+        }
+        result = compress(messages, config=on)
+        system = result.messages[0]["content"]
+        assert result.messages[0]["role"] == "system" and day in system  # never leaves the role
+        assert result.messages[1:3] == messages[1:3]  # no other message changes
+        assert len(result.messages) == len(messages)
+        sent.append(system)
+    stable = [s.split("\n\n[dynamic values")[0] for s in sent]
+    assert stable[0] == stable[1] and policy in stable[0]  # the prefix before the values holds
+    assert json.dumps(compress(compress(messages, config=on).messages, config=on).messages) == (
+        json.dumps(compress(messages, config=on).messages)
+    )  # idempotent
+    assert compress(messages).messages[0] == messages[0]  # off by default
+
+
+def test_cache_align_reports_growth_honestly() -> None:
+    messages = [
+        {"role": "system", "content": "Date: 2026-11-22 10:31 UTC, session 1732270260."},
+        {"role": "user", "content": "hi"},
+    ]
+    result = compress(messages, config=CompressConfig(cache_align=True))
+    assert result.tokens_after > result.tokens_before
+    assert result.tokens_saved == result.tokens_before - result.tokens_after < 0
 
 
 def test_recall_surfaces_what_a_later_question_needs() -> None:
@@ -396,3 +444,251 @@ def test_a_failing_store_falls_back_to_lossless(caplog: pytest.LogCaptureFixture
     assert "headroom_retrieve" not in result.messages[3]["content"]
     assert result.tokens_saved > 0  # lossless savings are kept
     assert "store failed" in caplog.text
+
+
+class PanicException(BaseException):
+    """What a Rust extension (pyo3) raises when it panics: not an `Exception`."""
+
+
+def test_fails_open_on_a_base_exception_but_never_on_an_interrupt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pipeline = sys.modules["headroom.core.compress"]
+    messages = agent(big_json(334))
+
+    def panic(*args: Any, **kwargs: Any) -> Any:
+        raise PanicException("called `Result::unwrap()` on an `Err` value")
+
+    monkeypatch.setattr(pipeline, "compress_text", panic)
+    result = compress(messages)
+    assert result.messages == messages
+    assert result.transforms_applied == ["fail_open:PanicException"]
+    with pytest.raises(headroom.CompressionError):
+        compress(messages, config=CompressConfig(fail_open=False))
+
+    def interrupt(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "compress_text", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        compress(messages)
+
+    def cancelled(*args: Any, **kwargs: Any) -> Any:
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(pipeline, "compress_text", cancelled)
+    with pytest.raises(asyncio.CancelledError):  # a cancelled task stays cancelled
+        compress(messages)
+
+
+def test_a_million_spaces_do_not_crash_the_pipeline() -> None:
+    messages = agent("x", question="Why is this blank?" + " " * 1_000_000 + "?")
+    result = compress(messages)
+    assert result.messages == messages and result.tokens_before > 7000
+    assert not any(t.startswith("fail_open") for t in result.transforms_applied)
+
+
+def _lossy_everywhere(job: Any) -> Any:
+    """A transform that ignores the configuration: always lossy, always naming a hash."""
+    from headroom.core.transforms.base import Compressed, marker
+
+    return Compressed(job.text[:100] + marker("cut", job.ccr_hash or None), "fake:cut", True)
+
+
+def test_lossy_results_are_discarded_when_loss_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules["headroom.core.compress"], "compress_text", _lossy_everywhere)
+    messages = agent(big_json(336))
+    result = compress(messages, config=CompressConfig(lossy=False))
+    assert result.messages == messages and result.ccr_hashes == []
+    assert compress(messages).transforms_applied == ["fake:cut"]  # allowed by default
+
+
+def test_lossy_results_are_discarded_when_the_store_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class DownStore(InMemoryStore):
+        def put(self, key: str, original: str) -> None:
+            raise ConnectionError("store is down")
+
+    monkeypatch.setattr(sys.modules["headroom.core.compress"], "compress_text", _lossy_everywhere)
+    messages = agent(big_json(337))
+    result = compress(messages, store=DownStore())
+    assert result.messages == messages and result.ccr_hashes == []
+    assert "headroom_retrieve" not in json.dumps(result.messages)
+
+
+HTML_PAGE = (
+    "<html><head><style>body{color:red}</style><script>var x = 1;</script></head><body>"
+    + "".join(
+        f'<div class="row"><p>Paragraph {i} about <a href="https://example.invalid/{i}">'
+        f"item {i}</a> and its details.</p></div>"
+        for i in range(200)
+    )
+    + "</body></html>"
+)
+
+
+def test_html_respects_lossless_mode_and_a_failing_store() -> None:
+    class DownStore(InMemoryStore):
+        def put(self, key: str, original: str) -> None:
+            raise ConnectionError("store is down")
+
+    messages = agent(HTML_PAGE, question="Which items are linked?")
+    assert "html:text" in compress(messages).transforms_applied  # lossy by default
+    for result in (
+        compress(messages, config=CompressConfig(lossy=False)),
+        compress(messages, store=DownStore()),
+    ):
+        assert "headroom_retrieve" not in json.dumps(result.messages)
+        assert result.ccr_hashes == []
+        assert "html:text" not in result.transforms_applied
+
+
+def test_tokens_saved_is_negative_when_a_request_grows() -> None:
+    grown = headroom.CompressionResult(messages=[], tokens_before=61, tokens_after=110)
+    assert grown.tokens_saved == -49 and grown.compression_ratio < 0
+    assert grown.to_dict()["tokens_saved"] == -49
+
+
+# -- class 7: every output after a question gets that question ----------------------
+
+_NAMES = ["Aldous", "Brenna", "Caspian", "Delphine", "Ezra", "Fenwick", "Galadria", "Hollis"]
+_CITIES = ["Lisbon", "Osaka", "Quito", "Tallinn", "Accra", "Perth", "Bergen", "Cusco"]
+
+
+def _orders(seed: int, planted: str | None) -> str:
+    rnd = random.Random(seed)
+    rows = [
+        {
+            "order_id": f"ORD-{seed:02d}{i:04d}",
+            "customer": f"{rnd.choice(_NAMES)} {rnd.choice(_NAMES)}son",
+            "city": rnd.choice(_CITIES),
+            "amount_eur": rnd.randrange(20, 900),
+            "status": "shipped",
+        }
+        for i in range(rnd.randrange(250, 400))
+    ]
+    if planted is not None:
+        row = rows[rnd.randrange(len(rows))]
+        row["customer"] = planted
+        row["amount_eur"] = 4242
+    return json.dumps(rows, indent=2)
+
+
+def _several_outputs(layout: str, outputs: list[str], question: str) -> list[dict[str, Any]]:
+    n = len(outputs)
+    if layout == "anthropic":
+        return [
+            {"role": "user", "content": [{"type": "text", "text": question}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": f"t{i}", "name": "orders", "input": {"page": i}}
+                    for i in range(n)
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": f"t{i}", "content": out}
+                    for i, out in enumerate(outputs)
+                ],
+            },
+        ]
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": "You are an agent."},
+        {"role": "user", "content": question},
+    ]
+    calls = [
+        {
+            "id": f"c{i}",
+            "type": "function",
+            "function": {"name": "orders", "arguments": json.dumps({"page": i})},
+        }
+        for i in range(n)
+    ]
+    if layout == "parallel":
+        messages.append({"role": "assistant", "content": None, "tool_calls": calls})
+        messages += [
+            {"role": "tool", "tool_call_id": f"c{i}", "content": out}
+            for i, out in enumerate(outputs)
+        ]
+    else:  # one call per round, the model thinking aloud in between
+        for i, out in enumerate(outputs):
+            messages.append(
+                {"role": "assistant", "content": f"Checking page {i}.", "tool_calls": [calls[i]]}
+            )
+            messages.append({"role": "tool", "tool_call_id": f"c{i}", "content": out})
+    return messages
+
+
+@pytest.mark.parametrize("layout", ["parallel", "sequential", "anthropic"])
+@pytest.mark.parametrize("count", [2, 3, 4])
+def test_the_answer_in_a_later_output_after_one_question_survives(layout: str, count: int) -> None:
+    rnd = random.Random(hash((layout, count)) & 0xFFFF)
+    planted = f"{rnd.choice(['Quillon', 'Marrowby', 'Thistlewood'])} Ventures"
+    phrasings = [
+        f"How much did {planted} pay for its order?",
+        f"Find the order placed by {planted.lower()} and tell me the amount.",
+        f"what's the amount_eur on {planted}'s order",
+    ]
+    for position in range(1, count):  # the 2nd, 3rd... output
+        outputs = [
+            _orders(10 * count + i, planted if i == position else None) for i in range(count)
+        ]
+        for question in phrasings:
+            messages = _several_outputs(layout, outputs, question)
+            result = compress(
+                messages, model="claude-sonnet-4-5" if layout == "anthropic" else "gpt-4o"
+            )
+            assert result.ccr_hashes, "the outputs were not compressed with loss: no test"
+            blob = json.dumps(result.messages)
+            assert planted in blob and "4242" in blob, (layout, count, position, question)
+
+
+def test_each_slot_is_planned_with_the_latest_question_before_it() -> None:
+    from headroom.core.compress import _plan
+
+    outputs = [big_json(300 + i) for i in range(3)]
+    messages = _several_outputs("sequential", outputs, "first question")
+    messages.append({"role": "user", "content": "second question"})
+    messages.append(
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "c9", "type": "function", "function": {"name": "x", "arguments": "{}"}}
+            ],
+        }
+    )
+    messages.append({"role": "tool", "tool_call_id": "c9", "content": big_json(310)})
+    tasks, last_question = _plan(messages, CompressConfig(), set(), {})
+    assert last_question == len(messages) - 3
+    assert [t.context[0] for t in tasks] == ["first question"] * 3 + ["second question"]
+    assert [t.context[1] for t in tasks] == [json.dumps({"page": i}) for i in range(3)] + ["{}"]
+
+    # Anthropic: text beside tool results is a new question for what follows, not
+    # for the results it accompanies.
+    anthropic = _several_outputs("anthropic", outputs, "what failed?")
+    anthropic[2]["content"].append({"type": "text", "text": "and which one is slowest?"})
+    tasks, _ = _plan(anthropic, CompressConfig(), set(), {})
+    assert {t.context[0] for t in tasks} == {"what failed?"}
+
+
+def test_a_long_question_is_read_by_its_head_and_tail() -> None:
+    from headroom.core.compress import _plan
+
+    question = "Which order is from Quillon? " + "filler words " * 5000 + " Answer briefly."
+    tasks, _ = _plan(agent(big_json(300), question=question), CompressConfig(), set(), {})
+    (task,) = tasks
+    assert len(task.context[0]) <= 4001
+    assert task.context[0].startswith("Which order is from Quillon?")
+    assert task.context[0].endswith("Answer briefly.")
+
+
+def test_custom_counters_never_share_memoized_counts() -> None:
+    messages = agent(big_json(352))
+    for factor in (1, 2, 3):  # each lambda may reuse a collected one's id()
+        result = compress(messages, token_counter=lambda text, f=factor: f * len(text))
+        pieces = [message_pieces(m)[0] for m in messages]
+        assert result.tokens_before == sum(4 + sum(factor * len(p) for p in ps) for ps in pieces)
