@@ -2,8 +2,16 @@
 
 Imports, module-level code, class lines, every signature and the first line of
 each docstring stay; bodies of functions the request does not name are
-elided with a marker giving their line count. `cat -n` numbering is kept on
-the lines that stay, so the model can still cite line numbers.
+elided with a marker giving their line count. Inside an elided body the
+lines that carry a literal (a retry count, a threshold, a raised message, an
+assert, a returned constant) stay in place: a question about behaviour ("how
+many times does it retry?") names no function, so it cannot pick the body.
+`cat -n` numbering is kept on the lines that stay, so the model can still
+cite line numbers.
+
+Every scan here is linear in the text: definitions are matched only on
+lines short enough to be definitions, a signature scan stops at its colon
+or a one-line body, and elided ranges are merged in one sorted sweep.
 """
 
 from __future__ import annotations
@@ -12,15 +20,22 @@ import re
 from dataclasses import dataclass
 
 from headroom.core.detect import CAT_N
+from headroom.core.heuristics import (
+    CODE_FACT_LINE_MAX_CHARS,
+    CODE_FACTS_PER_BODY,
+    CODE_MAX_DEF_LINE_CHARS,
+    CODE_MAX_SIGNATURE_LINES,
+    CODE_MIN_BODY,
+)
 from headroom.core.transforms.base import Compressed, Job, marker
 
-__all__ = ["compress_code", "find_functions"]
+__all__ = ["Function", "compress_code", "fact_lines", "find_functions", "split_numbering"]
 
 _PY_DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)|^(\s*)class\s+(\w+)")
 _BRACE_DEF = re.compile(
     r"^(\s*)(?:[\w<>\[\],.*&:]+\s+)*?(?:function\s+|func\s+(?:\([^)]*\)\s*)?|fn\s+)?(\w+)\s*\([^;]*\)[^;]*\{\s*$"
 )
-_MIN_BODY = 4
+_NOT_FUNCTIONS = frozenset(("if", "for", "while", "switch", "catch", "else"))
 
 
 @dataclass(frozen=True)
@@ -33,7 +48,8 @@ class Function:
     end: int  # one past the last body line
 
 
-def _split_numbering(lines: list[str]) -> tuple[list[str], list[str]]:
+def split_numbering(lines: list[str]) -> tuple[list[str], list[str]]:
+    """(`cat -n` prefixes, code) per line; a line without numbering has prefix ""."""
     prefixes: list[str] = []
     bodies: list[str] = []
     for line in lines:
@@ -43,28 +59,36 @@ def _split_numbering(lines: list[str]) -> tuple[list[str], list[str]]:
     return prefixes, bodies
 
 
+_split_numbering = split_numbering  # the name recall.py imports
+
+
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
 def _python_functions(code: list[str]) -> list[Function]:
     functions: list[Function] = []
+    n = len(code)
     for i, line in enumerate(code):
+        if "def" not in line:
+            continue
         m = _PY_DEF.match(line)
         if not m or m.group(2) is None:
             continue
         indent = len(m.group(1))
-        j, depth = i, 0
-        while j < len(code):  # the signature may span lines
-            depth += (
-                code[j].count("(") + code[j].count("[") - code[j].count(")") - code[j].count("]")
-            )
-            if depth <= 0 and code[j].rstrip().endswith(":"):
-                break
+        j, depth, body_start = i, 0, -1
+        while j < n and j - i < CODE_MAX_SIGNATURE_LINES:  # the signature may span lines
+            text = code[j]
+            depth += text.count("(") + text.count("[") - text.count(")") - text.count("]")
+            if depth <= 0:
+                if text.rstrip().endswith(":"):
+                    body_start = j + 1
+                break  # balanced without a trailing colon: a one-line body, nothing to elide
             j += 1
-        body_start = j + 1
+        if body_start < 0:
+            continue
         end = body_start
-        while end < len(code) and (not code[end].strip() or _indent(code[end]) > indent):
+        while end < n and (not code[end].strip() or _indent(code[end]) > indent):
             end += 1
         while end > body_start and not code[end - 1].strip():
             end -= 1
@@ -75,8 +99,11 @@ def _python_functions(code: list[str]) -> list[Function]:
 def _brace_functions(code: list[str]) -> list[Function]:
     functions: list[Function] = []
     for i, line in enumerate(code):
+        stripped = line.rstrip()
+        if not stripped.endswith("{") or "(" not in line or len(line) > CODE_MAX_DEF_LINE_CHARS:
+            continue
         m = _BRACE_DEF.match(line)
-        if not m or m.group(2) in ("if", "for", "while", "switch", "catch", "else"):
+        if not m or m.group(2) in _NOT_FUNCTIONS:
             continue
         depth, end = 0, i
         for end in range(i, len(code)):
@@ -89,7 +116,7 @@ def _brace_functions(code: list[str]) -> list[Function]:
 
 def find_functions(code: list[str]) -> list[Function]:
     """Functions in the code, Python by indentation, C-like languages by braces."""
-    if any(_PY_DEF.match(line) and line.rstrip().endswith(":") for line in code):
+    if any("def" in line and line.rstrip().endswith(":") and _PY_DEF.match(line) for line in code):
         return _python_functions(code)
     return _brace_functions(code)
 
@@ -102,12 +129,13 @@ def _docstring_end(code: list[str], body_start: int, end: int) -> int:
 
 
 _DOC_OPEN = re.compile(r'^\s*[rRuU]?("""|\'\'\')')
+_CLASS = re.compile(r"\s*class\s+\w")
 _KEEP_DOC_LINES = 2
 
 
 def _long_docstrings(code: list[str]) -> list[tuple[int, int]]:
     """Ranges to elide inside long module and class docstrings (their opening lines stay)."""
-    openers = [0] + [i + 1 for i, line in enumerate(code) if re.match(r"\s*class\s+\w", line)]
+    openers = [0] + [i + 1 for i, line in enumerate(code) if "class" in line and _CLASS.match(line)]
     ranges: list[tuple[int, int]] = []
     for i in openers:
         while i < len(code) and not code[i].strip():
@@ -121,51 +149,120 @@ def _long_docstrings(code: list[str]) -> list[tuple[int, int]]:
     return ranges
 
 
+# Lines of a body that carry a literal a behaviour question may be about, strongest first.
+_LITERAL = r"(?:-?\.?\d|[\'\"`]|True\b|False\b|true\b|false\b)"
+_FACT_KINDS: tuple[re.Pattern[str], ...] = (
+    # raise/throw/assert/panic with a literal message or value
+    re.compile(r"^\s*(?:raise|throw|panic!?|assert\w*|abort|die)\b.*[\'\"\d]"),
+    # a named value set to a literal: MAX_RETRIES = 5, self.timeout = 30.0, const n = 3;
+    re.compile(
+        r"^\s*(?:[\w<>\[\],.*&]+\s+){0,3}[\w.\[\]\'\"]+\s*(?::[^=]{1,40})?"
+        r"(?::=|[-+*/|&]?=)(?!=)\s*" + _LITERAL
+    ),
+    # a comparison, a numeric argument or keyword: if retries > 3, range(5), timeout=30
+    re.compile(r"(?:[<>]=?|[=!]==?)\s*(?:-?\.?\d|[\'\"`])|\w\(\s*-?\.?\d|[(,]\s*\w+\s*=\s*-?\.?\d"),
+    # a returned literal
+    re.compile(r"^\s*return\s+" + _LITERAL),
+)
+# Literals that say nothing alone: 0, 1, -1, empty strings, subscripts like [2].
+_TRIVIAL = re.compile(r"(?<![\w.])-?[01](?![\w.])|\[\s*-?\d+\s*\]|\"\"|''")
+_ANY_LITERAL = re.compile(r"(?<![\w.])-?\.?\d|[\'\"`]|\b(?:True|False|true|false)\b")
+
+
+def _fact_rank(line: str) -> int | None:
+    """How strongly a body line states a behaviour-defining literal (lower is stronger)."""
+    if len(line) > CODE_FACT_LINE_MAX_CHARS or not _ANY_LITERAL.search(_TRIVIAL.sub("", line)):
+        return None
+    for rank, pattern in enumerate(_FACT_KINDS):
+        if pattern.search(line):
+            return rank
+    return None
+
+
+def fact_lines(
+    code: list[str], start: int, end: int, limit: int = CODE_FACTS_PER_BODY
+) -> list[int]:
+    """Indices in `[start, end)` of the lines that state a literal, strongest `limit`, in order."""
+    ranked: list[tuple[int, int]] = []
+    for i in range(start, end):
+        rank = _fact_rank(code[i])
+        if rank is not None:
+            ranked.append((rank, i))
+    ranked.sort()
+    return sorted(i for _, i in ranked[:limit])
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Ranges sorted by start with any range that starts inside an earlier one dropped."""
+    kept: list[tuple[int, int]] = []
+    reach = -1
+    for start, end in sorted(ranges):
+        if start < reach:
+            continue
+        kept.append((start, end))
+        reach = end
+    return kept
+
+
 def compress_code(job: Job) -> Compressed | None:
     lines = job.text.splitlines()
     if len(lines) < 20 or not job.config.lossy:
         return None
-    prefixes, code = _split_numbering(lines)
+    prefixes, code = split_numbering(lines)
     functions = find_functions(code)
     if not functions:
         return None
     named = {t.rsplit(".", 1)[-1] for t in job.relevance.terms}
-    units = ["\n".join(code[f.start : f.end]) for f in functions]
-    relevant = {functions[i].name for i in job.relevance.top(units, job.scaled(3), max_share=0.05)}
-    relevant |= {f.name for f in functions if f.name.lower() in named}
+    relevant: set[str] = set()
+    if job.relevance:
+        units = ["\n".join(code[f.start : f.end]) for f in functions]
+        picked = job.relevance.top(units, job.scaled(3), max_share=0.05)
+        relevant = {functions[i].name for i in picked}
+        relevant |= {f.name for f in functions if f.name.lower() in named}
 
-    elide: dict[int, int] = {}  # first elided line -> one past the last
+    candidates: list[tuple[int, int]] = []
     for f in functions:
         if f.name in relevant:
             continue
         start = _docstring_end(code, f.body_start, f.end)
-        if f.end - start >= _MIN_BODY and not any(s <= start < e for s, e in elide.items()):
-            elide[start] = f.end
-    for start, end in _long_docstrings(code):
-        if not any(s <= start < e for s, e in elide.items()):
-            elide[start] = end
+        if f.end - start >= CODE_MIN_BODY:
+            candidates.append((start, f.end))
+    candidates += _long_docstrings(code)
+    elide = _merge(candidates)
     if not elide:
         return None
+
+    def shown(i: int) -> str:
+        return prefixes[i] + code[i] if prefixes[i] else lines[i]
+
+    def gap(first: int, stop: int) -> str:
+        ref = first if code[first].strip() else max(first - 1, 0)
+        return f"{' ' * _indent(code[ref])}... ({stop - first} lines elided)"
+
     out: list[str] = []
-    elided = 0
+    elided = facts = 0
     i = 0
-    while i < len(lines):
-        if i in elide:
-            end = elide[i]
-            indent = (
-                " " * _indent(code[i])
-                if code[i].strip()
-                else " " * (_indent(code[i - 1]) if i else 0)
-            )
-            out.append(f"{indent}... ({end - i} lines elided)")
-            elided += end - i
-            i = end
-            continue
-        out.append(prefixes[i] + code[i] if prefixes[i] else lines[i])
-        i += 1
-    kept = sorted(relevant) if relevant else []
+    for start, end in elide:
+        out.extend(shown(k) for k in range(i, start))
+        cursor = start
+        for k in [*fact_lines(code, start, end), end]:
+            if k - cursor > 1:  # a one-line gap costs no less shown than marked
+                out.append(gap(cursor, k))
+                elided += k - cursor
+            else:
+                out.extend(shown(j) for j in range(cursor, k))
+            if k < end:
+                out.append(shown(k))
+                facts += 1
+            cursor = k + 1
+        i = end
+    if not elided:
+        return None
+    out.extend(shown(k) for k in range(i, len(lines)))
     summary = f"{elided} of {len(lines)} lines of function bodies elided; signatures kept"
-    if kept:
-        summary += "; full bodies kept for " + ", ".join(kept[:8])
+    if facts:
+        summary += f", and {facts} body lines holding literals (limits, messages, constants)"
+    if relevant:
+        summary += "; full bodies kept for " + ", ".join(sorted(relevant)[:8])
     out.append(marker(summary, job.ccr_hash or None))
     return Compressed("\n".join(out), "code:outline", lossy=True)

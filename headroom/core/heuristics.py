@@ -1,0 +1,86 @@
+"""Every tuned number of the content transforms, named once with the reason for it.
+
+A constant lives here when it decides what is kept or how much work is done;
+the modules import it by name, so a reader can see all such choices at once
+and a change to one is a change to this file.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CODE_FACTS_PER_BODY",
+    "CODE_FACT_LINE_MAX_CHARS",
+    "CODE_MAX_DEF_LINE_CHARS",
+    "CODE_MAX_SIGNATURE_LINES",
+    "CODE_MIN_BODY",
+    "GREP_MAX_PATH_SHARE",
+    "GREP_MIN_MATCHES_FOR_SELECTION",
+    "GREP_PER_FILE",
+    "GREP_RELEVANT",
+    "LOG_BLOCK_MAX_LINES",
+    "LOG_COLLAPSE_AT",
+    "LOG_GENERALIZE_AT",
+    "LOG_GENERALIZE_MAX_MASKED",
+    "LOG_MAX_LISTED_VALUES",
+    "LOG_RARE_MAX",
+    "LOG_RARE_SHARE",
+    "LOG_RELEVANT",
+    "TEXT_MAX_DISTINCT_SHARE",
+    "TEXT_MIN_LINES_FOR_TEMPLATES",
+]
+
+# --- text kinds: logs, code reads, grep output, plain text ---------------------------------
+
+#: A log template recurring fewer times than this is always kept verbatim: a handful
+#: of look-alike lines is exactly what a question tends to be about.
+LOG_COLLAPSE_AT = 5
+#: A template is also rare, and kept verbatim, while its lines are at most this share
+#: of the log: an unusual event repeated a few times in a long log stands out by
+#: frequency whatever its severity.
+LOG_RARE_SHARE = 0.005
+#: ...but never above this many lines, so a long log's mid-frequency chatter still collapses.
+LOG_RARE_MAX = 12
+#: Lines that share a template once a rare word is masked (a user or host name) must
+#: number this many before they merge into one collapsed template.
+LOG_GENERALIZE_AT = 5
+#: At most this many words of a line may be masked by that merge: a line most of whose
+#: words are rare is a message of its own, not a variant of another.
+LOG_GENERALIZE_MAX_MASKED = 2
+#: A multi-line block (traceback, stack trace, indented detail) longer than this keeps
+#: its head and tail only when kept: a 5,000-line dump is not one fact.
+LOG_BLOCK_MAX_LINES = 200
+#: A collapsed template lists the values of a masked slot only when they are this few:
+#: then they name hosts, codes or states rather than timestamps or counters.
+LOG_MAX_LISTED_VALUES = 6
+#: Lines the request's terms pick out, kept verbatim (scaled by the caller's bias).
+LOG_RELEVANT = 8
+
+#: A function body shorter than this many lines is never elided: the marker would cost
+#: about as much as the lines.
+CODE_MIN_BODY = 4
+#: Lines of an elided body that carry a literal (a threshold, a retry count, a raised
+#: message) stay, at most this many per body: they answer "how many times does it retry".
+CODE_FACTS_PER_BODY = 6
+#: A line longer than this is data (an embedded blob), not a fact worth keeping alone.
+CODE_FACT_LINE_MAX_CHARS = 160
+#: A brace-language definition line is at most this long; longer lines are data, and
+#: the definition pattern would backtrack over them.
+CODE_MAX_DEF_LINE_CHARS = 400
+#: A Python signature spans at most this many lines; a scan that goes further is not one.
+CODE_MAX_SIGNATURE_LINES = 60
+
+#: Each file keeps its first match groups (match plus its context lines).
+GREP_PER_FILE = 2
+#: Below this many matches grep output is only regrouped (lossless).
+GREP_MIN_MATCHES_FOR_SELECTION = 40
+#: Groups the request's terms pick out, kept (scaled by the caller's bias).
+GREP_RELEVANT = 10
+#: Matches under a path named by the request are all kept while they are at most this
+#: share of the output; a word naming most paths selects nothing.
+GREP_MAX_PATH_SHARE = 0.5
+
+#: Plain text shorter than this many non-blank lines is only tidied.
+TEXT_MIN_LINES_FOR_TEMPLATES = 50
+#: Plain text whose non-blank lines are less than this share distinct repeats enough to
+#: collapse like a log.
+TEXT_MAX_DISTINCT_SHARE = 0.7
