@@ -6,6 +6,7 @@ import re
 
 from headroom.core.heuristics import TEXT_MAX_DISTINCT_SHARE, TEXT_MIN_LINES_FOR_TEMPLATES
 from headroom.core.transforms.base import Compressed, Job, marker
+from headroom.core.transforms.grep import compress_grep, is_heading_layout
 from headroom.core.transforms.logs import compress_logs
 
 __all__ = ["compress_diff", "compress_html", "compress_text_lines", "tidy_whitespace"]
@@ -41,6 +42,8 @@ def compress_text_lines(job: Job) -> Compressed | None:
     paragraphs of prose are not a log's recurring template, and counting them
     sent every long prose text through a template pass that found nothing.
     """
+    if is_heading_layout(job.text.split("\n", 400)[:400]):  # ripgrep's --heading output
+        return compress_grep(job)
     if job.config.lossy and _repetitive(job.text):
         collapsed = compress_logs(job)
         if collapsed is not None and collapsed.lossy:
