@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "CODE_FACTS_PER_BODY",
     "CODE_FACT_LINE_MAX_CHARS",
+    "CODE_FACT_MAX_REPEAT",
     "CODE_MAX_DEF_LINE_CHARS",
     "CODE_MAX_SIGNATURE_LINES",
     "CODE_MIN_BODY",
@@ -61,6 +62,9 @@ CODE_MIN_BODY = 4
 #: Lines of an elided body that carry a literal (a threshold, a retry count, a raised
 #: message) stay, at most this many per body: they answer "how many times does it retry".
 CODE_FACTS_PER_BODY = 6
+#: A literal-bearing line whose shape recurs in more bodies than this is boilerplate
+#: (the same guard in every method) and is elided with the rest.
+CODE_FACT_MAX_REPEAT = 3
 #: A line longer than this is data (an embedded blob), not a fact worth keeping alone.
 CODE_FACT_LINE_MAX_CHARS = 160
 #: A brace-language definition line is at most this long; longer lines are data, and

@@ -17,17 +17,20 @@ or a one-line body, and elided ranges are merged in one sorted sweep.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from headroom.core.detect import CAT_N
 from headroom.core.heuristics import (
     CODE_FACT_LINE_MAX_CHARS,
+    CODE_FACT_MAX_REPEAT,
     CODE_FACTS_PER_BODY,
     CODE_MAX_DEF_LINE_CHARS,
     CODE_MAX_SIGNATURE_LINES,
     CODE_MIN_BODY,
 )
 from headroom.core.transforms.base import Compressed, Job, marker
+from headroom.core.transforms.logs import template_of
 
 __all__ = ["Function", "compress_code", "fact_lines", "find_functions", "split_numbering"]
 
@@ -180,16 +183,33 @@ def _fact_rank(line: str) -> int | None:
 
 
 def fact_lines(
-    code: list[str], start: int, end: int, limit: int = CODE_FACTS_PER_BODY
-) -> list[int]:
-    """Indices in `[start, end)` of the lines that state a literal, strongest `limit`, in order."""
-    ranked: list[tuple[int, int]] = []
-    for i in range(start, end):
-        rank = _fact_rank(code[i])
-        if rank is not None:
-            ranked.append((rank, i))
-    ranked.sort()
-    return sorted(i for _, i in ranked[:limit])
+    code: list[str], ranges: list[tuple[int, int]], limit: int = CODE_FACTS_PER_BODY
+) -> list[list[int]]:
+    """Per range, the indices of its lines that state a literal: strongest `limit`, in order.
+
+    A line whose shape (numbers and ids masked) recurs in more than
+    `CODE_FACT_MAX_REPEAT` bodies is boilerplate (the same guard in every
+    method), not a fact that sets this body apart; it is left elided.
+    """
+    found: list[list[tuple[int, int, str]]] = []
+    bodies_per_shape: Counter[str] = Counter()
+    for start, end in ranges:
+        ranked = []
+        for i in range(start, end):
+            rank = _fact_rank(code[i])
+            if rank is not None:
+                ranked.append((rank, i, template_of(code[i])))
+        bodies_per_shape.update({shape for _, _, shape in ranked})
+        found.append(ranked)
+    picked: list[list[int]] = []
+    for ranked in found:
+        distinct = sorted(
+            (rank, i)
+            for rank, i, shape in ranked
+            if bodies_per_shape[shape] <= CODE_FACT_MAX_REPEAT
+        )
+        picked.append(sorted(i for _, i in distinct[:limit]))
+    return picked
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -237,15 +257,16 @@ def compress_code(job: Job) -> Compressed | None:
 
     def gap(first: int, stop: int) -> str:
         ref = first if code[first].strip() else max(first - 1, 0)
-        return f"{' ' * _indent(code[ref])}... ({stop - first} lines elided)"
+        lead = code[ref][: _indent(code[ref])]
+        return f"{lead}... ({stop - first} lines elided)"
 
     out: list[str] = []
     elided = facts = 0
     i = 0
-    for start, end in elide:
+    for (start, end), facts_here in zip(elide, fact_lines(code, elide), strict=True):
         out.extend(shown(k) for k in range(i, start))
         cursor = start
-        for k in [*fact_lines(code, start, end), end]:
+        for k in [*facts_here, end]:
             if k - cursor > 1:  # a one-line gap costs no less shown than marked
                 out.append(gap(cursor, k))
                 elided += k - cursor
