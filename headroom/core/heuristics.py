@@ -79,8 +79,8 @@ GREP_PER_FILE = 2
 GREP_MIN_MATCHES_FOR_SELECTION = 40
 #: Groups the request's terms pick out, kept (scaled by the caller's bias).
 GREP_RELEVANT = 10
-#: Matches under a path named by the request are all kept while they are at most this
-#: share of the output; a word naming most paths selects nothing.
+#: Matches under paths named by the request are all kept while they are at most this
+#: share of the output; words naming most paths (a search's own directories) select nothing.
 GREP_MAX_PATH_SHARE = 0.5
 
 #: Plain text shorter than this many non-blank lines is only tidied.

@@ -16,6 +16,7 @@ from typing import Any
 
 from headroom.core.detect import detect_kind, parse_json, split_json
 from headroom.core.relevance import Relevance
+from headroom.core.transforms import grep, logs
 from headroom.core.transforms.code import _split_numbering, find_functions
 from headroom.core.transforms.gitlog import split_commits
 from headroom.core.transforms.json_data import _flatten
@@ -69,6 +70,10 @@ def units_of(text: str) -> list[str]:
         return split_passages(text)
     if kind == "gitlog":
         return split_commits(text)
+    if kind == "grep" or (kind == "text" and grep.is_heading_layout(text.split("\n", 400)[:400])):
+        return grep.units(text)  # a match with its context lines is one unit
+    if kind == "log":
+        return logs.units(text)  # a line with its traceback is one unit
     return [line for line in text.splitlines() if line.strip()]
 
 

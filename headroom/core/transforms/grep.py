@@ -24,7 +24,7 @@ from headroom.core.heuristics import (
 )
 from headroom.core.transforms.base import Compressed, Job, marker
 
-__all__ = ["Match", "compress_grep", "is_heading_layout", "parse_grep", "path_words"]
+__all__ = ["Match", "compress_grep", "is_heading_layout", "parse_grep", "path_words", "units"]
 
 _LINE = re.compile(r"^(?:\./)?(?P<path>[^\s:]+?)(?P<sep>[:-])(?P<num>\d+)(?P=sep)(?P<text>.*)$")
 # ripgrep --heading: `12:text` for a match, `12-text` for context, under a path line.
@@ -98,6 +98,22 @@ def _groups(items: list[Match | str]) -> list[list[int]]:
             groups.append([i])
         last = item
     return groups
+
+
+def units(text: str) -> list[str]:
+    """The output as answerable units: each match group (a match with its context
+    lines, as `path:line:text`) and each other non-blank line."""
+    items = parse_grep(text)
+    grouped = _groups(items)
+    first = {members[0]: members for members in grouped}
+    out: list[str] = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            if item.strip() and item.strip() != _SEPARATOR:
+                out.append(item)
+        elif i in first:
+            out.append("\n".join(_raw(items[k]) for k in first[i]))
+    return out
 
 
 def _fold(word: str) -> str:
@@ -180,7 +196,7 @@ def _named_paths(items: list[Match | str], groups: list[list[int]], job: Job) ->
     """Groups under a path the request names by a word ("tests", "migrations").
 
     A word naming most of the output's groups (the repository's top directory)
-    selects nothing.
+    selects nothing, nor do words that together name most of them.
     """
     wanted = {_fold(t) for t in job.relevance.terms if t.isalpha() and len(t) >= 3}
     if not wanted:
@@ -196,7 +212,10 @@ def _named_paths(items: list[Match | str], groups: list[list[int]], job: Job) ->
         for w in words[path]:
             groups_per_word[w] = groups_per_word.get(w, 0) + 1
     narrow = {w for w, n in groups_per_word.items() if n <= GREP_MAX_PATH_SHARE * len(groups)}
-    return {g for g, found in enumerate(named) if found & narrow}
+    hits = {g for g, found in enumerate(named) if found & narrow}
+    # Words that together name most of the output (the directories a search was
+    # run over, repeated in its arguments) tell nothing about which match matters.
+    return hits if len(hits) <= GREP_MAX_PATH_SHARE * len(groups) else set()
 
 
 def _path(items: list[Match | str], members: list[int]) -> str:

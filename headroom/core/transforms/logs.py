@@ -28,7 +28,7 @@ from headroom.core.heuristics import (
 )
 from headroom.core.transforms.base import SEVERITY, Compressed, Job, has_severity, marker
 
-__all__ = ["compress_logs", "is_severe", "template_of"]
+__all__ = ["compress_logs", "is_severe", "template_of", "units"]
 
 _VARIABLE = re.compile(
     r"(?<![\w.:/@+=-])[\w.:/@+=-]*?\d[\w.:/@+=-]*"
@@ -152,6 +152,15 @@ def _record_starts(lines: list[str]) -> list[int]:
         if not continuation:
             starts.append(i)
     return starts
+
+
+def units(text: str) -> list[str]:
+    """The log as answerable units: each record (a line with its traceback or stack
+    trace, if any), blank lines left out."""
+    lines = text.splitlines()
+    starts = _record_starts(lines)
+    ends = [*starts[1:], len(lines)]
+    return ["\n".join(lines[s:e]) for s, e in zip(starts, ends, strict=True) if lines[s].strip()]
 
 
 def _tidy(line: str) -> str:
