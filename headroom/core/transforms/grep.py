@@ -34,15 +34,27 @@ _PATH_SPLIT = re.compile(r"[/\\._\-\s]+")
 _SEPARATOR = "--"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
-    """One match (`sep` ":") or context line (`sep` "-") of one file."""
+    """One match (`sep` ":") or context line (`sep` "-") of one file.
+
+    The number and text are slices of `raw`, taken when read: a million-line
+    output then holds one string per line, not three.
+    """
 
     path: str
-    number: str
     sep: str
-    text: str
     raw: str
+    num_at: int  # where the line number starts in `raw`
+    text_at: int  # where the matched text starts in `raw`
+
+    @property
+    def number(self) -> str:
+        return self.raw[self.num_at : self.text_at - 1]
+
+    @property
+    def text(self) -> str:
+        return self.raw[self.text_at :]
 
 
 def is_heading_layout(lines: list[str]) -> bool:
@@ -63,11 +75,14 @@ def parse_grep(text: str) -> list[Match | str]:
     heading = is_heading_layout(lines)
     current: str | None = None
     out: list[Match | str] = []
+    paths: dict[str, str] = {}  # one string per path, however many lines name it
     for k, raw in enumerate(lines):
         if heading:
             m = _NUMBERED.match(raw)
             if m and current is not None:
-                out.append(Match(current, m["num"], m["sep"], m["text"], f"{current}:{raw}"))
+                shift = len(current) + 1
+                line = f"{current}:{raw}"
+                out.append(Match(current, m["sep"], line, shift, shift + m.end("num") + 1))
                 continue
             if _HEADING.match(raw) and k + 1 < len(lines) and _NUMBERED.match(lines[k + 1]):
                 current = raw[2:] if raw.startswith("./") else raw
@@ -77,7 +92,11 @@ def parse_grep(text: str) -> list[Match | str]:
             out.append(raw)
             continue
         m = _LINE.match(raw)
-        out.append(Match(m["path"], m["num"], m["sep"], m["text"], raw) if m else raw)
+        if m is None:
+            out.append(raw)
+            continue
+        path = paths.setdefault(m["path"], m["path"])
+        out.append(Match(path, m["sep"], raw, m.start("num"), m.start("text")))
     return out
 
 
@@ -132,13 +151,11 @@ def path_words(path: str) -> set[str]:
 
 def compress_grep(job: Job) -> Compressed | None:
     items = parse_grep(job.text)
-    matches = [x for x in items if isinstance(x, Match) and x.sep == ":"]
-    if len(matches) < 3:
+    total = sum(1 for x in items if isinstance(x, Match) and x.sep == ":")
+    if total < 3:
         return None
-    lossy = job.config.lossy and len(matches) >= GREP_MIN_MATCHES_FOR_SELECTION
-    keep: set[int] = set(range(len(items)))
-    if lossy:
-        keep = _select(items, job)
+    lossy = job.config.lossy and total >= GREP_MIN_MATCHES_FOR_SELECTION
+    keep = _select(items, job) if lossy else None
     out: list[str] = []
     current: str | None = None
     omitted_by_path: dict[str, int] = {}
@@ -148,7 +165,7 @@ def compress_grep(job: Job) -> Compressed | None:
                 out.append(item)
                 current = None
             continue
-        if i not in keep:
+        if keep is not None and not keep[i]:
             if item.sep == ":":
                 omitted_by_path[item.path] = omitted_by_path.get(item.path, 0) + 1
             continue
@@ -164,15 +181,15 @@ def compress_grep(job: Job) -> Compressed | None:
         f"{p} {n}" for p, n in sorted(omitted_by_path.items(), key=lambda kv: -kv[1])[:12]
     )
     summary = (
-        f"{omitted} of {len(matches)} matches omitted, with their context lines"
-        f" (per file: {per_file})"
+        f"{omitted} of {total} matches omitted, with their context lines (per file: {per_file})"
     )
     out.append(marker(summary, job.ccr_hash or None))
     return Compressed("\n".join(out), "grep:select", lossy=True)
 
 
-def _select(items: list[Match | str], job: Job) -> set[int]:
-    """Items to keep: whole groups, chosen per file, by the request's terms and paths."""
+def _select(items: list[Match | str], job: Job) -> list[bool]:
+    """Per item, whether it stays: whole groups, chosen per file, by the request's terms
+    and by the paths it names; every line that is not a match stays."""
     groups = _groups(items)
     chosen: set[int] = set()
     per_file: dict[str, int] = {}
@@ -186,9 +203,12 @@ def _select(items: list[Match | str], job: Job) -> set[int]:
     if job.relevance:
         texts = ["\n".join(_raw(items[i]) for i in members) for members in groups]
         chosen.update(job.relevance.top(texts, job.scaled(GREP_RELEVANT), max_share=0.05))
+        del texts
         chosen.update(_named_paths(items, groups, job))
-    keep = {i for g in chosen for i in groups[g]}
-    keep.update(i for i, item in enumerate(items) if isinstance(item, str))
+    keep = [isinstance(item, str) for item in items]
+    for g in chosen:
+        for i in groups[g]:
+            keep[i] = True
     return keep
 
 

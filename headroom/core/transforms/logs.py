@@ -66,6 +66,11 @@ def is_severe(line: str) -> bool:
     return has_severity(line) or _LEVEL.search(line) is not None
 
 
+#: Lines joined per regex pass when scanning a large group: one pass per chunk keeps
+#: the speed of a single pass without a copy of the whole group in memory.
+_CHUNK = 4096
+
+
 def _line_starts(lines: list[str]) -> list[int]:
     starts = [0]
     for line in lines[:-1]:
@@ -87,13 +92,15 @@ def _variables_per_line(lines: list[str]) -> list[list[str]]:
 
 
 def _severe_lines(lines: list[str]) -> list[bool]:
-    """`is_severe` for every line, in one regex pass over the whole text."""
-    joined = "\n".join(lines)
-    starts = _line_starts(lines)
+    """`is_severe` for every line, one regex pass per chunk of lines."""
     flags = [False] * len(lines)
-    for pattern, text in ((SEVERITY, joined.lower()), (_LEVEL, joined)):
-        for match in pattern.finditer(text):
-            flags[bisect.bisect_right(starts, match.start()) - 1] = True
+    for offset in range(0, len(lines), _CHUNK):
+        chunk = lines[offset : offset + _CHUNK]
+        joined = "\n".join(chunk)
+        starts = _line_starts(chunk)
+        for pattern, text in ((SEVERITY, joined.lower()), (_LEVEL, joined)):
+            for match in pattern.finditer(text):
+                flags[offset + bisect.bisect_right(starts, match.start()) - 1] = True
     return flags
 
 
@@ -109,13 +116,13 @@ def _templates(lines: list[str], severe: list[bool]) -> list[str]:
     """
     tidy = _SPACES.sub(" ", "\n".join(line.strip() for line in lines))
     base = _RUNS.sub("<*>", _VARIABLE.sub("<*>", tidy)).split("\n")  # one pass, not one per line
-    split = [t.split(" ") for t in base]
     df: Counter[str] = Counter()
-    for tokens in split:
-        df.update(set(tokens))
+    for line in base:  # split twice rather than hold every line's words at once
+        df.update(set(line.split(" ")))
     rare_at = max(2, len(lines) // 40)
     general: list[str] = []
-    for tokens, b in zip(split, base, strict=True):
+    for b in base:
+        tokens = b.split(" ")
         masked = ["<*>" if tok != "<*>" and df[tok] <= rare_at else tok for tok in tokens]
         changed = sum(1 for tok, m in zip(tokens, masked, strict=True) if tok != m)
         # a line most of whose words are rare is a message of its own, not a variant
@@ -173,9 +180,8 @@ def compress_logs(job: Job) -> Compressed | None:
     lines = job.text.splitlines()
     if len(lines) < 8:
         return None
-    tidy = [_tidy(line) for line in lines]
     if not job.config.lossy:
-        return Compressed("\n".join(_dedupe_runs(tidy)), "logs:tidy")
+        return Compressed("\n".join(_dedupe_runs([_tidy(line) for line in lines])), "logs:tidy")
     starts = _record_starts(lines)
     ends = [*starts[1:], len(lines)]
     heads = [lines[s] for s in starts]
@@ -191,6 +197,7 @@ def compress_logs(job: Job) -> Compressed | None:
     if job.relevance:
         units = ["\n".join(lines[s:e]) for s, e in zip(starts, ends, strict=True)]
         relevant = set(job.relevance.top(units, job.scaled(LOG_RELEVANT), max_share=0.05))
+        del units  # a copy of the whole log; not needed past this point
 
     rare_at = max(LOG_COLLAPSE_AT - 1, min(LOG_RARE_MAX, int(n * LOG_RARE_SHARE)))
     verbatim: set[int] = {0, n - 1} | relevant
@@ -216,7 +223,7 @@ def compress_logs(job: Job) -> Compressed | None:
     collapsed_lines = 0
     for r, (s, e) in enumerate(zip(starts, ends, strict=True)):
         if r in verbatim:
-            out.append(tidy[s])
+            out.append(_tidy(lines[s]))
             out.extend(_block_body(lines, s + 1, e))
             continue
         collapsed_lines += e - s
@@ -228,7 +235,8 @@ def compress_logs(job: Job) -> Compressed | None:
             varying = _varying([heads[j] for j in members[t]])
             out.append(f"[×{counts[t]}] {head}{varying}{extra}")
     if collapsed_lines == 0:
-        return Compressed("\n".join(tidy), "logs:tidy") if tidy != lines else None
+        tidy = "\n".join(out)
+        return Compressed(tidy, "logs:tidy") if tidy != job.text else None
     summary = (
         f"{collapsed_lines} of {len(lines)} lines collapsed into {len(shown_groups)} templates "
         f"([×N] = N lines like this, <*> = varying value); error/warning and rare lines kept verbatim"
@@ -259,14 +267,30 @@ def _varying(group: list[str]) -> str:
 
     Only parts with a handful of distinct values are listed: those say which
     hosts, codes or states occurred; timestamps and counters are left out.
+    Lines are read in chunks and a part stops being counted once it has too
+    many values, so memory stays small for a template of a million lines.
     """
-    values = _variables_per_line(group)
-    width = Counter(len(v) for v in values).most_common(1)[0][0]
-    listed: list[str] = []
-    for slot in range(width):
-        seen = Counter(v[slot] for v in values if len(v) == width)
-        if 1 < len(seen) <= LOG_MAX_LISTED_VALUES:
-            listed.append(", ".join(f"{value} ×{n}" for value, n in seen.most_common()))
+    widths: Counter[int] = Counter()
+    # per number of masked parts, per part: value counts (None once there are too many)
+    slots: dict[int, list[Counter[str] | None]] = {}
+    for chunk in range(0, len(group), _CHUNK):
+        for values in _variables_per_line(group[chunk : chunk + _CHUNK]):
+            width = len(values)
+            widths[width] += 1
+            counters = slots.setdefault(width, [Counter() for _ in range(width)])
+            for k, value in enumerate(values):
+                seen = counters[k]
+                if seen is None:
+                    continue
+                seen[value] += 1
+                if len(seen) > LOG_MAX_LISTED_VALUES:
+                    counters[k] = None
+    width = widths.most_common(1)[0][0]
+    listed = [
+        ", ".join(f"{value} ×{n}" for value, n in seen.most_common())
+        for seen in slots[width]
+        if seen is not None and len(seen) > 1
+    ]
     return f" (varying: {'; '.join(listed)})" if listed else ""
 
 
