@@ -158,8 +158,11 @@ def _brace(rng: random.Random, size: int) -> str:
 def _grep(rng: random.Random, size: int) -> str:
     out: list[str] = []
     total = 0
+    files = [
+        f"src/{rng.choice(_WORDS)}/{rng.choice(_WORDS)}_{k}.py" for k in range(20 + size // 20_000)
+    ]
     while total < size:
-        path = f"src/{rng.choice(_WORDS)}/{rng.choice(_WORDS)}_{rng.randint(1, 999)}.py"
+        path = rng.choice(files)
         line = rng.randint(10, 2000)
         block = [
             f"{path}-{line - 1}-    value = prepare(item)",

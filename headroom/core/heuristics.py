@@ -18,6 +18,7 @@ __all__ = [
     "GREP_MIN_MATCHES_FOR_SELECTION",
     "GREP_PER_FILE",
     "GREP_RELEVANT",
+    "GREP_SEARCH_ROOTS_SHARE",
     "LOG_BLOCK_MAX_LINES",
     "LOG_COLLAPSE_AT",
     "LOG_GENERALIZE_AT",
@@ -79,9 +80,12 @@ GREP_PER_FILE = 2
 GREP_MIN_MATCHES_FOR_SELECTION = 40
 #: Groups the request's terms pick out, kept (scaled by the caller's bias).
 GREP_RELEVANT = 10
-#: Matches under paths named by the request are all kept while they are at most this
-#: share of the output; words naming most paths (a search's own directories) select nothing.
+#: Matches under a path named by the request are all kept while they are at most this
+#: share of the output; a word naming most paths (the top directory) selects nothing.
 GREP_MAX_PATH_SHARE = 0.5
+#: Path words that together name at least this share of the matches are the directories
+#: the search ran over (its own arguments), and select nothing.
+GREP_SEARCH_ROOTS_SHARE = 0.9
 
 #: Plain text shorter than this many non-blank lines is only tidied.
 TEXT_MIN_LINES_FOR_TEMPLATES = 50

@@ -21,6 +21,7 @@ from headroom.core.heuristics import (
     GREP_MIN_MATCHES_FOR_SELECTION,
     GREP_PER_FILE,
     GREP_RELEVANT,
+    GREP_SEARCH_ROOTS_SHARE,
 )
 from headroom.core.transforms.base import Compressed, Job, marker
 
@@ -215,8 +216,8 @@ def _select(items: list[Match | str], job: Job) -> list[bool]:
 def _named_paths(items: list[Match | str], groups: list[list[int]], job: Job) -> set[int]:
     """Groups under a path the request names by a word ("tests", "migrations").
 
-    A word naming most of the output's groups (the repository's top directory)
-    selects nothing, nor do words that together name most of them.
+    A word naming most of the groups (the repository's top directory) selects
+    nothing, nor do words that together name nearly all of them.
     """
     wanted = {_fold(t) for t in job.relevance.terms if t.isalpha() and len(t) >= 3}
     if not wanted:
@@ -231,11 +232,12 @@ def _named_paths(items: list[Match | str], groups: list[list[int]], job: Job) ->
         named.append(words[path])
         for w in words[path]:
             groups_per_word[w] = groups_per_word.get(w, 0) + 1
+    # Words that together name nearly every group are the directories the search
+    # ran over (repeated in its arguments): they tell nothing about which match matters.
+    if sum(1 for found in named if found) >= GREP_SEARCH_ROOTS_SHARE * len(groups):
+        return set()
     narrow = {w for w, n in groups_per_word.items() if n <= GREP_MAX_PATH_SHARE * len(groups)}
-    hits = {g for g, found in enumerate(named) if found & narrow}
-    # Words that together name most of the output (the directories a search was
-    # run over, repeated in its arguments) tell nothing about which match matters.
-    return hits if len(hits) <= GREP_MAX_PATH_SHARE * len(groups) else set()
+    return {g for g, found in enumerate(named) if found & narrow}
 
 
 def _path(items: list[Match | str], members: list[int]) -> str:
