@@ -31,7 +31,23 @@ def test_tidy_whitespace_cuts_trailing_blanks_and_folds_blank_runs() -> None:
 
 def test_prose_skips_the_log_template_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(1)
-    words = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "rain", "falls", "on", "quiet", "roofs"]
+    words = [
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "jumps",
+        "over",
+        "a",
+        "lazy",
+        "dog",
+        "while",
+        "rain",
+        "falls",
+        "on",
+        "quiet",
+        "roofs",
+    ]
     prose = "\n\n".join(
         " ".join(rng.choice(words) for _ in range(60)).capitalize() + ".  " for _ in range(200)
     )
