@@ -14,6 +14,7 @@ __all__ = [
     "CODE_MAX_DEF_LINE_CHARS",
     "CODE_MAX_SIGNATURE_LINES",
     "CODE_MIN_BODY",
+    "CODE_STATEMENT_MAX_LINES",
     "GREP_MAX_PATH_SHARE",
     "GREP_MIN_MATCHES_FOR_SELECTION",
     "GREP_PER_FILE",
@@ -66,6 +67,9 @@ CODE_FACTS_PER_BODY = 6
 #: A literal-bearing line whose shape recurs in more bodies than this is boilerplate
 #: (the same guard in every method) and is elided with the rest.
 CODE_FACT_MAX_REPEAT = 3
+#: A kept literal-bearing statement split over lines is followed to its closing bracket,
+#: up to this many lines (a raised message continued on the next line).
+CODE_STATEMENT_MAX_LINES = 4
 #: A line longer than this is data (an embedded blob), not a fact worth keeping alone.
 CODE_FACT_LINE_MAX_CHARS = 160
 #: A brace-language definition line is at most this long; longer lines are data, and

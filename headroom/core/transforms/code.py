@@ -28,6 +28,7 @@ from headroom.core.heuristics import (
     CODE_MAX_DEF_LINE_CHARS,
     CODE_MAX_SIGNATURE_LINES,
     CODE_MIN_BODY,
+    CODE_STATEMENT_MAX_LINES,
 )
 from headroom.core.transforms.base import Compressed, Job, marker
 from headroom.core.transforms.logs import template_of
@@ -202,14 +203,29 @@ def fact_lines(
         bodies_per_shape.update({shape for _, _, shape in ranked})
         found.append(ranked)
     picked: list[list[int]] = []
-    for ranked in found:
+    for (_, end), ranked in zip(ranges, found, strict=True):
         distinct = sorted(
             (rank, i)
             for rank, i, shape in ranked
             if bodies_per_shape[shape] <= CODE_FACT_MAX_REPEAT
         )
-        picked.append(sorted(i for _, i in distinct[:limit]))
+        lines: set[int] = set()
+        for _, i in distinct[:limit]:
+            lines.update(_statement(code, i, end))
+        picked.append(sorted(lines))
     return picked
+
+
+def _statement(code: list[str], i: int, end: int) -> range:
+    """Line `i` and the lines that close the brackets it opens (a message split over lines)."""
+    depth, j = 0, i
+    while j < end and j - i < CODE_STATEMENT_MAX_LINES:
+        line = code[j]
+        depth += line.count("(") + line.count("[") - line.count(")") - line.count("]")
+        j += 1
+        if depth <= 0:
+            break
+    return range(i, j)
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
