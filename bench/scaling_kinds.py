@@ -7,7 +7,9 @@ For each kind (logs, Python code, brace-language code, grep with context,
 prose) and size, a fresh interpreter builds a deterministic output of that
 size, times one o200k tiktoken pass over it and one `headroom.compress` of a
 conversation ending in it (CPU time), then measures the peak of Python
-allocations during a second compress (tracemalloc) relative to the input.
+allocations during a second compress (tracemalloc) relative to the input,
+next to the peak of one token count of the same text (tiktoken returns every
+token as a Python int, so counting alone sets a floor under the peak).
 The window is set large enough that only the content transform runs. The
 machine may be shared: compare the ratios, which divide out its speed.
 """
@@ -227,6 +229,9 @@ def _measure(kind: str, size: int) -> dict[str, float | str]:
     tracemalloc.start()
     compress(fresh, model_limit=limit)
     _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    count(text + "  ")  # the floor: one token count holds every token as a Python int
+    _, count_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {
         "kind": kind,
@@ -234,6 +239,7 @@ def _measure(kind: str, size: int) -> dict[str, float | str]:
         "tiktoken_s": tiktoken_s,
         "compress_s": compress_s,
         "peak_bytes": peak,
+        "count_peak_bytes": count_peak,
         "saved": 1 - result.tokens_after / max(result.tokens_before, 1),
         "applied": ",".join(result.transforms_applied),
     }
@@ -271,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     header = (
         f"{'kind':11} {'size':>7} {'s/MB':>7} {'x tiktoken':>10} {'peak/input':>10} "
-        f"{'saved':>6}  transforms"
+        f"{'count peak':>10} {'saved':>6}  transforms"
     )
     print(header)
     print("-" * len(header))
@@ -286,6 +292,7 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"{kind:11} {_human(float(row['size'])):>7} {float(row['compress_s']) / mb:7.2f} "
                 f"{ratio:10.1f} {float(row['peak_bytes']) / float(row['size']):10.1f} "
+                f"{float(row['count_peak_bytes']) / float(row['size']):10.1f} "
                 f"{float(row['saved']):6.1%}  {row['applied']}",
                 flush=True,
             )

@@ -166,7 +166,7 @@ def units(text: str) -> list[str]:
     trace, if any), blank lines left out."""
     lines = text.splitlines()
     starts = _record_starts(lines)
-    ends = [*starts[1:], len(lines)]
+    ends = [*starts[1:], len(lines)][: len(starts)]
     return ["\n".join(lines[s:e]) for s, e in zip(starts, ends, strict=True) if lines[s].strip()]
 
 
