@@ -53,14 +53,18 @@ def _stamp(rng: random.Random, i: int, fmt: str) -> str:
     return f"2025-03-11T{h:02d}:{m:02d}:{s:02d}.{rng.randint(0, 999):03d}Z"
 
 
-def _log_line(rng: random.Random, i: int, fmt: str, level: str, message: str) -> str:
+def _log_line(
+    rng: random.Random, i: int, fmt: str, level: str, message: str, source: str | None = None
+) -> str:
+    """One line; `source` pins the emitting service, host and thread (else drawn at random)."""
     stamp = _stamp(rng, i, fmt)
-    service = rng.choice(SERVICES)
+    pinned = random.Random(source) if source else rng
+    service, host, thread = pinned.choice(SERVICES), pinned.choice(HOSTS), pinned.randint(1, 8)
     if fmt == "syslog":
-        return f"{stamp} {rng.choice(HOSTS)} {service}[{rng.randint(100, 9999)}]: {message}"
+        return f"{stamp} {host} {service}[{rng.randint(100, 9999)}]: {message}"
     if fmt == "python":
         return f"{stamp} - {service}.handler - {level} - {message}"
-    return f"{stamp} {level:5} [{service}-{rng.randint(1, 8)}] c.e.{service}.Worker: {message}"
+    return f"{stamp} {level:5} [{service}-{thread}] c.e.{service}.Worker: {message}"
 
 
 def _background(rng: random.Random) -> Callable[[int], tuple[str, str]]:
@@ -139,7 +143,7 @@ def rare_info_case(rng: random.Random) -> Case:
     background = _background(rng)
     lines = [_log_line(rng, i, fmt, *background(i)) for i in range(n)]
     template, in_words, literal = rng.choice(RARE_EVENTS)
-    k = rng.randint(2, 8)
+    k = rng.randint(3, 10)  # "a handful": often more than a fixed threshold of 5
     values = [
         {
             "host": rng.choice(HOSTS),
@@ -152,7 +156,7 @@ def rare_info_case(rng: random.Random) -> Case:
     ]
     messages = [template.format(**v) for v in values]
     for pos, message in zip(sorted(rng.sample(range(1, n - 1), k)), messages, strict=True):
-        lines[pos] = _log_line(rng, pos, fmt, "INFO", message)
+        lines[pos] = _log_line(rng, pos, fmt, "INFO", message, source=template)
     return Case(
         "log",
         "rare_info",
