@@ -38,9 +38,9 @@ __all__ = [
 #: of look-alike lines is exactly what a question tends to be about.
 LOG_COLLAPSE_AT = 5
 #: A template is also rare, and kept verbatim, while its lines are at most this share
-#: of the log: an unusual event repeated a few times in a long log stands out by
-#: frequency whatever its severity.
-LOG_RARE_SHARE = 0.005
+#: of the log: an unusual event repeated a handful of times stands out by frequency
+#: whatever its severity (8 lines of 1,500 must stay; 8 of 200 are routine).
+LOG_RARE_SHARE = 0.02
 #: ...but never above this many lines, so a long log's mid-frequency chatter still collapses.
 LOG_RARE_MAX = 12
 #: Lines that share a template once a rare word is masked (a user or host name) must
