@@ -45,3 +45,28 @@ def test_fact_lines_stay_inside_their_range(lines: list[str], a: int, b: int) ->
     start, end = sorted((min(a, len(lines)), min(b, len(lines))))
     for picked in code.fact_lines(lines, [(start, end)]):
         assert all(start <= i < end for i in picked)
+
+
+def _brace_reference(lines: list[str]) -> list[tuple[str, int, int]]:
+    """The definition of a brace function's end: scan forward until the depth returns."""
+    found = []
+    for f in code.find_functions(lines):
+        depth, end = 0, f.start
+        for end in range(f.start, len(lines)):
+            depth += lines[end].count("{") - lines[end].count("}")
+            if depth <= 0:
+                break
+        found.append((f.name, f.start, end))
+    return found
+
+
+_BRACE_LINES = st.sampled_from(
+    ["int f(int a) {", "void g() {", "}", "x = 1;", "if (a) {", "} else {", "h(x) { y(); }", "{"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_BRACE_LINES, max_size=40))
+def test_brace_function_ends_match_a_forward_scan(lines: list[str]) -> None:
+    got = [(f.name, f.start, f.end) for f in code.find_functions(lines)]
+    assert got == _brace_reference(lines)

@@ -101,21 +101,29 @@ def _python_functions(code: list[str]) -> list[Function]:
 
 
 def _brace_functions(code: list[str]) -> list[Function]:
+    """Definitions ending in `{`, each closed where the brace depth returns to its own.
+
+    One pass with a stack of open definitions: scanning forward from each
+    definition instead is quadratic when definitions nest or never close (a
+    truncated read).
+    """
     functions: list[Function] = []
+    open_defs: list[tuple[int, int, str]] = []  # (depth before the line, line, name)
+    ends: dict[int, int] = {}
+    depth = 0
     for i, line in enumerate(code):
         stripped = line.rstrip()
-        if not stripped.endswith("{") or "(" not in line or len(line) > CODE_MAX_DEF_LINE_CHARS:
-            continue
-        m = _BRACE_DEF.match(line)
-        if not m or m.group(2) in _NOT_FUNCTIONS:
-            continue
-        depth, end = 0, i
-        for end in range(i, len(code)):
-            depth += code[end].count("{") - code[end].count("}")
-            if depth <= 0:
-                break
-        functions.append(Function(m.group(2), i, i + 1, end))
-    return functions
+        if stripped.endswith("{") and "(" in line and len(line) <= CODE_MAX_DEF_LINE_CHARS:
+            m = _BRACE_DEF.match(line)
+            if m and m.group(2) not in _NOT_FUNCTIONS:
+                open_defs.append((depth, i, m.group(2)))
+                functions.append(Function(m.group(2), i, i + 1, i))
+        depth += line.count("{") - line.count("}")
+        while open_defs and open_defs[-1][0] >= depth:
+            ends[open_defs.pop()[1]] = i
+    for _, i, _ in open_defs:  # never closed: the body runs to the last line
+        ends[i] = len(code) - 1
+    return [Function(f.name, f.start, f.body_start, ends[f.start]) for f in functions]
 
 
 def find_functions(code: list[str]) -> list[Function]:

@@ -195,9 +195,9 @@ def compress_logs(job: Job) -> Compressed | None:
     n = len(starts)
     relevant: set[int] = set()
     if job.relevance:
-        units = ["\n".join(lines[s:e]) for s, e in zip(starts, ends, strict=True)]
-        relevant = set(job.relevance.top(units, job.scaled(LOG_RELEVANT), max_share=0.05))
-        del units  # a copy of the whole log; not needed past this point
+        records = ["\n".join(lines[s:e]) for s, e in zip(starts, ends, strict=True)]
+        relevant = set(job.relevance.top(records, job.scaled(LOG_RELEVANT), max_share=0.05))
+        del records  # a copy of the whole log; not needed past this point
 
     rare_at = max(LOG_COLLAPSE_AT - 1, min(LOG_RARE_MAX, int(n * LOG_RARE_SHARE)))
     verbatim: set[int] = {0, n - 1} | relevant
