@@ -16,8 +16,7 @@ from typing import Any
 
 from headroom.core.detect import detect_kind, parse_json, split_json
 from headroom.core.relevance import Relevance
-from headroom.core.transforms import grep, logs
-from headroom.core.transforms.code import _split_numbering, find_functions
+from headroom.core.transforms import code, grep, logs
 from headroom.core.transforms.gitlog import split_commits
 from headroom.core.transforms.json_data import _flatten
 from headroom.core.transforms.rag import split_passages
@@ -60,12 +59,8 @@ def units_of(text: str) -> list[str]:
     rows = _record_rows(text, kind)
     if rows is not None:
         return [_row_unit(r) for r in rows]
-    if kind == "code":
-        lines = text.splitlines()
-        _, code = _split_numbering(lines)
-        functions = find_functions(code)
-        if functions:
-            return ["\n".join(lines[f.start : f.end]) for f in functions]
+    if kind == "code" and (functions := code.units(text)) is not None:
+        return functions  # each function's own lines: nested bodies are not repeated
     if kind == "rag":
         return split_passages(text)
     if kind == "gitlog":

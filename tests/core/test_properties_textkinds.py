@@ -70,3 +70,12 @@ _BRACE_LINES = st.sampled_from(
 def test_brace_function_ends_match_a_forward_scan(lines: list[str]) -> None:
     got = [(f.name, f.start, f.end) for f in code.find_functions(lines)]
     assert got == _brace_reference(lines)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_BRACE_LINES, max_size=40))
+def test_own_text_holds_each_function_line_once(lines: list[str]) -> None:
+    functions = code.find_functions(lines)
+    covered = {i for f in functions for i in range(f.start, f.end)}
+    own = [line for part in code.own_text(lines, functions) for line in part.split("\n") if part]
+    assert len(own) == len(covered)

@@ -33,7 +33,15 @@ from headroom.core.heuristics import (
 from headroom.core.transforms.base import Compressed, Job, marker
 from headroom.core.transforms.logs import template_of
 
-__all__ = ["Function", "compress_code", "fact_lines", "find_functions", "split_numbering"]
+__all__ = [
+    "Function",
+    "compress_code",
+    "fact_lines",
+    "find_functions",
+    "own_text",
+    "split_numbering",
+    "units",
+]
 
 _PY_DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)|^(\s*)class\s+(\w+)")
 _BRACE_DEF = re.compile(
@@ -131,6 +139,43 @@ def find_functions(code: list[str]) -> list[Function]:
     if any("def" in line and line.rstrip().endswith(":") and _PY_DEF.match(line) for line in code):
         return _python_functions(code)
     return _brace_functions(code)
+
+
+def own_text(lines: list[str], functions: list[Function]) -> list[str]:
+    """Per function, its lines that no nested function holds, joined.
+
+    Each line belongs to its innermost function only, so the texts add up to
+    the file once: the whole range of every function would repeat a nested
+    body once per enclosing function (quadratic for deep or unclosed nesting).
+    """
+    order = sorted(range(len(functions)), key=lambda k: (functions[k].start, -functions[k].end))
+    own: list[list[str]] = [[] for _ in functions]
+    active: list[int] = []  # enclosing functions, innermost last
+    cursor = 0
+    for k in order:
+        f = functions[k]
+        while active and functions[active[-1]].end <= f.start:
+            top = active.pop()
+            own[top].extend(lines[max(cursor, functions[top].start) : functions[top].end])
+            cursor = max(cursor, functions[top].end)
+        if active:
+            outer = active[-1]
+            own[outer].extend(lines[max(cursor, functions[outer].start) : f.start])
+        cursor = f.start
+        active.append(k)
+    while active:
+        top = active.pop()
+        own[top].extend(lines[max(cursor, functions[top].start) : functions[top].end])
+        cursor = max(cursor, functions[top].end)
+    return ["\n".join(part) for part in own]
+
+
+def units(text: str) -> list[str] | None:
+    """The code read as answerable units: each function's own lines (as read, with any
+    `cat -n` numbering); None when no function is found."""
+    lines = text.splitlines()
+    functions = find_functions(split_numbering(lines)[1])
+    return own_text(lines, functions) if functions else None
 
 
 def _docstring_end(code: list[str], body_start: int, end: int) -> int:
@@ -259,8 +304,7 @@ def compress_code(job: Job) -> Compressed | None:
     named = {t.rsplit(".", 1)[-1] for t in job.relevance.terms}
     relevant: set[str] = set()
     if job.relevance:
-        units = ["\n".join(code[f.start : f.end]) for f in functions]
-        picked = job.relevance.top(units, job.scaled(3), max_share=0.05)
+        picked = job.relevance.top(own_text(code, functions), job.scaled(3), max_share=0.05)
         relevant = {functions[i].name for i in picked}
         relevant |= {f.name for f in functions if f.name.lower() in named}
 
