@@ -22,13 +22,18 @@ from dataclasses import dataclass
 
 from headroom.core.detect import CAT_N
 from headroom.core.heuristics import (
+    CODE_DOC_KEEP_LINES,
+    CODE_DOC_MIN_LINES,
     CODE_FACT_LINE_MAX_CHARS,
     CODE_FACT_MAX_REPEAT,
     CODE_FACTS_PER_BODY,
     CODE_MAX_DEF_LINE_CHARS,
     CODE_MAX_SIGNATURE_LINES,
     CODE_MIN_BODY,
+    CODE_MIN_LINES,
+    CODE_RELEVANT,
     CODE_STATEMENT_MAX_LINES,
+    RELEVANT_MAX_SHARE,
 )
 from headroom.core.transforms.base import Compressed, Job, marker
 from headroom.core.transforms.logs import template_of
@@ -187,7 +192,6 @@ def _docstring_end(code: list[str], body_start: int, end: int) -> int:
 
 _DOC_OPEN = re.compile(r'^\s*[rRuU]?("""|\'\'\')')
 _CLASS = re.compile(r"\s*class\s+\w")
-_KEEP_DOC_LINES = 2
 
 
 def _long_docstrings(code: list[str]) -> list[tuple[int, int]]:
@@ -201,8 +205,8 @@ def _long_docstrings(code: list[str]) -> list[tuple[int, int]]:
         if m is None or code[i].count(m.group(1)) >= 2:
             continue  # no docstring, or a one-liner
         end = next((j for j in range(i + 1, len(code)) if m.group(1) in code[j]), None)
-        if end is not None and end - i > 3 * _KEEP_DOC_LINES:
-            ranges.append((i + _KEEP_DOC_LINES, end))
+        if end is not None and end - i > CODE_DOC_MIN_LINES:
+            ranges.append((i + CODE_DOC_KEEP_LINES, end))
     return ranges
 
 
@@ -295,7 +299,7 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def compress_code(job: Job) -> Compressed | None:
     lines = job.text.splitlines()
-    if len(lines) < 20 or not job.config.lossy:
+    if len(lines) < CODE_MIN_LINES or not job.config.lossy:
         return None
     prefixes, code = split_numbering(lines)
     functions = find_functions(code)
@@ -304,7 +308,9 @@ def compress_code(job: Job) -> Compressed | None:
     named = {t.rsplit(".", 1)[-1] for t in job.relevance.terms}
     relevant: set[str] = set()
     if job.relevance:
-        picked = job.relevance.top(own_text(code, functions), job.scaled(3), max_share=0.05)
+        picked = job.relevance.top(
+            own_text(code, functions), job.scaled(CODE_RELEVANT), max_share=RELEVANT_MAX_SHARE
+        )
         relevant = {functions[i].name for i in picked}
         relevant |= {f.name for f in functions if f.name.lower() in named}
 

@@ -17,11 +17,14 @@ import re
 from dataclasses import dataclass
 
 from headroom.core.heuristics import (
+    GREP_HEADING_SHARE,
     GREP_MAX_PATH_SHARE,
+    GREP_MIN_MATCHES,
     GREP_MIN_MATCHES_FOR_SELECTION,
     GREP_PER_FILE,
     GREP_RELEVANT,
     GREP_SEARCH_ROOTS_SHARE,
+    RELEVANT_MAX_SHARE,
 )
 from headroom.core.transforms.base import Compressed, Job, marker
 
@@ -67,7 +70,7 @@ def is_heading_layout(lines: list[str]) -> bool:
         elif _HEADING.match(line) and k + 1 < len(lines) and _NUMBERED.match(lines[k + 1]):
             headings += 1
     sample = sum(1 for line in lines[:400] if line.strip() and line.strip() != _SEPARATOR)
-    return headings >= 1 and numbered + headings >= 0.8 * sample
+    return headings >= 1 and numbered + headings >= GREP_HEADING_SHARE * sample
 
 
 def parse_grep(text: str) -> list[Match | str]:
@@ -153,7 +156,7 @@ def path_words(path: str) -> set[str]:
 def compress_grep(job: Job) -> Compressed | None:
     items = parse_grep(job.text)
     total = sum(1 for x in items if isinstance(x, Match) and x.sep == ":")
-    if total < 3:
+    if total < GREP_MIN_MATCHES:
         return None
     lossy = job.config.lossy and total >= GREP_MIN_MATCHES_FOR_SELECTION
     keep = _select(items, job) if lossy else None
@@ -203,7 +206,9 @@ def _select(items: list[Match | str], job: Job) -> list[bool]:
         per_file[path] = seen + 1
     if job.relevance:
         texts = ["\n".join(_raw(items[i]) for i in members) for members in groups]
-        chosen.update(job.relevance.top(texts, job.scaled(GREP_RELEVANT), max_share=0.05))
+        chosen.update(
+            job.relevance.top(texts, job.scaled(GREP_RELEVANT), max_share=RELEVANT_MAX_SHARE)
+        )
         del texts
         chosen.update(_named_paths(items, groups, job))
     keep = [isinstance(item, str) for item in items]

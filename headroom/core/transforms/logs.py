@@ -22,9 +22,14 @@ from headroom.core.heuristics import (
     LOG_GENERALIZE_AT,
     LOG_GENERALIZE_MAX_MASKED,
     LOG_MAX_LISTED_VALUES,
+    LOG_MIN_LINES,
     LOG_RARE_MAX,
     LOG_RARE_SHARE,
+    LOG_RARE_WORD_MIN,
+    LOG_RARE_WORD_SHARE,
     LOG_RELEVANT,
+    LOG_SCAN_CHUNK,
+    RELEVANT_MAX_SHARE,
 )
 from headroom.core.transforms.base import SEVERITY, Compressed, Job, has_severity, marker
 
@@ -66,11 +71,6 @@ def is_severe(line: str) -> bool:
     return has_severity(line) or _LEVEL.search(line) is not None
 
 
-#: Lines joined per regex pass when scanning a large group: one pass per chunk keeps
-#: the speed of a single pass without a copy of the whole group in memory.
-_CHUNK = 4096
-
-
 def _line_starts(lines: list[str]) -> list[int]:
     starts = [0]
     for line in lines[:-1]:
@@ -94,8 +94,8 @@ def _variables_per_line(lines: list[str]) -> list[list[str]]:
 def _severe_lines(lines: list[str]) -> list[bool]:
     """`is_severe` for every line, one regex pass per chunk of lines."""
     flags = [False] * len(lines)
-    for offset in range(0, len(lines), _CHUNK):
-        chunk = lines[offset : offset + _CHUNK]
+    for offset in range(0, len(lines), LOG_SCAN_CHUNK):
+        chunk = lines[offset : offset + LOG_SCAN_CHUNK]
         joined = "\n".join(chunk)
         starts = _line_starts(chunk)
         for pattern, text in ((SEVERITY, joined.lower()), (_LEVEL, joined)):
@@ -119,7 +119,7 @@ def _templates(lines: list[str], severe: list[bool]) -> list[str]:
     df: Counter[str] = Counter()
     for line in base:  # split twice rather than hold every line's words at once
         df.update(set(line.split(" ")))
-    rare_at = max(2, len(lines) // 40)
+    rare_at = max(LOG_RARE_WORD_MIN, int(len(lines) * LOG_RARE_WORD_SHARE))
     general: list[str] = []
     for b in base:
         tokens = b.split(" ")
@@ -178,7 +178,7 @@ def _tidy(line: str) -> str:
 
 def compress_logs(job: Job) -> Compressed | None:
     lines = job.text.splitlines()
-    if len(lines) < 8:
+    if len(lines) < LOG_MIN_LINES:
         return None
     if not job.config.lossy:
         return Compressed("\n".join(_dedupe_runs([_tidy(line) for line in lines])), "logs:tidy")
@@ -196,7 +196,9 @@ def compress_logs(job: Job) -> Compressed | None:
     relevant: set[int] = set()
     if job.relevance:
         records = ["\n".join(lines[s:e]) for s, e in zip(starts, ends, strict=True)]
-        relevant = set(job.relevance.top(records, job.scaled(LOG_RELEVANT), max_share=0.05))
+        relevant = set(
+            job.relevance.top(records, job.scaled(LOG_RELEVANT), max_share=RELEVANT_MAX_SHARE)
+        )
         del records  # a copy of the whole log; not needed past this point
 
     rare_at = max(LOG_COLLAPSE_AT - 1, min(LOG_RARE_MAX, int(n * LOG_RARE_SHARE)))
@@ -273,8 +275,8 @@ def _varying(group: list[str]) -> str:
     widths: Counter[int] = Counter()
     # per number of masked parts, per part: value counts (None once there are too many)
     slots: dict[int, list[Counter[str] | None]] = {}
-    for chunk in range(0, len(group), _CHUNK):
-        for values in _variables_per_line(group[chunk : chunk + _CHUNK]):
+    for chunk in range(0, len(group), LOG_SCAN_CHUNK):
+        for values in _variables_per_line(group[chunk : chunk + LOG_SCAN_CHUNK]):
             width = len(values)
             widths[width] += 1
             counters = slots.setdefault(width, [Counter() for _ in range(width)])

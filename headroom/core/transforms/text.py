@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 
-from headroom.core.heuristics import TEXT_MAX_DISTINCT_SHARE, TEXT_MIN_LINES_FOR_TEMPLATES
+from headroom.core.heuristics import (
+    DIFF_CONTEXT,
+    TEXT_MAX_DISTINCT_SHARE,
+    TEXT_MIN_LINES_FOR_TEMPLATES,
+)
 from headroom.core.transforms.base import Compressed, Job, marker
 from headroom.core.transforms.grep import compress_grep, is_heading_layout
 from headroom.core.transforms.logs import compress_logs
 
 __all__ = ["compress_diff", "compress_html", "compress_text_lines", "tidy_whitespace"]
-
-_DIFF_CONTEXT = 2
 
 
 def tidy_whitespace(text: str) -> str:
@@ -66,7 +68,7 @@ def compress_diff(job: Job) -> Compressed | None:
     changed = [i for i, line in enumerate(lines) if _is_structural(line)]
     near: set[int] = set()
     for i in changed:
-        near.update(range(max(0, i - _DIFF_CONTEXT), min(len(lines), i + _DIFF_CONTEXT + 1)))
+        near.update(range(max(0, i - DIFF_CONTEXT), min(len(lines), i + DIFF_CONTEXT + 1)))
     out: list[str] = []
     dropped = 0
     for i, line in enumerate(lines):
