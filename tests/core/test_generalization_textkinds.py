@@ -48,6 +48,8 @@ def _stamp(rng: random.Random, i: int, fmt: str) -> str:
     h, m, s = 8 + second // 3600 % 12, second // 60 % 60, second % 60
     if fmt == "syslog":
         return f"Mar {11 + second // 86400:2d} {h:02d}:{m:02d}:{s:02d}"
+    if fmt == "logcat":
+        return f"03-11 {h:02d}:{m:02d}:{s:02d}.{rng.randint(0, 999):03d}"
     if fmt == "python":
         return f"2025-03-11 {h:02d}:{m:02d}:{s:02d},{rng.randint(0, 999):03d}"
     return f"2025-03-11T{h:02d}:{m:02d}:{s:02d}.{rng.randint(0, 999):03d}Z"
@@ -64,6 +66,9 @@ def _log_line(
         return f"{stamp} {host} {service}[{rng.randint(100, 9999)}]: {message}"
     if fmt == "python":
         return f"{stamp} - {service}.handler - {level} - {message}"
+    if fmt == "logcat":
+        tag = f"{service.title()}Service"
+        return f"{stamp}  {1000 + thread * 7}  {1000 + thread * 7 + rng.randint(0, 9)} {level[0]} {tag}: {message}"
     return f"{stamp} {level:5} [{service}-{thread}] c.e.{service}.Worker: {message}"
 
 
@@ -138,7 +143,7 @@ class Case:
 
 
 def rare_info_case(rng: random.Random) -> Case:
-    fmt = rng.choice(["iso", "syslog", "python"])
+    fmt = rng.choice(["iso", "syslog", "python", "logcat"])
     n = rng.randint(1200, 3000)
     background = _background(rng)
     lines = [_log_line(rng, i, fmt, *background(i)) for i in range(n)]
@@ -309,6 +314,8 @@ def python_code_case(rng: random.Random) -> Case:
 
 
 def brace_code_case(rng: random.Random) -> Case:
+    if rng.random() < 0.4:
+        return _typescript_case(rng)
     lines = ["package com.example.net;", "", "import java.util.*;", "", "public class Pool {"]
     planted, in_words, naming = rng.choice(BRACE_FACTS)
     fact = planted.format(**_values(rng))
@@ -329,6 +336,48 @@ def brace_code_case(rng: random.Random) -> Case:
                 body.insert(body.index("        " + fact) + 1, "            return -1;")
                 body.insert(body.index("        " + fact) + 2, "        }")
         lines += [*body, "        return 0;", "    }"]
+    lines.append("}")
+    return Case("code", "code_constant", "\n".join(lines), [in_words, naming], [fact])
+
+
+TS_FACTS: list[tuple[str, str, str]] = [
+    (
+        "const maxRetries = {n};",
+        "How many times does it retry a failed upload?",
+        "What is maxRetries?",
+    ),
+    (
+        "if (queue.length >= {big}) {{",
+        "How long can the queue get before it sheds load?",
+        "When does the queue length check trigger?",
+    ),
+    (
+        'throw new Error("upload larger than {big} MB");',
+        "What is the biggest upload it accepts?",
+        "When does it throw the upload error?",
+    ),
+]
+
+
+def _typescript_case(rng: random.Random) -> Case:
+    lines = ['import { Queue } from "./queue";', "", "export class Uploader {"]
+    planted, in_words, naming = rng.choice(TS_FACTS)
+    fact = planted.format(**_values(rng))
+    n_funcs = rng.randint(25, 60)
+    target = rng.randrange(n_funcs)
+    for f in range(n_funcs):
+        name = f"{rng.choice(VERBS)}{rng.choice(NOUNS).title()}{f}"
+        lines += ["", f"  async {name}({rng.choice(NOUNS)}: string): Promise<number> {{"]
+        body = [
+            f"    const {rng.choice(NOUNS)} = await this.{rng.choice(VERBS)}({rng.choice(NOUNS)});"
+            for _ in range(rng.randint(4, 10))
+        ]
+        if f == target:
+            at = rng.randint(1, len(body))
+            body.insert(at, "    " + fact)
+            if fact.endswith("{"):
+                body[at + 1 : at + 1] = ["      return -1;", "    }"]
+        lines += [*body, "    return 0;", "  }"]
     lines.append("}")
     return Case("code", "code_constant", "\n".join(lines), [in_words, naming], [fact])
 
