@@ -42,7 +42,7 @@ __all__ = [
     "LOG_RARE_WORD_SHARE",
     "LOG_RELEVANT",
     "LOG_SCAN_CHUNK",
-    "RELEVANT_MAX_SHARE",
+    "TEXT_KINDS_TERM_MAX_SHARE",
     "TEXT_MAX_DISTINCT_SHARE",
     "TEXT_MIN_LINES_FOR_TEMPLATES",
 ]
@@ -83,7 +83,7 @@ LOG_RARE_WORD_MIN = 2
 LOG_SCAN_CHUNK = 4096
 #: A unit (record, function, match group) whose term is found in more than this share
 #: of the output's units is not picked by that term: it tells them apart from nothing.
-RELEVANT_MAX_SHARE = 0.05
+TEXT_KINDS_TERM_MAX_SHARE = 0.05
 
 #: A function body shorter than this many lines is never elided: the marker would cost
 #: about as much as the lines.

@@ -33,7 +33,7 @@ from headroom.core.heuristics import (
     CODE_MIN_LINES,
     CODE_RELEVANT,
     CODE_STATEMENT_MAX_LINES,
-    RELEVANT_MAX_SHARE,
+    TEXT_KINDS_TERM_MAX_SHARE,
 )
 from headroom.core.transforms.base import Compressed, Job, marker
 from headroom.core.transforms.logs import template_of
@@ -309,7 +309,9 @@ def compress_code(job: Job) -> Compressed | None:
     relevant: set[str] = set()
     if job.relevance:
         picked = job.relevance.top(
-            own_text(code, functions), job.scaled(CODE_RELEVANT), max_share=RELEVANT_MAX_SHARE
+            own_text(code, functions),
+            job.scaled(CODE_RELEVANT),
+            max_share=TEXT_KINDS_TERM_MAX_SHARE,
         )
         relevant = {functions[i].name for i in picked}
         relevant |= {f.name for f in functions if f.name.lower() in named}

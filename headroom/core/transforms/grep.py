@@ -24,7 +24,7 @@ from headroom.core.heuristics import (
     GREP_PER_FILE,
     GREP_RELEVANT,
     GREP_SEARCH_ROOTS_SHARE,
-    RELEVANT_MAX_SHARE,
+    TEXT_KINDS_TERM_MAX_SHARE,
 )
 from headroom.core.transforms.base import Compressed, Job, marker
 
@@ -207,7 +207,7 @@ def _select(items: list[Match | str], job: Job) -> list[bool]:
     if job.relevance:
         texts = ["\n".join(_raw(items[i]) for i in members) for members in groups]
         chosen.update(
-            job.relevance.top(texts, job.scaled(GREP_RELEVANT), max_share=RELEVANT_MAX_SHARE)
+            job.relevance.top(texts, job.scaled(GREP_RELEVANT), max_share=TEXT_KINDS_TERM_MAX_SHARE)
         )
         del texts
         chosen.update(_named_paths(items, groups, job))

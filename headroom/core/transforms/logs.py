@@ -29,7 +29,7 @@ from headroom.core.heuristics import (
     LOG_RARE_WORD_SHARE,
     LOG_RELEVANT,
     LOG_SCAN_CHUNK,
-    RELEVANT_MAX_SHARE,
+    TEXT_KINDS_TERM_MAX_SHARE,
 )
 from headroom.core.transforms.base import SEVERITY, Compressed, Job, has_severity, marker
 
@@ -197,7 +197,9 @@ def compress_logs(job: Job) -> Compressed | None:
     if job.relevance:
         records = ["\n".join(lines[s:e]) for s, e in zip(starts, ends, strict=True)]
         relevant = set(
-            job.relevance.top(records, job.scaled(LOG_RELEVANT), max_share=RELEVANT_MAX_SHARE)
+            job.relevance.top(
+                records, job.scaled(LOG_RELEVANT), max_share=TEXT_KINDS_TERM_MAX_SHARE
+            )
         )
         del records  # a copy of the whole log; not needed past this point
 
