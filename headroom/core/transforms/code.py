@@ -76,7 +76,7 @@ def split_numbering(lines: list[str]) -> tuple[list[str], list[str]]:
     return prefixes, bodies
 
 
-_split_numbering = split_numbering  # the name recall.py imports
+_split_numbering = split_numbering  # the old private name, still imported by other branches
 
 
 def _indent(line: str) -> int:
