@@ -22,7 +22,8 @@ from typing import Any
 from headroom.core.detect import detect_kind, parse_structured
 from headroom.core.heuristics import RETRIEVE_MAX_UNITS, RETRIEVE_PROJECTION_MAX
 from headroom.core.relevance import Relevance, split_identifier, stem
-from headroom.core.transforms.code import _split_numbering, find_functions
+from headroom.core.transforms import grep, logs
+from headroom.core.transforms.code import find_functions, own_text, split_numbering
 from headroom.core.transforms.gitlog import split_commits
 from headroom.core.transforms.json_data import flatten, records_of
 from headroom.core.transforms.rag import split_passages
@@ -75,25 +76,32 @@ def _code_units(text: str) -> tuple[list[str], list[str]] | None:
     not a `validate` elsewhere that shares a word.
     """
     lines = text.splitlines()
-    _, code = _split_numbering(lines)
+    code = split_numbering(lines)[1]
     functions = find_functions(code)
     if not functions:
         return None
     classes = [
         (i, len(m.group(1)), m.group(2)) for i, line in enumerate(code) if (m := _CLASS.match(line))
     ]
-    units: list[str] = []
-    searched: list[str] = []
-    for f in functions:
+    # Each function's own lines (nested bodies are not repeated), searched under its
+    # class's name; open classes are a stack, so the scan stays linear in the file.
+    units = own_text(lines, functions)
+    searched: list[str] = [""] * len(functions)
+    open_classes: list[tuple[int, str]] = []  # (indent, name), innermost last
+    next_class = 0
+    for k in sorted(range(len(functions)), key=lambda k: functions[k].start):
+        f = functions[k]
+        while next_class < len(classes) and classes[next_class][0] < f.start:
+            _, class_indent, name = classes[next_class]
+            while open_classes and open_classes[-1][0] >= class_indent:
+                open_classes.pop()
+            open_classes.append((class_indent, name))
+            next_class += 1
         indent = len(code[f.start]) - len(code[f.start].lstrip())
-        owner = ""
-        for start, class_indent, name in reversed(classes):
-            if start < f.start and class_indent < indent:
-                owner = name
-                break
-        unit = "\n".join(lines[f.start : f.end])
-        units.append(unit)
-        searched.append(f"{owner}.{f.name}\n{unit}" if owner else unit)
+        while open_classes and open_classes[-1][0] >= indent:
+            open_classes.pop()
+        owner = open_classes[-1][1] if open_classes else ""
+        searched[k] = f"{owner}.{f.name}\n{units[k]}" if owner else units[k]
     return units, searched
 
 
@@ -117,6 +125,10 @@ def _units(text: str) -> tuple[list[str], list[str]]:
         units = split_passages(text)
     elif kind == "gitlog":
         units = split_commits(text)
+    elif kind == "grep" or (kind == "text" and grep.is_heading_layout(text.split("\n", 400)[:400])):
+        units = grep.units(text)  # a match with its context lines is one unit
+    elif kind == "log":
+        units = logs.units(text)  # a line with its traceback is one unit
     else:
         units = [line for line in text.splitlines() if line.strip()]
     return units, units

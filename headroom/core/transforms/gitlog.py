@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from headroom.core.heuristics import GITLOG_MIN_COMMITS, GITLOG_RELEVANT, GITLOG_RELEVANT_MAX_SHARE
 from headroom.core.transforms.base import Compressed, Job, marker
 
 __all__ = ["compress_gitlog", "split_commits"]
@@ -52,10 +53,16 @@ def _outline(block: str) -> tuple[str, int]:
 
 def compress_gitlog(job: Job) -> Compressed | None:
     commits = split_commits(job.text)
-    if len(commits) < 3 or not job.config.lossy:
+    if len(commits) < GITLOG_MIN_COMMITS or not job.config.lossy:
         return None
     relevant = (
-        set(job.relevance.top(commits, job.scaled(3), max_share=0.1)) if job.relevance else set()
+        set(
+            job.relevance.top(
+                commits, job.scaled(GITLOG_RELEVANT), max_share=GITLOG_RELEVANT_MAX_SHARE
+            )
+        )
+        if job.relevance
+        else set()
     )
     out: list[str] = []
     dropped_total = 0

@@ -4,25 +4,62 @@ from __future__ import annotations
 
 import re
 
+from headroom.core.heuristics import (
+    DIFF_CONTEXT,
+    TEXT_MAX_DISTINCT_SHARE,
+    TEXT_MIN_LINES_FOR_TEMPLATES,
+)
 from headroom.core.transforms.base import Compressed, Job, marker
+from headroom.core.transforms.grep import compress_grep, is_heading_layout
 from headroom.core.transforms.logs import compress_logs
 
-__all__ = ["compress_diff", "compress_html", "compress_text_lines"]
+__all__ = ["compress_diff", "compress_html", "compress_text_lines", "tidy_whitespace"]
 
-_BLANK_RUNS = re.compile(r"\n\s*\n(?:\s*\n)+")
-_TRAILING = re.compile(r"[ \t]+$", re.MULTILINE)
-_DIFF_CONTEXT = 2
+
+def tidy_whitespace(text: str) -> str:
+    """Trailing blanks cut and runs of blank lines folded to one, in one linear pass.
+
+    Line by line rather than by regex: a trailing-blank or blank-run pattern retries
+    from every position of a long run of spaces (deeply indented JSON, padding),
+    which is quadratic in the run's length.
+    """
+    out: list[str] = []
+    blank = False
+    for line in text.split("\n"):
+        line = line.rstrip(" \t\r\f\v")
+        if not line:
+            if blank:
+                continue
+            blank = True
+        else:
+            blank = False
+        out.append(line)
+    return "\n".join(out).strip("\n")
 
 
 def compress_text_lines(job: Job) -> Compressed | None:
-    """Plain text: tidy whitespace; long, repetitive text is collapsed like a log."""
-    lines = job.text.splitlines()
-    if job.config.lossy and len(lines) >= 50:
-        distinct = len(set(lines)) / len(lines)
-        if distinct < 0.7:
-            return compress_logs(job)
-    tidy = _BLANK_RUNS.sub("\n\n", _TRAILING.sub("", job.text)).strip("\n")
+    """Plain text: tidy whitespace; long, repetitive text is collapsed like a log.
+
+    Repetition is measured on non-blank lines: the blank lines between
+    paragraphs of prose are not a log's recurring template, and counting them
+    sent every long prose text through a template pass that found nothing.
+    """
+    if is_heading_layout(job.text.split("\n", 400)[:400]):  # ripgrep's --heading output
+        return compress_grep(job)
+    if job.config.lossy and _repetitive(job.text):
+        collapsed = compress_logs(job)
+        if collapsed is not None and collapsed.lossy:
+            return collapsed
+    tidy = tidy_whitespace(job.text)
     return Compressed(tidy, "text:tidy") if tidy != job.text else None
+
+
+def _repetitive(text: str) -> bool:
+    """Whether enough non-blank lines repeat exactly for log templating to pay off."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < TEXT_MIN_LINES_FOR_TEMPLATES:
+        return False
+    return len(set(lines)) / len(lines) < TEXT_MAX_DISTINCT_SHARE
 
 
 def compress_diff(job: Job) -> Compressed | None:
@@ -31,7 +68,7 @@ def compress_diff(job: Job) -> Compressed | None:
     changed = [i for i, line in enumerate(lines) if _is_structural(line)]
     near: set[int] = set()
     for i in changed:
-        near.update(range(max(0, i - _DIFF_CONTEXT), min(len(lines), i + _DIFF_CONTEXT + 1)))
+        near.update(range(max(0, i - DIFF_CONTEXT), min(len(lines), i + DIFF_CONTEXT + 1)))
     out: list[str] = []
     dropped = 0
     for i, line in enumerate(lines):
@@ -70,7 +107,7 @@ def compress_html(job: Job) -> Compressed | None:
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
     text = _BLOCK.sub("\n", text)
     text = html.unescape(_TAG.sub("", text))
-    text = _BLANK_RUNS.sub("\n\n", "\n".join(line.strip() for line in text.splitlines())).strip()
+    text = tidy_whitespace("\n".join(line.strip() for line in text.splitlines())).strip()
     if not text:
         return None
     body = f"{text}\n{marker('HTML reduced to its text', job.ccr_hash or None)}"
