@@ -41,6 +41,7 @@ from headroom.core.store import CCRStore
 
 __all__ = [
     "DEFAULT_MAX_ROUNDS",
+    "Answer",
     "answer_calls",
     "arun_with_retrieval",
     "astream_with_retrieval",
@@ -52,10 +53,19 @@ __all__ = [
 DEFAULT_MAX_ROUNDS = DEFAULT_MAX_RETRIEVE_ROUNDS
 
 
+#: Answers one retrieve call with a text (an integration's own, e.g. one that also counts).
+Answer = Callable[[RetrieveCall], str]
+
+
 def answer_calls(
-    calls: Iterable[RetrieveCall], store: CCRStore | None = None
+    calls: Iterable[RetrieveCall], store: CCRStore | None = None, answer: Answer | None = None
 ) -> list[tuple[RetrieveCall, str]]:
-    """Each call with the text that answers it (the original, a part, or an error text)."""
+    """Each call with the text that answers it (the original, a part, or an error text).
+
+    `answer`, when given, replaces the store lookup (`store` is then unused).
+    """
+    if answer is not None:
+        return [(call, answer(call)) for call in calls]
     return [(call, handle_retrieve_call(call.arguments, store=store)) for call in calls]
 
 
@@ -117,6 +127,7 @@ def run_with_retrieval(
     store: CCRStore | None = None,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     offer: bool = True,
+    answer: Answer | None = None,
 ) -> tuple[Any, RoundsSummary]:
     """Call the model, answering its ``headroom_retrieve`` calls, until it answers.
 
@@ -128,6 +139,8 @@ def run_with_retrieval(
         store: Where originals are looked up; the process default if None.
         max_rounds: Answered retrieval rounds before the tool is withdrawn.
         offer: Offer the tool (the request carries a marker Headroom wrote).
+        answer: Answers one call instead of the store lookup (runs off the
+            event loop in the async drivers); it must not raise.
 
     Returns:
         The final response (usage summed over all rounds, via `adapter.finish`)
@@ -139,7 +152,7 @@ def run_with_retrieval(
         calls = loop.calls(response)
         if not calls:
             return loop.final(response), loop.summary
-        loop.advance(response, answer_calls(calls, store))
+        loop.advance(response, answer_calls(calls, store, answer))
 
 
 async def arun_with_retrieval(
@@ -150,6 +163,7 @@ async def arun_with_retrieval(
     store: CCRStore | None = None,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     offer: bool = True,
+    answer: Answer | None = None,
 ) -> tuple[Any, RoundsSummary]:
     """`run_with_retrieval` for an async model call; store lookups run off the event loop."""
     loop = _Loop(body, _adapter(adapter), store, max_rounds, offer)
@@ -158,7 +172,7 @@ async def arun_with_retrieval(
         calls = loop.calls(response)
         if not calls:
             return loop.final(response), loop.summary
-        loop.advance(response, await asyncio.to_thread(answer_calls, calls, store))
+        loop.advance(response, await asyncio.to_thread(answer_calls, calls, store, answer))
 
 
 def stream_with_retrieval(
@@ -169,6 +183,7 @@ def stream_with_retrieval(
     store: CCRStore | None = None,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     offer: bool = True,
+    answer: Answer | None = None,
 ) -> Iterator[Any]:
     """The events of the model's final answer, retrieval rounds answered on the way.
 
@@ -184,7 +199,7 @@ def stream_with_retrieval(
         if not calls:
             yield from map(loop.adapter.stream_finisher(loop.summary), events)
             return
-        loop.advance(response, answer_calls(calls, store))
+        loop.advance(response, answer_calls(calls, store, answer))
     last: Iterable[Any] = stream(loop.request)
     if loop.withdrawn:  # after retrieval rounds: held back to drop any stray retrieve call
         last = loop.final_events(list(last))
@@ -199,6 +214,7 @@ async def astream_with_retrieval(
     store: CCRStore | None = None,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     offer: bool = True,
+    answer: Answer | None = None,
 ) -> AsyncIterator[Any]:
     """`stream_with_retrieval` for an async event stream."""
     loop = _Loop(body, _adapter(adapter), store, max_rounds, offer)
@@ -211,7 +227,7 @@ async def astream_with_retrieval(
             for event in events:
                 yield finish(event)
             return
-        loop.advance(response, await asyncio.to_thread(answer_calls, calls, store))
+        loop.advance(response, await asyncio.to_thread(answer_calls, calls, store, answer))
     finish = loop.adapter.stream_finisher(loop.summary)
     if loop.withdrawn:  # after retrieval rounds: held back to drop any stray retrieve call
         for event in loop.final_events([e async for e in stream(loop.request)]):

@@ -23,13 +23,29 @@ from typing import Any
 
 import httpx
 
-from headroom.core.retrieval import RetrieveCall, is_retrieve_name
-from headroom.server.rounds import add_usage, max_usage
+from headroom.core.retrieval import RetrieveCall, add_usage, is_retrieve_name
 
 __all__ = ["STREAM_DIALECTS", "StreamDialect", "relay_stream"]
 
 OpenStream = Callable[[dict[str, Any]], Awaitable[httpx.Response]]
 Answer = Callable[[RetrieveCall], Awaitable[str]]
+
+
+def max_usage(a: dict[str, Any], b: Any) -> dict[str, Any]:
+    """Field-wise maximum: one message's usage reported twice (start and end of a stream)."""
+    if not isinstance(b, dict):
+        return a
+    out = dict(a)
+    for key, value in b.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            before = out.get(key, 0)
+            out[key] = max(before if isinstance(before, int | float) else 0, value)
+        elif isinstance(value, dict):
+            before = out.get(key)
+            out[key] = max_usage(before if isinstance(before, dict) else {}, value)
+        else:
+            out.setdefault(key, value)
+    return out
 
 
 class _EventSplitter:

@@ -11,7 +11,7 @@ import pytest
 
 from headroom import InMemoryStore
 from headroom.core.ccr import content_hash
-from headroom.core.retrieval import RETRIEVE_ADAPTERS, is_retrieve_name
+from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveCall, is_retrieve_name
 from headroom.core.retrieve_loop import (
     arun_with_retrieval,
     astream_with_retrieval,
@@ -119,6 +119,37 @@ def test_a_failing_store_answers_with_an_error_text() -> None:
     answer = model.requests[1]["messages"][-1]["content"]
     assert answer.startswith("headroom_retrieve error") and "ConnectionError" in answer
     assert response["choices"][0]["finish_reason"] == "stop"
+
+
+def test_an_own_answer_function_replaces_the_store_lookup_in_every_driver() -> None:
+    seen: list[str] = []
+
+    def answer(call: RetrieveCall) -> str:
+        seen.append(call.id)
+        return f"counted {call.arguments['hash']}"
+
+    model = _OpenAIModel()
+    run_with_retrieval(_body(), model, store=_FailingStore(), answer=answer)
+    assert model.requests[1]["messages"][-1]["content"] == f"counted {HASH}"
+    stream_model = _OpenAIModel()
+    list(stream_with_retrieval(_body(), stream_model.stream, answer=answer))
+
+    async def both() -> None:
+        async_model, async_stream_model = _OpenAIModel(), _OpenAIModel()
+
+        async def call(body: dict[str, Any]) -> dict[str, Any]:
+            return async_model(body)
+
+        await arun_with_retrieval(_body(), call, answer=answer)
+
+        async def events(body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+            for event in async_stream_model.stream(body):
+                yield event
+
+        [e async for e in astream_with_retrieval(_body(), events, answer=answer)]
+
+    asyncio.run(both())
+    assert seen == ["call_1"] * 4
 
 
 def test_a_users_own_headroom_retrieve_is_left_alone() -> None:
