@@ -1,9 +1,9 @@
 """The client's ``headroom_retrieve`` loop: call the model, answer, call again.
 
-Built on the framework-free adapters of `headroom.core.retrieval` (offer the
-tool, find its calls, build the follow-up) and `handle_retrieve_call`. Kept
-small on purpose: one non-streaming loop and one streaming driver, each in a
-sync and an async flavour, so the client can move onto a shared core driver.
+Non-streaming calls run the core driver (`headroom.core.retrieve_loop`) over
+the SDK's response objects. Streams keep their own relay for now: they show
+the caller the answer live and splice the follow-up into the same stream,
+which the core's buffered stream drivers do not do.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from headroom.client.streaming import StreamRelay
 from headroom.core.ccr import handle_retrieve_call
 from headroom.core.retrieval import RetrieveAdapter, RetrieveCall
+from headroom.core.retrieve_loop import answer_calls, arun_with_retrieval, run_with_retrieval
 from headroom.core.store import CCRStore
 
 __all__ = [
@@ -30,6 +31,32 @@ MAX_RETRIEVE_ROUNDS = 3
 def _as_json(response: Any) -> Any:
     dump = getattr(response, "model_dump", None)
     return dump(mode="json", exclude_none=True) if callable(dump) else response
+
+
+class _SdkAdapter(RetrieveAdapter):
+    """A wire format's core adapter over SDK response objects (read as their JSON).
+
+    The pipeline has already decided to offer the tool and added it, so the
+    request may be offered as it is; the final SDK object goes back unchanged.
+    """
+
+    def __init__(self, inner: RetrieveAdapter) -> None:
+        self.inner = inner
+
+    def can_offer(self, body: Any) -> bool:
+        return True
+
+    def add_tool(self, body: Any) -> Any:
+        return self.inner.add_tool(body)
+
+    def withdraw_tool(self, body: Any) -> Any:
+        return self.inner.withdraw_tool(body)
+
+    def calls(self, response: Any) -> list[RetrieveCall]:
+        return self.inner.calls(_as_json(response))
+
+    def follow_up(self, body: Any, response: Any, answers: list[tuple[RetrieveCall, str]]) -> Any:
+        return self.inner.follow_up(body, _as_json(response), answers)
 
 
 class RetrieveLoop:
@@ -55,38 +82,48 @@ class RetrieveLoop:
         self.max_rounds = max_rounds
         self.answered = 0
 
-    def _answers(self, calls: list[RetrieveCall]) -> list[tuple[RetrieveCall, str]]:
-        self.answered += len(calls)
-        return [(call, handle_retrieve_call(call.arguments, store=self.store)) for call in calls]
+    def _answer(self, call: RetrieveCall) -> str:
+        self.answered += 1
+        return handle_retrieve_call(call.arguments, store=self.store)
 
     def next_body(self, body: dict[str, Any], response: Any) -> dict[str, Any] | None:
         """The follow-up request after `response` (JSON), or None when it made no retrieve call."""
         calls = self.adapter.calls(response)
         if not calls:
             return None
-        follow_up: dict[str, Any] = self.adapter.follow_up(body, response, self._answers(calls))
+        answers = answer_calls(calls, answer=self._answer)
+        follow_up: dict[str, Any] = self.adapter.follow_up(body, response, answers)
         return follow_up
 
     def run_sync(self, create: Callable[..., Any], body: dict[str, Any]) -> Any:
-        """`create(**body)`, then one follow-up per round of retrieve calls; the last SDK response."""
-        response = create(**body)
-        for _ in range(self.max_rounds if self.enabled else 0):
-            follow = self.next_body(body, _as_json(response))
-            if follow is None:
-                break
-            body = follow
-            response = create(**body)
+        """`create(**body)` through the core loop (`run_with_retrieval`); the last SDK response.
+
+        After `max_rounds` answered rounds the tool is withdrawn for one last call.
+        """
+        response, _ = run_with_retrieval(
+            body,
+            lambda request: create(**request),
+            adapter=_SdkAdapter(self.adapter),
+            max_rounds=self.max_rounds,
+            offer=self.enabled,
+            answer=self._answer,
+        )
         return response
 
     async def run_async(self, create: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> Any:
-        """The async twin of `run_sync`."""
-        response = await create(**body)
-        for _ in range(self.max_rounds if self.enabled else 0):
-            follow = self.next_body(body, _as_json(response))
-            if follow is None:
-                break
-            body = follow
-            response = await create(**body)
+        """The async twin of `run_sync` (`arun_with_retrieval`)."""
+
+        async def call(request: dict[str, Any]) -> Any:
+            return await create(**request)
+
+        response, _ = await arun_with_retrieval(
+            body,
+            call,
+            adapter=_SdkAdapter(self.adapter),
+            max_rounds=self.max_rounds,
+            offer=self.enabled,
+            answer=self._answer,
+        )
         return response
 
 
