@@ -7,7 +7,10 @@ looks the original up, asks the upstream again with the call and its answer
 appended, and continues the *same* client stream with the follow-up response.
 The client sees one message: what the model wrote before and after reading the
 original. Anthropic Messages and OpenAI Chat Completions streams are handled,
-one small dialect each.
+one small dialect each; a dialect only decides what to relay and what to hold
+back. Finding the held calls, answering them and building the follow-up
+request are the core's (`headroom.core.retrieval` adapters, the answer
+function of `headroom.server.upstream`).
 
 If the model has already streamed another tool call before the retrieve call,
 the stream is relayed as is: that call has reached the client and cannot be
@@ -23,7 +26,8 @@ from typing import Any
 
 import httpx
 
-from headroom.core.retrieval import RetrieveCall, add_usage, is_retrieve_name
+from headroom.core.ccr import parse_retrieve_arguments
+from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveCall, add_usage, is_retrieve_name
 
 __all__ = ["STREAM_DIALECTS", "StreamDialect", "relay_stream"]
 
@@ -88,16 +92,10 @@ def _compact(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
-def _parse_arguments(raw: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 class StreamDialect(ABC):
-    """One upstream response in one wire format: what to relay, what to hold, how to follow up."""
+    """One upstream response in one wire format: what to relay and what to hold back."""
+
+    api: str  # the wire format's name in `RETRIEVE_ADAPTERS`
 
     def __init__(
         self,
@@ -124,14 +122,12 @@ class StreamDialect(ABC):
         """The bytes to send the client for one raw event, or None to hold it back."""
 
     @abstractmethod
-    def retrieve_calls(self) -> list[RetrieveCall]:
-        """The held-back retrieve calls, arguments parsed."""
+    def response(self) -> dict[str, Any]:
+        """What the client was shown plus the held retrieve calls, as a JSON response.
 
-    @abstractmethod
-    def follow_up(
-        self, body: dict[str, Any], answers: list[tuple[RetrieveCall, str]]
-    ) -> dict[str, Any]:
-        """`body` extended by this response's turn and the answers."""
+        The core adapter of the format reads the calls from it and builds the
+        follow-up request (`headroom.core.retrieval`).
+        """
 
     @staticmethod
     @abstractmethod
@@ -140,6 +136,8 @@ class StreamDialect(ABC):
 
 
 class _Anthropic(StreamDialect):
+    api = "anthropic_messages"
+
     def __init__(
         self,
         round_no: int,
@@ -222,31 +220,11 @@ class _Anthropic(StreamDialect):
     def _finished(self, index: int) -> dict[str, Any]:
         block = {k: v for k, v in self.blocks[index].items() if k != "_json"}
         if block["type"] in ("tool_use", "server_tool_use") and self.blocks[index]["_json"].strip():
-            block["input"] = _parse_arguments(self.blocks[index]["_json"])
+            block["input"] = parse_retrieve_arguments(self.blocks[index]["_json"])
         return block
 
-    def retrieve_calls(self) -> list[RetrieveCall]:
-        calls = []
-        for index in self.calls:
-            block = self._finished(index)
-            arguments = block.get("input")
-            calls.append(
-                RetrieveCall(str(block.get("id")), arguments if isinstance(arguments, dict) else {})
-            )
-        return calls
-
-    def follow_up(
-        self, body: dict[str, Any], answers: list[tuple[RetrieveCall, str]]
-    ) -> dict[str, Any]:
-        assistant = {
-            "role": "assistant",
-            "content": [self._finished(i) for i in [*self.order, *self.calls]],
-        }
-        results = [
-            {"type": "tool_result", "tool_use_id": c.id, "content": text} for c, text in answers
-        ]
-        messages = list(body.get("messages") or [])
-        return {**body, "messages": [*messages, assistant, {"role": "user", "content": results}]}
+    def response(self) -> dict[str, Any]:
+        return {"content": [self._finished(i) for i in [*self.order, *self.calls]]}
 
     @staticmethod
     def error_event(message: str) -> bytes:
@@ -255,6 +233,8 @@ class _Anthropic(StreamDialect):
 
 
 class _OpenAIChat(StreamDialect):
+    api = "openai_chat"
+
     def __init__(
         self,
         round_no: int,
@@ -345,28 +325,17 @@ class _OpenAIChat(StreamDialect):
             return None  # only held-back call fragments were in it
         return {**choice, "delta": delta}
 
-    def retrieve_calls(self) -> list[RetrieveCall]:
-        return [
-            RetrieveCall(c["id"], _parse_arguments(c["arguments"])) for c in self.calls.values()
+    def response(self) -> dict[str, Any]:
+        calls = [
+            {
+                "id": c["id"],
+                "type": "function",
+                "function": {"name": c["name"], "arguments": c["arguments"]},
+            }
+            for c in self.calls.values()
         ]
-
-    def follow_up(
-        self, body: dict[str, Any], answers: list[tuple[RetrieveCall, str]]
-    ) -> dict[str, Any]:
-        assistant = {
-            "role": "assistant",
-            "content": self.text or None,
-            "tool_calls": [
-                {
-                    "id": c["id"],
-                    "type": "function",
-                    "function": {"name": c["name"], "arguments": c["arguments"]},
-                }
-                for c in self.calls.values()
-            ],
-        }
-        tools = [{"role": "tool", "tool_call_id": c.id, "content": text} for c, text in answers]
-        return {**body, "messages": [*list(body.get("messages") or []), assistant, *tools]}
+        message = {"role": "assistant", "content": self.text or None, "tool_calls": calls}
+        return {"choices": [{"index": 0, "message": message}]}
 
     @staticmethod
     def error_event(message: str) -> bytes:
@@ -396,6 +365,7 @@ async def relay_stream(
     (which asks the model to answer without calling tools), so the stream ends
     with an answer; the usage the client sees sums every round.
     """
+    adapter = RETRIEVE_ADAPTERS[dialect.api]
     response = first
     offset = 0
     round_no = 0
@@ -418,8 +388,9 @@ async def relay_stream(
             await response.aclose()
         if not current.intercepting:
             return
-        answers = [(call, await answer(call)) for call in current.retrieve_calls()]
-        body = current.follow_up(body, answers)
+        held = current.response()
+        answers = [(call, await answer(call)) for call in adapter.calls(held)]
+        body = adapter.follow_up(body, held, answers)
         usage = add_usage(usage, current.usage)
         offset += current.forwarded
         round_no += 1
