@@ -1,9 +1,9 @@
 """The client's ``headroom_retrieve`` loop: call the model, answer, call again.
 
-Non-streaming calls run the core driver (`headroom.core.retrieve_loop`) over
-the SDK's response objects. Streams keep their own relay for now: they show
-the caller the answer live and splice the follow-up into the same stream,
-which the core's buffered stream drivers do not do.
+The rounds run in the core drivers (`headroom.core.retrieve_loop`) over the
+SDK's objects: `run_with_retrieval` for plain calls, `relay_with_retrieval`
+for streams (shown live, the follow-up spliced into the same stream by the
+SDK-object relays of `headroom.client.streaming`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ from typing import Any
 from headroom.client.streaming import StreamRelay
 from headroom.core.ccr import handle_retrieve_call
 from headroom.core.retrieval import RetrieveAdapter, RetrieveCall
-from headroom.core.retrieve_loop import answer_calls, arun_with_retrieval, run_with_retrieval
+from headroom.core.retrieve_loop import (
+    arelay_with_retrieval,
+    arun_with_retrieval,
+    relay_with_retrieval,
+    run_with_retrieval,
+)
 from headroom.core.store import CCRStore
 
 __all__ = [
@@ -82,18 +87,10 @@ class RetrieveLoop:
         self.max_rounds = max_rounds
         self.answered = 0
 
-    def _answer(self, call: RetrieveCall) -> str:
+    def answer(self, call: RetrieveCall) -> str:
+        """The text for one retrieve call, from the store (counted)."""
         self.answered += 1
         return handle_retrieve_call(call.arguments, store=self.store)
-
-    def next_body(self, body: dict[str, Any], response: Any) -> dict[str, Any] | None:
-        """The follow-up request after `response` (JSON), or None when it made no retrieve call."""
-        calls = self.adapter.calls(response)
-        if not calls:
-            return None
-        answers = answer_calls(calls, answer=self._answer)
-        follow_up: dict[str, Any] = self.adapter.follow_up(body, response, answers)
-        return follow_up
 
     def run_sync(self, create: Callable[..., Any], body: dict[str, Any]) -> Any:
         """`create(**body)` through the core loop (`run_with_retrieval`); the last SDK response.
@@ -106,7 +103,7 @@ class RetrieveLoop:
             adapter=_SdkAdapter(self.adapter),
             max_rounds=self.max_rounds,
             offer=self.enabled,
-            answer=self._answer,
+            answer=self.answer,
         )
         return response
 
@@ -122,7 +119,7 @@ class RetrieveLoop:
             adapter=_SdkAdapter(self.adapter),
             max_rounds=self.max_rounds,
             offer=self.enabled,
-            answer=self._answer,
+            answer=self.answer,
         )
         return response
 
@@ -137,21 +134,24 @@ def relay_sync(
 ) -> Iterator[Any]:
     """Yield what the caller sees of `first` (an SDK stream) and of any follow-ups.
 
+    The core's live driver (`relay_with_retrieval`) runs the rounds;
     `holder[0]` always names the SDK stream being read, so closing works.
     """
-    stream = first
-    rounds = 0
-    while True:
-        relay.start_round(loop.enabled and rounds < loop.max_rounds)
-        holder[0] = stream
-        for item in stream:
-            yield from relay.feed(item)
-        held = relay.finish()
-        follow = loop.next_body(body, held) if held is not None else None
-        if follow is None:
-            return
-        body, rounds = follow, rounds + 1
-        stream = create(**body)
+    pending = [first]
+
+    def open_round(request: dict[str, Any]) -> Any:
+        holder[0] = pending.pop() if pending else create(**request)
+        return holder[0]
+
+    yield from relay_with_retrieval(
+        body,
+        open_round,
+        relay,
+        adapter=_SdkAdapter(loop.adapter),
+        max_rounds=loop.max_rounds,
+        offer=loop.enabled,
+        answer=loop.answer,
+    )
 
 
 async def relay_async(
@@ -162,18 +162,21 @@ async def relay_async(
     first: Any,
     holder: list[Any],
 ) -> AsyncIterator[Any]:
-    """The async twin of `relay_sync`."""
-    stream = first
-    rounds = 0
-    while True:
-        relay.start_round(loop.enabled and rounds < loop.max_rounds)
-        holder[0] = stream
-        async for item in stream:
-            for out in relay.feed(item):
-                yield out
-        held = relay.finish()
-        follow = loop.next_body(body, held) if held is not None else None
-        if follow is None:
-            return
-        body, rounds = follow, rounds + 1
-        stream = await create(**body)
+    """The async twin of `relay_sync` (`arelay_with_retrieval`)."""
+    pending = [first]
+
+    async def open_round(request: dict[str, Any]) -> AsyncIterator[Any]:
+        holder[0] = pending.pop() if pending else await create(**request)
+        async for item in holder[0]:
+            yield item
+
+    async for item in arelay_with_retrieval(
+        body,
+        open_round,
+        relay,
+        adapter=_SdkAdapter(loop.adapter),
+        max_rounds=loop.max_rounds,
+        offer=loop.enabled,
+        answer=loop.answer,
+    ):
+        yield item

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from headroom.core.ccr import handle_retrieve_call
 from headroom.core.options import DEFAULT_MAX_RETRIEVE_ROUNDS
@@ -42,9 +42,12 @@ from headroom.core.store import CCRStore
 __all__ = [
     "DEFAULT_MAX_ROUNDS",
     "Answer",
+    "LiveRelay",
     "answer_calls",
+    "arelay_with_retrieval",
     "arun_with_retrieval",
     "astream_with_retrieval",
+    "relay_with_retrieval",
     "run_with_retrieval",
     "stream_with_retrieval",
 ]
@@ -235,3 +238,77 @@ async def astream_with_retrieval(
         return
     async for event in stream(loop.request):
         yield finish(event)
+
+
+class LiveRelay(Protocol):
+    """Decides, item by item, what the caller sees of a stream relayed live.
+
+    The relay passes items on as they arrive and holds back from the start of
+    a ``headroom_retrieve`` call it may intercept; later rounds continue the
+    same stream (it renumbers and hides what a spliced stream must not repeat).
+    """
+
+    def start_round(self, intercept: bool) -> None:
+        """A new model response begins; `intercept`: a retrieve call may be held back."""
+
+    def feed(self, item: Any) -> list[Any]:
+        """What the caller sees of one received item."""
+
+    def finish(self) -> Any:
+        """The held response as JSON the adapter reads (calls, follow-up), or None."""
+
+
+def relay_with_retrieval(
+    body: Any,
+    stream: Callable[[Any], Iterable[Any]],
+    relay: LiveRelay,
+    *,
+    adapter: RetrieveAdapter | str = "openai_chat",
+    store: CCRStore | None = None,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
+    offer: bool = True,
+    answer: Answer | None = None,
+) -> Iterator[Any]:
+    """A stream relayed live, retrieve calls answered inside it (the proxy's and client's way).
+
+    Unlike `stream_with_retrieval`, nothing waits for a round to end: the
+    caller sees the model's text as it comes, and what it wrote before a
+    retrieve call stays in the stream, followed by the answer written after
+    the call. Rounds, the tool's withdrawal at the limit and answers follow
+    the same rules as the other drivers.
+    """
+    loop = _Loop(body, _adapter(adapter), store, max_rounds, offer)
+    while True:
+        relay.start_round(loop.offered)
+        for item in stream(loop.request):
+            yield from relay.feed(item)
+        held = relay.finish()
+        calls = loop.calls(held) if held is not None else []
+        if not calls:
+            return
+        loop.advance(held, answer_calls(calls, store, answer))
+
+
+async def arelay_with_retrieval(
+    body: Any,
+    stream: Callable[[Any], AsyncIterator[Any]],
+    relay: LiveRelay,
+    *,
+    adapter: RetrieveAdapter | str = "openai_chat",
+    store: CCRStore | None = None,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
+    offer: bool = True,
+    answer: Answer | None = None,
+) -> AsyncIterator[Any]:
+    """`relay_with_retrieval` for an async stream; answers run off the event loop."""
+    loop = _Loop(body, _adapter(adapter), store, max_rounds, offer)
+    while True:
+        relay.start_round(loop.offered)
+        async for item in stream(loop.request):
+            for out in relay.feed(item):
+                yield out
+        held = relay.finish()
+        calls = loop.calls(held) if held is not None else []
+        if not calls:
+            return
+        loop.advance(held, await asyncio.to_thread(answer_calls, calls, store, answer))
