@@ -27,12 +27,18 @@ from typing import Any
 import httpx
 
 from headroom.core.ccr import parse_retrieve_arguments
-from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveCall, add_usage, is_retrieve_name
+from headroom.core.retrieval import (
+    RETRIEVE_ADAPTERS,
+    RetrieveAdapter,
+    RetrieveCall,
+    add_usage,
+    is_retrieve_name,
+)
+from headroom.core.retrieve_loop import Answer, arelay_with_retrieval
 
 __all__ = ["STREAM_DIALECTS", "StreamDialect", "relay_stream"]
 
 OpenStream = Callable[[dict[str, Any]], Awaitable[httpx.Response]]
-Answer = Callable[[RetrieveCall], Awaitable[str]]
 
 
 def max_usage(a: dict[str, Any], b: Any) -> dict[str, Any]:
@@ -350,6 +356,74 @@ STREAM_DIALECTS: dict[str, type[StreamDialect]] = {
 }
 
 
+class _Rest:
+    """Bytes left after a response's last complete event."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+class _Broken(Exception):
+    """The upstream failed mid-stream or after a retrieval: ends the client stream with an error."""
+
+
+class _SseRelay:
+    """The core's `LiveRelay` over raw SSE events: one dialect per upstream response."""
+
+    def __init__(self, dialect: type[StreamDialect]) -> None:
+        self.dialect = dialect
+        self.current: StreamDialect | None = None
+        self.round_no, self.offset = -1, 0
+        self.usage: dict[str, Any] = {}  # summed usage of the rounds before this one
+
+    def start_round(self, intercept: bool) -> None:
+        if self.current is not None:  # the last round was held back: this one continues it
+            self.usage = add_usage(self.usage, self.current.usage)
+            self.offset += self.current.forwarded
+        self.round_no += 1
+        self.current = self.dialect(self.round_no, self.offset, intercept, self.usage)
+
+    def feed(self, item: bytes | _Rest) -> list[bytes]:
+        assert self.current is not None
+        if isinstance(item, _Rest):
+            return [] if self.current.intercepting else [item.data]
+        out = self.current.event(item)
+        return [] if out is None else [out]
+
+    def finish(self) -> dict[str, Any] | None:
+        assert self.current is not None
+        return self.current.response() if self.current.intercepting else None
+
+
+class _AsSent(RetrieveAdapter):
+    """The format's core adapter for a request that already offers the tool as sent.
+
+    The proxy opens the first response itself (its status and headers go to the
+    client first); `last_round` is what the request becomes once the rounds
+    are used up.
+    """
+
+    def __init__(
+        self, inner: RetrieveAdapter, last_round: Callable[[dict[str, Any]], dict[str, Any]] | None
+    ) -> None:
+        self.inner, self.last_round = inner, last_round
+
+    def can_offer(self, body: Any) -> bool:
+        return True
+
+    def add_tool(self, body: Any) -> Any:
+        return body
+
+    def withdraw_tool(self, body: Any) -> Any:
+        return self.last_round(body) if self.last_round is not None else body
+
+    def calls(self, response: Any) -> list[RetrieveCall]:
+        return self.inner.calls(response)
+
+    def follow_up(self, body: Any, response: Any, answers: list[tuple[RetrieveCall, str]]) -> Any:
+        return self.inner.follow_up(body, response, answers)
+
+
 async def relay_stream(
     dialect: type[StreamDialect],
     first: httpx.Response,
@@ -361,50 +435,51 @@ async def relay_stream(
 ) -> AsyncIterator[bytes]:
     """Relay `first` (an open, 200 streaming response), answering retrieve calls up to `rounds` times.
 
-    The follow-up after the last allowed round goes through `last_round`
-    (which asks the model to answer without calling tools), so the stream ends
-    with an answer; the usage the client sees sums every round.
+    The rounds run in the core's live driver (`arelay_with_retrieval`). The
+    follow-up after the last allowed round goes through `last_round` (which
+    asks the model to answer without calling tools), so the stream ends with
+    an answer; the usage the client sees sums every round. `answer` runs in a
+    worker thread. An upstream that fails mid-stream or after a retrieval ends
+    the stream with an error event (the HTTP status is already sent).
     """
-    adapter = RETRIEVE_ADAPTERS[dialect.api]
-    response = first
-    offset = 0
-    round_no = 0
-    usage: dict[str, Any] = {}
-    while True:
-        current = dialect(round_no, offset, can_intercept=round_no < rounds, earlier_usage=usage)
+    pending = [first]
+
+    async def round_events(request: dict[str, Any]) -> AsyncIterator[bytes | _Rest]:
+        if pending:
+            response = pending.pop()
+        else:
+            try:
+                response = await open_stream(request)
+            except httpx.HTTPError as exc:
+                message = f"upstream unreachable after retrieval: {type(exc).__name__}"
+                raise _Broken(message) from exc
+            if response.status_code != 200:
+                detail = (await response.aread()).decode(errors="replace")[:500]
+                await response.aclose()
+                message = f"upstream returned {response.status_code} after retrieval: {detail}"
+                raise _Broken(message)
         splitter = _EventSplitter()
         try:
             async for chunk in response.aiter_bytes():
                 for raw in splitter.feed(chunk):
-                    out = current.event(raw)
-                    if out is not None:
-                        yield out
-            if splitter.rest().strip() and not current.intercepting:
-                yield splitter.rest()
+                    yield raw
+            if splitter.rest().strip():
+                yield _Rest(splitter.rest())
         except httpx.HTTPError as exc:
-            yield dialect.error_event(f"upstream stream failed: {type(exc).__name__}")
-            return
+            raise _Broken(f"upstream stream failed: {type(exc).__name__}") from exc
         finally:
             await response.aclose()
-        if not current.intercepting:
-            return
-        held = current.response()
-        answers = [(call, await answer(call)) for call in adapter.calls(held)]
-        body = adapter.follow_up(body, held, answers)
-        usage = add_usage(usage, current.usage)
-        offset += current.forwarded
-        round_no += 1
-        if round_no == rounds and last_round is not None:
-            body = last_round(body)
-        try:
-            response = await open_stream(body)
-        except httpx.HTTPError as exc:
-            yield dialect.error_event(f"upstream unreachable after retrieval: {type(exc).__name__}")
-            return
-        if response.status_code != 200:
-            detail = (await response.aread()).decode(errors="replace")[:500]
-            await response.aclose()
-            yield dialect.error_event(
-                f"upstream returned {response.status_code} after retrieval: {detail}"
-            )
-            return
+
+    try:
+        async for out in arelay_with_retrieval(
+            body,
+            round_events,
+            _SseRelay(dialect),
+            adapter=_AsSent(RETRIEVE_ADAPTERS[dialect.api], last_round),
+            max_rounds=rounds,
+            offer=rounds > 0,
+            answer=answer,
+        ):
+            yield out
+    except _Broken as exc:
+        yield dialect.error_event(str(exc))

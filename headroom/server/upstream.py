@@ -5,9 +5,8 @@ client's response off if the upstream's breaks. `retrieve_loop` (JSON) and
 `retrieve_stream` (SSE) answer the model's ``headroom_retrieve`` calls
 themselves: up to ``retrieve_rounds`` rounds, the last one asked without tool
 calls, usage summed over every round, store failures answered as error text.
-The JSON loop is the core's (`headroom.core.retrieve_loop`); the SSE one
-relays live and splices the follow-up into the same stream
-(`headroom.server.streaming`).
+Both loops are the core's (`headroom.core.retrieve_loop`); the SSE one relays
+live and splices the follow-up into the same stream (`headroom.server.streaming`).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from headroom.core.ccr import handle_retrieve_call
@@ -261,17 +259,12 @@ async def retrieve_stream(
         content = await first.aread()
         await first.aclose()
         return Response(content, status_code=first.status_code, headers=headers_out)
-    answer = answerer(state, tenant, stream=True)
-
-    async def answer_off_loop(call: RetrieveCall) -> str:
-        return await run_in_threadpool(answer, call)
-
     chunks = relay_stream(
         STREAM_DIALECTS[route.api],
         first,
         body,
         open_stream,
-        answer_off_loop,
+        answerer(state, tenant, stream=True),
         rounds,
         last_round=adapter.withdraw_tool,
     )
