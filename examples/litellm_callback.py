@@ -51,7 +51,8 @@ async def main() -> None:
     print("Router.acompletion:", response.choices[0].message.content[:200])
     print(f"  tokens saved so far: {callback.total_tokens_saved}")
 
-    # Sync litellm.completion runs no hook that can change the request: use the wrapper.
+    # Sync calls: litellm.completion(...) is compressed by the same callback; the wrapper
+    # also answers headroom_retrieve (no agentic loop runs on sync calls).
     response = completion(model=MODEL, messages=messages, **_offline())
     print("sync wrapper:", response.choices[0].message.content[:200])
     print(f"  tokens saved so far: {callback.total_tokens_saved}")

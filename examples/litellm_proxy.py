@@ -1,10 +1,13 @@
 """The LiteLLM proxy with Headroom in its YAML, started on 127.0.0.1 and sent one request.
 
+    pip install 'headroom[litellm]' 'litellm[proxy]'
     python examples/litellm_proxy.py
 
-Offline by default: the deployment answers with `mock_response` (the proxy's
-hooks, Headroom's included, still run). With OPENAI_API_KEY set it forwards
-to gpt-4o-mini. Needs ``pip install 'litellm[proxy]'``; startup takes a while.
+`headroom[all]` installs LiteLLM's SDK only; the proxy server is LiteLLM's own
+extra. Offline by default: the deployment answers with `mock_response` (the
+proxy's hooks, Headroom's included, still run). With OPENAI_API_KEY set it
+forwards to gpt-4o-mini. It prints what Headroom did to the request, as
+another callback in the same proxy sees it. Startup takes a while.
 """
 
 from __future__ import annotations
@@ -12,19 +15,19 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from importlib import resources
+from importlib.util import find_spec
 from pathlib import Path
 
 import httpx
 
-# LiteLLM resolves each `callbacks:` entry to an object, so the YAML names the
-# module-level instance (a class path would stop the proxy at startup).
+# The line LiteLLM's docs show: it resolves to a ready HeadroomCallback instance
+# (LiteLLM's loader runs only instances), configured from HEADROOM_* variables.
 CONFIG = """\
 model_list:
   - model_name: ops
@@ -34,14 +37,54 @@ model_list:
 general_settings:
   master_key: {master_key}
 litellm_settings:
-  callbacks: ["headroom.integrations.litellm.proxy_config.headroom_callback"]
+  callbacks: ["headroom.integrations.litellm_callback.HeadroomCallback", "report.report"]
 """
+
+# A second callback, next to the config: writes the savings Headroom put in the
+# request's metadata (the same figures reach spend logs as spend_logs_metadata).
+REPORT = """\
+import json, os
+from litellm.integrations.custom_logger import CustomLogger
+
+
+class Report(CustomLogger):
+    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+        metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
+        with open(os.path.join(os.path.dirname(__file__), "report.jsonl"), "a") as f:
+            f.write(json.dumps(metadata.get("headroom")) + "\\n")
+
+
+report = Report()
+"""
+
+_PROXY_MODULES = ("fastapi", "uvicorn", "backoff", "apscheduler", "yaml")
+_RUN = "import sys; from litellm import run_server; sys.argv[0] = 'litellm'; run_server()"
+_HOST = ["--host", "127.0.0.1"]
+
+
+def _check_install() -> None:
+    if find_spec("litellm") is None:
+        sys.exit("LiteLLM is missing: pip install 'headroom[litellm]' 'litellm[proxy]'")
+    missing = [m for m in _PROXY_MODULES if find_spec(m) is None]
+    if missing:
+        sys.exit(
+            f"the LiteLLM proxy server is missing {', '.join(missing)}: "
+            "pip install 'litellm[proxy]' (headroom[all] installs LiteLLM's SDK only)"
+        )
+
+
+def _wait_for(path: Path, timeout: float) -> str | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        if text.endswith("\n"):
+            return text.splitlines()[0]
+        time.sleep(0.1)
+    return None
 
 
 def main() -> None:
-    exe = shutil.which("litellm")
-    if exe is None:
-        sys.exit("the litellm CLI is missing: pip install 'litellm[proxy]'")
+    _check_install()
     offline = not os.environ.get("OPENAI_API_KEY")
     extra = (
         '      mock_response: "(offline: mock answer)"'
@@ -55,12 +98,14 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="headroom-litellm-"))
     config = workdir / "config.yaml"
     config.write_text(CONFIG.format(extra=extra, master_key=master_key), encoding="utf-8")
+    (workdir / "report.py").write_text(REPORT, encoding="utf-8")
     print(config.read_text())
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "HEADROOM_MIN_TOKENS": "500"}
     log = (workdir / "proxy.log").open("wb")
     proc = subprocess.Popen(
-        [exe, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-c", _RUN, "--config", str(config), *_HOST, "--port", str(port)],
         env=env,
+        cwd=workdir,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -84,6 +129,15 @@ def main() -> None:
             timeout=120,
         )
         print(response.status_code, response.json()["choices"][0]["message"]["content"][:300])
+        line = _wait_for(workdir / "report.jsonl", timeout=30)
+        stats = json.loads(line) if line else None
+        if not stats:
+            print("Headroom left this request as it was (nothing to compress)")
+        else:
+            print(
+                f"Headroom: {stats['tokens_before']:,} -> {stats['tokens_after']:,} tokens "
+                f"({stats['compression_ratio']:.0%} saved; {', '.join(stats['transforms_applied'])})"
+            )
     finally:
         proc.terminate()
         proc.wait(timeout=30)

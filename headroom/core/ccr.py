@@ -33,7 +33,12 @@ RETRIEVE_TOOL_NAME = "headroom_retrieve"
 
 _DESCRIPTION = (
     "Fetch the original, uncompressed content that a [headroom: ...] marker stands for. "
-    "Pass the hash named in the marker; add a query to get only the matching parts."
+    "Pass the hash named in the marker; without a query you get the whole original. "
+    "Add a query to get only the matching parts: plain words (rows, lines, functions or "
+    "passages holding them); for records and tables also `field=value` (several joined by "
+    "`,` or `and`; also `!=`, `>`, `<`, `>=`, `<=`, and `~` for 'contains'), "
+    "`top 5 by column` or `bottom 5 by column`, or a column name alone for that column of "
+    "every row. If nothing matches you are told so."
 )
 _PARAMETERS: dict[str, Any] = {
     "type": "object",
@@ -41,7 +46,10 @@ _PARAMETERS: dict[str, Any] = {
         "hash": {"type": "string", "description": "The hash from the marker."},
         "query": {
             "type": "string",
-            "description": "Optional: words to look for; only matching parts are returned.",
+            "description": (
+                "Optional: words to look for, `field=value`, `top N by column` or "
+                "`bottom N by column`; only matching parts are returned."
+            ),
         },
     },
     "required": ["hash"],
@@ -66,6 +74,10 @@ def is_retrieve_name(name: object) -> bool:
 def retrieve(hash: str, query: str | None = None, *, store: CCRStore | None = None) -> str:
     """The original stored under `hash`, or only its parts that match `query`.
 
+    `query` takes the forms `_DESCRIPTION` documents (plain words, `field=value`,
+    `top N by column`, ...). When nothing matches, the answer says so rather than
+    returning the whole original the model did not ask for.
+
     Raises:
         RetrievalError: nothing is stored under `hash` (unknown or expired).
     """
@@ -77,8 +89,13 @@ def retrieve(hash: str, query: str | None = None, *, store: CCRStore | None = No
         return original
     from headroom.core.recall import matching_parts
 
-    parts = matching_parts(original, query, max_units=50)
-    return parts if parts else original
+    parts = matching_parts(original, query)
+    if parts:
+        return parts
+    return (
+        f"no part of the original matches {query!r}; "
+        "call headroom_retrieve without a query for the whole original"
+    )
 
 
 def retrieve_tool_openai() -> dict[str, Any]:

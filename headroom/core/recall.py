@@ -5,6 +5,11 @@ its compressed bytes then stay fixed so the provider's prompt cache keeps
 hitting. When a user later asks about it, the parts of the *original* that
 match the question and are not already visible are appended after that
 question, the only place a change costs nothing that is cached.
+
+The same units answer `headroom_retrieve(hash, query)` (`matching_parts`),
+where the query may also take the structured forms the tool documents:
+`field=value`, `field>value`, `top N by column`, `bottom N by column`, or a
+column name alone.
 """
 
 from __future__ import annotations
@@ -14,13 +19,23 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from headroom.core.detect import detect_kind, parse_json, split_json
-from headroom.core.relevance import Relevance
+from headroom.core.detect import detect_kind, parse_structured
+from headroom.core.heuristics import RETRIEVE_MAX_UNITS, RETRIEVE_PROJECTION_MAX
+from headroom.core.relevance import Relevance, split_identifier, stem
 from headroom.core.transforms.code import _split_numbering, find_functions
 from headroom.core.transforms.gitlog import split_commits
-from headroom.core.transforms.json_data import _flatten
+from headroom.core.transforms.json_data import flatten, records_of
 from headroom.core.transforms.rag import split_passages
-from headroom.core.transforms.tables import _as_number, _cell, parse_text_table
+from headroom.core.transforms.tables import (
+    MISSING,
+    Table,
+    asked_rows,
+    cell_text,
+    order_key,
+    order_keys,
+    parse_text_table,
+    ranked,
+)
 
 __all__ = ["build_recall", "matching_parts", "units_of"]
 
@@ -30,13 +45,10 @@ _PER_OUTPUT = 3
 
 def _record_rows(text: str, kind: str) -> list[dict[str, Any]] | None:
     if kind == "json":
-        value = parse_json(text)
-        if value is None:
-            parts = split_json(text)
-            value = parts[1] if parts else None
-        records = _records(value)
+        parts = parse_structured(text)
+        records = records_of(parts[1]) if parts else []
         if records and all(isinstance(r, dict) for r in records):
-            return [_flatten(r) for r in records if isinstance(r, dict)]
+            return [flatten(r) for r in records if isinstance(r, dict)]
     if kind in ("table", "csv"):
         table = parse_text_table(text)
         if table is not None:
@@ -50,106 +62,210 @@ def _row_unit(row: dict[str, Any]) -> str:
 
 def _row_line(row: dict[str, Any]) -> str:
     """How the row reads in a compressed table, to tell whether it is already visible."""
-    return "|".join(_cell(v) for v in row.values())
+    return "|".join(cell_text(v) for v in row.values())
+
+
+_CLASS = re.compile(r"^(\s*)(?:[\w]+\s+)*(?:class|struct|interface|impl|trait)\s+(\w+)")
+
+
+def _code_units(text: str) -> tuple[list[str], list[str]] | None:
+    """Functions of a code read, and for each the text to search: `Class.method` + body.
+
+    Qualifying methods by their class lets "Parser.validate" find that method and
+    not a `validate` elsewhere that shares a word.
+    """
+    lines = text.splitlines()
+    _, code = _split_numbering(lines)
+    functions = find_functions(code)
+    if not functions:
+        return None
+    classes = [
+        (i, len(m.group(1)), m.group(2)) for i, line in enumerate(code) if (m := _CLASS.match(line))
+    ]
+    units: list[str] = []
+    searched: list[str] = []
+    for f in functions:
+        indent = len(code[f.start]) - len(code[f.start].lstrip())
+        owner = ""
+        for start, class_indent, name in reversed(classes):
+            if start < f.start and class_indent < indent:
+                owner = name
+                break
+        unit = "\n".join(lines[f.start : f.end])
+        units.append(unit)
+        searched.append(f"{owner}.{f.name}\n{unit}" if owner else unit)
+    return units, searched
 
 
 def units_of(text: str) -> list[str]:
     """The original split into answerable units: records, lines, functions, passages."""
+    return _units(text)[0]
+
+
+def _units(text: str) -> tuple[list[str], list[str]]:
+    """(units, the text each is searched by)."""
     kind = detect_kind(text)
     rows = _record_rows(text, kind)
     if rows is not None:
-        return [_row_unit(r) for r in rows]
+        units = [_row_unit(r) for r in rows]
+        return units, units
     if kind == "code":
-        lines = text.splitlines()
-        _, code = _split_numbering(lines)
-        functions = find_functions(code)
-        if functions:
-            return ["\n".join(lines[f.start : f.end]) for f in functions]
+        found = _code_units(text)
+        if found is not None:
+            return found
     if kind == "rag":
-        return split_passages(text)
-    if kind == "gitlog":
-        return split_commits(text)
-    return [line for line in text.splitlines() if line.strip()]
+        units = split_passages(text)
+    elif kind == "gitlog":
+        units = split_commits(text)
+    else:
+        units = [line for line in text.splitlines() if line.strip()]
+    return units, units
 
 
-def _records(value: object, depth: int = 0) -> list[object]:
-    if isinstance(value, list):
-        return list(value)
-    if isinstance(value, dict) and depth < 3:
-        best: list[object] = []
-        for child in value.values():
-            found = _records(child, depth + 1)
-            if len(found) > len(best):
-                best = found
-        return best
-    return []
-
-
-_DESC = re.compile(
-    r"\b(?:most|highest|largest|biggest|greatest|maximum|max|top|longest|heaviest|best)\b", re.I
-)
-_ASC = re.compile(
-    r"\b(?:least|lowest|smallest|fewest|minimum|min|bottom|shortest|lightest|cheapest|worst)\b",
-    re.I,
-)
-_COUNT = re.compile(
-    r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty)\b", re.I
-)
-_NUMBER_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twelve": 12,
-    "fifteen": 15,
-    "twenty": 20,
-}
-_NAME_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-
-
-def _ranked_rows(question: str, rows: list[dict[str, Any]]) -> list[int]:
-    """For "which 4 cars have the most horsepower": the top-4 rows by that column."""
-    direction = _DESC.search(question), _ASC.search(question)
-    if not any(direction):
+def _asked_rows(relevance: Relevance, rows: list[dict[str, Any]]) -> list[int]:
+    """Rows the question asks for by rank ("the 4 slowest"), range or position."""
+    if not rows or not (relevance.ranks or relevance.ranges or relevance.positions):
         return []
-    words = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
-    wanted = _COUNT.search(question)
-    k = 1
-    if wanted:
-        token = wanted.group(1).lower()
-        k = int(token) if token.isdigit() else _NUMBER_WORDS[token]
-    k = max(1, min(k, 25))
-    picked: list[int] = []
-    for column in rows[0] if rows else {}:
-        parts = {p.lower() for p in _NAME_PARTS.findall(column) if len(p) >= 3}
-        if not parts or (not parts <= words and not (parts & words and len(parts) > 1)):
-            continue
-        values = [(_as_number(r.get(column)), i) for i, r in enumerate(rows)]
-        numbers = [(v, i) for v, i in values if v is not None]
-        if len(numbers) < len(rows) * 0.9:
-            continue
-        for found, reverse in ((direction[0], True), (direction[1], False)):
-            if found:
-                ranked = sorted(numbers, key=lambda p: p[0], reverse=reverse)
-                picked.extend(i for _, i in ranked[:k])
-    return picked
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    table = Table(columns, [[row.get(c, MISSING) for c in columns] for row in rows])
+    return asked_rows(table, relevance)
 
 
 def _normalize(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
-def matching_parts(original: str, query: str, max_units: int = 20) -> str:
+# --- headroom_retrieve queries --------------------------------------------------------------
+
+_TOP = re.compile(r"^\s*(top|bottom|highest|lowest)\s+(\d{1,6})\s+(?:by|of)\s+(.+?)\s*$", re.I)
+_CONDITION = re.compile(r"^\s*([^=!<>~]+?)\s*(=|==|!=|>=|<=|>|<|~)\s*(.*?)\s*$")
+_SPLIT = re.compile(r"\s*(?:,|;|&&|\band\b)\s*", re.I)
+
+
+def _column(name: str, columns: Sequence[str]) -> str | None:
+    """The column `name` refers to: exact, case-insensitive, last dotted part, or its words."""
+    wanted = name.strip().strip("`'\"")
+    lowered = wanted.lower()
+    for column in columns:
+        if column == wanted:
+            return column
+    for column in columns:
+        if column.lower() == lowered or column.lower().rsplit(".", 1)[-1] == lowered:
+            return column
+    parts = {stem(p) for p in split_identifier(wanted)}
+    for column in columns:
+        if parts and {stem(p) for p in split_identifier(column)} == parts:
+            return column
+    return None
+
+
+def _matches(cell: Any, op: str, value: str) -> bool:
+    text = cell_text(cell)
+    if op in ("=", "=="):
+        return text.lower() == value.lower()
+    if op == "!=":
+        return text.lower() != value.lower()
+    if op == "~":
+        return value.lower() in text.lower()
+    left, right = order_key(cell), order_key(value)
+    if left is None or right is None or type(left) is not type(right):
+        return False
+    return bool(
+        (op == ">" and left > right)  # type: ignore[operator]
+        or (op == "<" and left < right)  # type: ignore[operator]
+        or (op == ">=" and left >= right)  # type: ignore[operator]
+        or (op == "<=" and left <= right)  # type: ignore[operator]
+    )
+
+
+def _structured(rows: list[dict[str, Any]], query: str) -> tuple[list[int], str] | None:
+    """Rows a structured query selects, best first, and a header; None if not structured."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    top = _TOP.match(query)
+    if top:
+        column = _column(top.group(3), columns)
+        if column is None:
+            return [], f"no column named {top.group(3)!r}; columns: {', '.join(columns)}"
+        keys = order_keys([row.get(column) for row in rows])
+        if keys is None:
+            return [], f"column {column!r} holds no numbers or dates to order by"
+        descending = top.group(1).lower() in ("top", "highest")
+        count = int(top.group(2))
+        chosen = ranked(keys[0], count, descending)
+        chosen.sort(key=lambda i: keys[0][i], reverse=descending)
+        word = "top" if descending else "bottom"
+        return chosen[:count], f"{word} {count} of {len(rows)} rows by {column}:"
+    conditions = []
+    for part in _SPLIT.split(query.strip()):
+        m = _CONDITION.match(part)
+        if not m or not part.strip():
+            return None
+        column = _column(m.group(1), columns)
+        if column is None:
+            return [], f"no column named {m.group(1).strip()!r}; columns: {', '.join(columns)}"
+        conditions.append((column, m.group(2), m.group(3).strip().strip("'\"")))
+    if not conditions:
+        return None
+    chosen = [
+        i
+        for i, row in enumerate(rows)
+        if all(_matches(row.get(c, None), op, v) for c, op, v in conditions)
+    ]
+    return chosen, f"{len(chosen)} of {len(rows)} rows where {query.strip()}:"
+
+
+def _projection(rows: list[dict[str, Any]], query: str) -> str | None:
+    """A query naming only columns: those columns of every row (with the first column)."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    names = [_column(part, columns) for part in _SPLIT.split(query.strip()) if part.strip()]
+    if not names or any(n is None for n in names):
+        return None
+    picked = [c for c in dict.fromkeys([columns[0], *names]) if c is not None]
+    lines = [_row_unit({c: row.get(c) for c in picked}) for row in rows[:RETRIEVE_PROJECTION_MAX]]
+    more = len(rows) - len(lines)
+    head = f"columns {', '.join(picked)} of {len(rows)} rows:"
+    tail = [f"... {more} more rows; ask for `top N by column` or `field=value`"] if more else []
+    return "\n".join([head, *lines, *tail])
+
+
+def _word_matches(relevance: Relevance, searched: Sequence[str]) -> list[int]:
+    """Units holding any query word, those holding the most (and rarest) first."""
+    found = relevance.hits(searched)
+    score: dict[int, float] = {}
+    for term, where in found.items():
+        weight = (2.0 if term in relevance.strong else 1.0) / len(where)
+        for i in where:
+            score[i] = score.get(i, 0.0) + 1.0 + weight
+    return sorted(score, key=lambda i: (-score[i], i))
+
+
+def matching_parts(original: str, query: str, max_units: int = RETRIEVE_MAX_UNITS) -> str:
     """The units of `original` that match `query`, joined; empty when none match."""
-    units = units_of(original)
-    picked = Relevance.from_texts([query]).top(units, max_units, max_share=0.2)
-    return "\n".join(units[i] for i in sorted(picked))
+    rows = _record_rows(original, detect_kind(original))
+    if rows is not None:
+        structured = _structured(rows, query)
+        if structured is not None:
+            chosen, header = structured
+            if not chosen:
+                return "" if header.endswith(":") else header
+            lines = [_row_unit(rows[i]) for i in chosen[:max_units]]
+            more = len(chosen) - len(lines)
+            tail = [f"... {more} more rows match; narrow the query"] if more else []
+            return "\n".join([header, *lines, *tail])
+        projected = _projection(rows, query)
+        if projected is not None:
+            return projected
+    units, searched = _units(original)
+    picked = _word_matches(Relevance.from_texts([query]), searched)
+    if not picked:
+        return ""
+    shown = sorted(picked[:max_units])
+    more = len(picked) - len(shown)
+    tail = [f"... {more} more parts match; narrow the query"] if more else []
+    return "\n".join([*(units[i] for i in shown), *tail])
+
+
+# --- recall after a later question -------------------------------------------------------
 
 
 def _fit(head: list[str], units: list[str], budget: int, count: Callable[[str], int]) -> str | None:
@@ -185,14 +301,17 @@ def _fit(head: list[str], units: list[str], budget: int, count: Callable[[str], 
 def _targeted(question: str, earlier: Sequence[tuple[str, str, str, str]]) -> list[int]:
     """Indices of the outputs the question points at by tool name or call arguments.
 
-    "go back to the log you pulled earlier (ssh_exec call)" names its source; when
-    no output is named this way, every output is a candidate.
+    A question that names the tool or what it was called with ("the output of
+    `fetch_invoices`") picks those outputs; otherwise every output is a candidate.
     """
-    terms = Relevance.from_texts([question]).terms
-    scores = []
-    for _, _, _, call in earlier:
-        lowered = call.lower()
-        scores.append(sum(1 for t in terms if t in lowered))
+    relevance = Relevance.from_texts([question])
+    calls = [call for _, _, _, call in earlier]
+    found = relevance.hits(calls)
+    scores = [0] * len(earlier)
+    for where in found.values():
+        if len(where) < len(earlier):  # a word every call shares names none of them
+            for i in where:
+                scores[i] += 1
     best = max(scores, default=0)
     return [i for i, s in enumerate(scores) if s == best] if best else list(range(len(earlier)))
 
@@ -223,12 +342,12 @@ def build_recall(
             keys = [_normalize(_row_line(r)) for r in rows]
             picks = [
                 *relevance.top(units, _PER_OUTPUT, max_share=0.05),
-                *_ranked_rows(question, rows),
+                *_asked_rows(relevance, rows),
             ]
         else:
-            units = units_of(original)
+            units, searched = _units(original)
             keys = [_normalize(u) for u in units]
-            picks = relevance.top(units, _PER_OUTPUT, max_share=0.05)
+            picks = relevance.top(searched, _PER_OUTPUT, max_share=0.05)
         fresh = [units[i] for i in dict.fromkeys(picks) if keys[i] not in visible]  # best first
         header = f"from the output stored as {ccr_hash}:"
         block = _fit([header], fresh, max_tokens - used, count)

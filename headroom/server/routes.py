@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -30,7 +31,12 @@ from headroom.server.state import ServerState
 
 __all__ = ["server_state", "service_routes", "tenant_of"]
 
+logger = logging.getLogger("headroom.server")
+
 _HASH = re.compile(r"[0-9a-fA-F]{8,64}")
+#: A session key clients (LiteLLM's guardrail) send so a load balancer can pin a
+#: conversation to one replica; logged, since routing it is the balancer's job.
+AFFINITY_HEADER = "x-headroom-affinity"
 
 
 def server_state(request: Request) -> ServerState:
@@ -56,15 +62,34 @@ async def compress_config(state: ServerState, config: CompressConfig) -> Compres
     return config if await run_in_threadpool(store.available) else config.replace(lossy=False)
 
 
+# `config.mode` values other clients send (LiteLLM's headroom guardrail: "ccr"),
+# as the CompressConfig fields they mean.
+_CONFIG_MODES: dict[str, dict[str, Any]] = {"ccr": {"ccr": True}}
+_warned_fields: set[str] = set()
+
+
 def _config(default: CompressConfig, overrides: Any) -> CompressConfig:
+    """The request's settings. Fields this server does not know are logged and ignored, so a
+    client newer than the server (or another product's client) still gets compression."""
     if overrides is None:
         return default
     if not isinstance(overrides, dict):
         raise ApiError(
             422, "invalid_request", "'config' must be an object of CompressConfig fields"
         )
+    known = set(default.to_dict())
+    fields = {k: v for k, v in overrides.items() if k in known}
+    mode = overrides.get("mode")
+    if isinstance(mode, str) and mode in _CONFIG_MODES:
+        fields = {**_CONFIG_MODES[mode], **fields}
+    ignored = sorted(
+        k for k in overrides if k not in known and not (k == "mode" and mode in _CONFIG_MODES)
+    )
+    if ignored and not set(ignored) <= _warned_fields:
+        _warned_fields.update(ignored)
+        logger.warning("/v1/compress: ignoring unknown config fields: %s", ", ".join(ignored))
     try:
-        return CompressConfig.from_dict({**default.to_dict(), **overrides})
+        return CompressConfig.from_dict({**default.to_dict(), **fields})
     except ConfigurationError as exc:
         raise ApiError(422, "invalid_config", f"invalid 'config': {exc}") from exc
 
@@ -134,6 +159,7 @@ async def compress_route(request: Request) -> Response:
         "compress", result.tokens_before, result.tokens_after, failed_open, tenant.id
     )
     request.state.log_fields = {
+        "affinity": request.headers.get(AFFINITY_HEADER),
         "model": model,
         "messages": len(messages),
         "tokens_before": result.tokens_before,

@@ -116,7 +116,7 @@ def test_small_conversation_comes_back_unchanged(client: httpx.Client) -> None:
         (b'{"messages": [], "model_limit": "big"}', 422, "invalid_request"),
         (b'{"messages": [], "config": "fast"}', 422, "invalid_request"),
         (b'{"messages": [], "config": {"min_tokens": -1}}', 422, "invalid_config"),
-        (b'{"messages": [], "config": {"unknown_knob": 1}}', 422, "invalid_config"),
+        (b'{"messages": [], "config": {"ccr": "yes"}}', 422, "invalid_config"),
     ],
 )
 def test_bad_compress_requests_get_a_clear_4xx(
@@ -126,6 +126,22 @@ def test_bad_compress_requests_get_a_clear_4xx(
     assert r.status_code == status, r.text
     error = r.json()["error"]
     assert error["type"] == error_type and error["message"]
+
+
+def test_unknown_config_fields_are_logged_not_refused(
+    client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """LiteLLM's guardrail (1.110) sends ``config: {"mode": "ccr"}``; newer clients may send more."""
+    data = case("p-db-biggestfile")
+    with caplog.at_level("WARNING", logger="headroom.server"):
+        r = client.post(
+            "/v1/compress",
+            json={"messages": data["messages"], "config": {"mode": "ccr", "unknown_knob": 1}},
+            headers={"x-headroom-affinity": "a" * 64},
+        )
+    assert r.status_code == 200, r.text
+    assert r.json()["ccr_hashes"]
+    assert "unknown_knob" in caplog.text and "mode" not in caplog.text.split("fields:")[-1]
 
 
 def test_huge_bodies_are_refused_and_nothing_is_lost(client: httpx.Client) -> None:

@@ -1,15 +1,20 @@
-"""JSON: minify, write arrays of records as tables, select rows when large."""
+"""JSON: minify, write arrays of records as tables, select rows when large.
+
+Also reads NDJSON (one object per line) and Python-printed lists and dicts
+(single quotes, True/None), as Python agent frameworks pass tool results.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from headroom.core.detect import parse_json, split_json
+from headroom.core.detect import parse_structured
+from headroom.core.heuristics import RECORD_ANALYSIS_MAX_COLUMNS
 from headroom.core.transforms.base import Compressed, Job
-from headroom.core.transforms.tables import Table, compress_records
+from headroom.core.transforms.tables import MISSING, Table, compress_records
 
-__all__ = ["compress_json"]
+__all__ = ["compress_json", "flatten", "records_of"]
 
 _MIN_RECORDS = 3
 _MAX_COLUMNS = 40
@@ -19,38 +24,41 @@ def _minify(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _flatten(record: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str, Any]:
+def flatten(record: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str, Any]:
+    """Nested objects (two levels) as dotted keys: `{"a": {"b": 1}}` -> `{"a.b": 1}`."""
     flat: dict[str, Any] = {}
     for key, value in record.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict) and value and depth < 2:
-            flat.update(_flatten(value, f"{name}.", depth + 1))
+            flat.update(flatten(value, f"{name}.", depth + 1))
         else:
             flat[name] = value
     return flat
 
 
 def _as_table(items: list[Any]) -> Table | None:
-    """A table when `items` are objects sharing most of their keys."""
+    """`items` as a table: written as `|` rows when they share most keys, else one object
+    per line; either way analysed by the union of their (flattened) keys.
+    """
     if len(items) < _MIN_RECORDS or not all(isinstance(x, dict) for x in items):
         return None
-    flat = [_flatten(x) for x in items]
+    flat = [flatten(x) for x in items]
     columns: dict[str, None] = {}
     for row in flat:
         for key in row:
             columns.setdefault(key, None)
-    average = sum(len(row) for row in flat) / len(flat)
-    if not columns or len(columns) > _MAX_COLUMNS or len(columns) > 1.3 * average:
+    if not columns:
         return None
-    names = list(columns)
-    missing = object()
-    rows = []
-    for row in flat:
-        cells = [row.get(c, missing) for c in names]
-        if any(cell is missing for cell in cells) and len(names) > 1.1 * len(row):
-            return None
-        rows.append([None if cell is missing else cell for cell in cells])
-    return Table(names, rows)
+    average = sum(len(row) for row in flat) / len(flat)
+    uniform = len(columns) <= _MAX_COLUMNS and len(columns) <= 1.3 * average
+    width = len(columns)
+    if uniform and any(width > 1.1 * len(row) for row in flat):
+        uniform = False  # rows missing many keys read better as objects
+    names = list(columns)[:RECORD_ANALYSIS_MAX_COLUMNS]
+    rows = [[row.get(c, MISSING) for c in names] for row in flat]
+    if uniform:
+        return Table(names, rows)
+    return Table(names, rows, objects=[_minify(x) for x in items])
 
 
 def _record_lists(value: Any, path: str = "$", depth: int = 0) -> list[tuple[str, list[Any]]]:
@@ -85,23 +93,26 @@ def _replace_at(value: Any, path: str, stand_in: str) -> Any:
 def _records_block(items: list[Any], job: Job, title: str) -> tuple[str, bool]:
     table = _as_table(items)
     if table is None:
-        # Mixed objects: one minified object per line, so rows can still be selected.
-        return _lines_of_objects(Table(["json"], [[x] for x in items]), job, title)
+        table = Table(["json"], [[x] for x in items], objects=[_minify(x) for x in items])
     return compress_records(table, job, title=title)
 
 
-def _lines_of_objects(table: Table, job: Job, title: str) -> tuple[str, bool]:
-    text, lossy = compress_records(table, job, title=title)
-    head, _, rest = text.partition("\n")
-    head = head.replace("; columns: json", " (one JSON object per line)")
-    return f"{head}\n{rest}".rstrip(), lossy
+def records_of(value: object, depth: int = 0) -> list[object]:
+    """The largest array in a parsed value (the records of an API payload)."""
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict) and depth < 3:
+        best: list[object] = []
+        for child in value.values():
+            found = records_of(child, depth + 1)
+            if len(found) > len(best):
+                best = found
+        return best
+    return []
 
 
 def compress_json(job: Job) -> Compressed | None:
-    value = parse_json(job.text)
-    if value is not None:
-        return _compress_value(value, job)
-    parts = split_json(job.text)
+    parts = parse_structured(job.text)
     if parts is None:
         return None
     before, value, after = parts

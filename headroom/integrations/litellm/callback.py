@@ -7,8 +7,9 @@ provider's side (see docs/litellm.md):
   `async_pre_call_deployment_hook` (returns new kwargs; sees `messages=` only).
 * The proxy: `async_pre_call_hook`, then the deployment hook again.
 * `litellm.anthropic.messages`: also `async_pre_request_hook` (in-place only).
-* Sync `litellm.completion` / `Router.completion`: no hook can change the
-  request, so `headroom.integrations.litellm.completion` is the sync path.
+* Sync `litellm.completion`, `Router.completion`, `batch_completion`:
+  `log_pre_api_call`, whose ``additional_args["complete_input_dict"]`` is the
+  very body the provider code sends next (HTTP providers only; no retrieval).
 
 Several hooks fire for one call, and the core is not idempotent on its own
 output, so the callback remembers what it produced and never compresses it
@@ -23,6 +24,8 @@ import dataclasses
 import logging
 import os
 import threading
+import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -63,7 +66,7 @@ from headroom.integrations.litellm._request import (
     with_retrieve_tool,
     with_stats,
 )
-from headroom.integrations.litellm.remote import DEFAULT_API_URL, RemoteCompressor
+from headroom.integrations.litellm.remote import RemoteCompressor
 
 __all__ = ["HeadroomCallback"]
 
@@ -89,6 +92,22 @@ def _litellm_capabilities() -> tuple[bool, str | None]:
 # LiteLLM's flag for "the callback turned a stream into a single response so the
 # agentic loop can inspect it; re-wrap the final answer as a stream".
 _AGENTIC_LOOP, _CONVERTED_STREAM_KEY = _litellm_capabilities()
+
+
+def _as_converted_stream(kwargs: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """`kwargs` asking for one whole response that LiteLLM re-wraps as a stream.
+
+    LiteLLM 1.110 also stashes `stream_options` (invalid without `stream`) and
+    restores it for the caller: use its helper when it has one.
+    """
+    try:
+        from litellm.types.integrations.custom_logger import (  # type: ignore[attr-defined,unused-ignore]
+            HEADROOM_INTERCEPTION_PREFIX,
+            as_converted_stream,
+        )
+    except ImportError:
+        return {**kwargs, "stream": False, key: True}
+    return dict(as_converted_stream(kwargs, HEADROOM_INTERCEPTION_PREFIX))
 
 
 @lru_cache(maxsize=512)
@@ -128,6 +147,35 @@ def _plain(messages: Any) -> list[Message] | None:
         else:
             return None
     return out
+
+
+# Providers whose request body is signed before `log_pre_api_call` runs: a body
+# changed there would not reach the wire (or would break the signature).
+_SIGNED_BODY_PROVIDERS = frozenset({"bedrock", "sagemaker", "sagemaker_chat"})
+# Headers of an AWS SigV4-signed request, for any other provider that signs.
+_SIGNATURE_HEADERS = frozenset({"x-amz-date", "x-amz-content-sha256", "x-amz-security-token"})
+
+
+def _body_is_signed(details: Mapping[str, Any]) -> bool:
+    if str(details.get("custom_llm_provider") or "") in _SIGNED_BODY_PROVIDERS:
+        return True
+    extra = details.get("additional_args")
+    headers = extra.get("headers") if isinstance(extra, Mapping) else None
+    return isinstance(headers, Mapping) and any(
+        str(k).lower() in _SIGNATURE_HEADERS for k in headers
+    )
+
+
+def _is_sync_chat(details: Mapping[str, Any]) -> bool:
+    """Whether LiteLLM's call details are for a sync chat completion."""
+    call_type = str(details.get("call_type") or "").rsplit(".", 1)[-1]
+    extra = details.get("additional_args")
+    params = details.get("litellm_params")
+    return (
+        call_type == "completion"
+        and not (isinstance(extra, Mapping) and extra.get("acompletion"))
+        and not (isinstance(params, Mapping) and params.get("acompletion"))
+    )
 
 
 def _hash_query(call: RetrieveCall) -> tuple[str, str | None]:
@@ -173,6 +221,53 @@ class _Pinned(CCRStore):
 
     def close(self) -> None:
         self.inner.close()
+
+
+#: Compressions awaiting LiteLLM's success or failure event; older ones are
+#: dropped (a request LiteLLM never reported on, e.g. a cancelled stream).
+_MAX_PENDING = 4096
+
+
+def _remote(api_key: str | None, api_url: str | None, timeout: float) -> RemoteCompressor | None:
+    """Remote mode only against a server the user named: a key alone names none."""
+    url = api_url or os.environ.get("HEADROOM_API_URL") or None
+    key = api_key or os.environ.get("HEADROOM_API_KEY") or None
+    if url is not None:
+        return RemoteCompressor(url, key, timeout=timeout)
+    if api_key:
+        raise ValueError(
+            "HeadroomCallback(api_key=...) needs the Headroom server it is for: pass "
+            "api_url=... or set HEADROOM_API_URL (e.g. http://127.0.0.1:8787 for `headroom proxy`)"
+        )
+    if key:
+        logger.warning(
+            "headroom: HEADROOM_API_KEY is set but HEADROOM_API_URL is not, so nothing is sent to a "
+            "server and compression runs in-process; set HEADROOM_API_URL to use a Headroom server"
+        )
+    return None
+
+
+def _metadata_dicts(kwargs: Any) -> list[Mapping[str, Any]]:
+    """Every place LiteLLM may carry a call's metadata in a logging event's kwargs."""
+    found: list[Mapping[str, Any]] = []
+    if not isinstance(kwargs, Mapping):
+        return found
+    params = kwargs.get("litellm_params")
+    for holder in (params, kwargs):
+        if isinstance(holder, Mapping):
+            for key in ("metadata", "litellm_metadata"):
+                value = holder.get(key)
+                if isinstance(value, Mapping):
+                    found.append(value)
+    return found
+
+
+def _compression_id(kwargs: Any) -> str | None:
+    for metadata in _metadata_dicts(kwargs):
+        stats = metadata.get("headroom")
+        if isinstance(stats, Mapping) and isinstance(stats.get("id"), str):
+            return str(stats["id"])
+    return None
 
 
 @dataclass(frozen=True)
@@ -224,23 +319,74 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
         self.store = store
         self._store: CCRStore | None = _Pinned(store) if store is not None else None
         self.retrieval = retrieval
-        key = api_key or os.environ.get("HEADROOM_API_KEY") or None
-        url = api_url or os.environ.get("HEADROOM_API_URL") or None
-        self.remote: RemoteCompressor | None = (
-            RemoteCompressor(url or DEFAULT_API_URL, key, timeout=timeout) if (key or url) else None
-        )
+        self.remote: RemoteCompressor | None = _remote(api_key, api_url, timeout)
         self._memo = OutputMemo()
         self._lock = threading.Lock()
         self._saved = 0
+        # compression id -> tokens saved, settled by LiteLLM's success/failure events
+        self._pending: OrderedDict[str, int] = OrderedDict()
         self._warned_positional = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Keep subclasses' proxy pre-call hook running.
+
+        LiteLLM's proxy calls `async_pre_call_hook` only when the callback's own
+        class defines it (``"async_pre_call_hook" in vars(cls)``); an inherited
+        one is skipped and compression would move after the Router's checks.
+        """
+        super().__init_subclass__(**kwargs)
+        if "async_pre_call_hook" not in vars(cls):
+            cls.async_pre_call_hook = cls.async_pre_call_hook  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------ stats
 
     @property
     def total_tokens_saved(self) -> int:
-        """Tokens saved over every request this callback compressed (thread-safe)."""
+        """Tokens saved over every request that succeeded (thread-safe).
+
+        Counted once per request when LiteLLM reports its success, so retries,
+        fallbacks and failed calls add nothing. LiteLLM reports sync calls from
+        its logging thread: the figure can trail a sync call by a few ms.
+        """
         with self._lock:
             return self._saved
+
+    def confirm(self, kwargs: Mapping[str, Any]) -> None:
+        """Count the savings of a request sent with `kwargs` (from `compress_request`) that succeeded.
+
+        LiteLLM's success event does this for a registered callback; the
+        wrappers call it for one that is not. Counting is once per request.
+        """
+        self._settle(kwargs, True)
+
+    def _settle(self, kwargs: Any, succeeded: bool) -> None:
+        ticket = _compression_id(kwargs)
+        if ticket is None:
+            return
+        with self._lock:
+            saved = self._pending.pop(ticket, None)
+            if saved is not None and succeeded:
+                self._saved += saved
+
+    def log_success_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._settle(kwargs, True)
+
+    async def async_log_success_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._settle(kwargs, True)
+
+    def log_failure_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._settle(kwargs, False)
+
+    async def async_log_failure_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._settle(kwargs, False)
 
     @property
     def mode(self) -> str:
@@ -308,13 +454,17 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
             return None
         saved = max(0, result.tokens_before - tokens_after)
         self._memo.record(job.messages, out, result.ccr_hashes)
+        ticket = uuid.uuid4().hex
         with self._lock:
-            self._saved += saved
+            self._pending[ticket] = saved
+            while len(self._pending) > _MAX_PENDING:
+                self._pending.popitem(last=False)
         new = dict(kwargs)
         new["messages"] = out
         if result.ccr_hashes and add_tool and self.retrieval:
             new["tools"] = with_retrieve_tool(kwargs.get("tools"), tool_shape(job.call_type))
         stats = {
+            "id": ticket,
             "mode": self.mode,
             "tokens_before": result.tokens_before,
             "tokens_after": tokens_after,
@@ -384,6 +534,36 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
 
     # ------------------------------------------------------------ LiteLLM hooks
 
+    def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
+        """Sync `completion`, `Router.completion`, `batch_completion`: rewrite the body in place.
+
+        LiteLLM's `Logging.pre_call` hands every callback its live call details;
+        ``additional_args["complete_input_dict"]`` is the dict the provider code
+        serialises and sends right after (OpenAI-compatible and Anthropic HTTP
+        providers). Async calls also pass here: the deployment hook already
+        compressed them, so they are skipped. No `headroom_retrieve` tool: no
+        agentic loop runs on sync calls to answer it.
+        """
+        if not isinstance(kwargs, dict) or not _is_sync_chat(kwargs) or _body_is_signed(kwargs):
+            return
+        extra = kwargs.get("additional_args")
+        body = extra.get("complete_input_dict") if isinstance(extra, dict) else None
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return  # e.g. a provider that already serialised (and signed) its body
+        request = {"model": str(body.get("model") or model or ""), "messages": body["messages"]}
+        new = self.compress_request(request, "completion")
+        if new is None:
+            return
+        body["messages"] = new["messages"]
+        params = kwargs.get("litellm_params")
+        if isinstance(params, dict):
+            key = (
+                "litellm_metadata"
+                if "metadata" not in params and isinstance(params.get("litellm_metadata"), Mapping)
+                else "metadata"
+            )
+            params.update(with_stats(params, key, new["metadata"]["headroom"]))
+
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
     ) -> dict[str, Any]:
@@ -422,7 +602,7 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]
         ):
             # LiteLLM's agentic loop only sees whole responses: ask for one and let
             # LiteLLM re-wrap the final answer as a stream for the caller.
-            return {**effective, "stream": False, _CONVERTED_STREAM_KEY: True}
+            return _as_converted_stream(effective, _CONVERTED_STREAM_KEY)
         return new
 
     async def async_pre_request_hook(

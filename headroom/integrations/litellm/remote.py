@@ -9,8 +9,11 @@ request goes to the provider uncompressed.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
+import time
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,8 +25,16 @@ __all__ = ["DEFAULT_API_URL", "RemoteCompressor", "parse_compress_reply"]
 
 logger = logging.getLogger("headroom.litellm")
 
-#: A self-hosted `headroom proxy` on its default port.
+#: A self-hosted `headroom proxy` on its default port (only ever used when named).
 DEFAULT_API_URL = "http://127.0.0.1:8787"
+
+# Blocking round trips run here so the caller can stop waiting at the deadline
+# whatever the server does; a few workers bound the threads a stuck server can hold.
+_EXECUTOR = concurrent.futures.ThreadPoolExecutor(
+    max_workers=4, thread_name_prefix="headroom-remote"
+)
+#: Seconds past the deadline allowed for a worker that is already finishing.
+_GRACE = 0.05
 
 
 def parse_compress_reply(body: Any, sent: Sequence[Mapping[str, Any]]) -> CompressionResult | None:
@@ -79,6 +90,9 @@ class RemoteCompressor:
         self.timeout = float(timeout)
         self.path = path if path.startswith("/") else f"/{path}"
         self._client: httpx.Client | None = None
+        self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
         self._lock = threading.Lock()
 
     @property
@@ -121,21 +135,63 @@ class RemoteCompressor:
             )
         return result
 
-    def compress(
-        self, messages: Sequence[Mapping[str, Any]], model: str, model_limit: int | None = None
-    ) -> CompressionResult | None:
-        """Compress remotely (blocking); None means "send the original"."""
+    def _sync_client(self) -> httpx.Client:
         with self._lock:
             if self._client is None:
                 self._client = httpx.Client(timeout=httpx.Timeout(self.timeout))
-            client = self._client
-        try:
-            response = client.post(
-                self.url, json=self._body(messages, model, model_limit), headers=self._headers()
+            return self._client
+
+    def _async_client(self) -> httpx.AsyncClient:
+        """One pooled client per event loop (an `AsyncClient` cannot move between loops)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._aclients.get(loop)
+            if client is None or client.is_closed:
+                client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout))
+                self._aclients[loop] = client
+            return client
+
+    def _post_within(self, url: str, body: Mapping[str, Any], deadline: float) -> httpx.Response:
+        """POST and read the reply, giving up at `deadline` even if bytes keep trickling in."""
+        client = self._sync_client()
+        with client.stream("POST", url, json=body, headers=self._headers()) as response:
+            chunks: list[bytes] = []
+            for chunk in response.iter_bytes():
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(f"no complete reply within {self.timeout:.1f}s")
+                chunks.append(chunk)
+            return httpx.Response(
+                response.status_code, headers=response.headers, content=b"".join(chunks)
             )
+
+    def _post(self, url: str, body: Mapping[str, Any]) -> httpx.Response:
+        """A blocking POST bounded end to end by `timeout` (httpx bounds each read only)."""
+        deadline = time.monotonic() + self.timeout
+        future = _EXECUTOR.submit(self._post_within, url, body, deadline)
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()) + _GRACE)
+        except concurrent.futures.TimeoutError as exc:
+            future.cancel()
+            raise httpx.ReadTimeout(f"no complete reply within {self.timeout:.1f}s") from exc
+
+    async def _apost(self, url: str, body: Mapping[str, Any]) -> httpx.Response:
+        client = self._async_client()
+        return await asyncio.wait_for(
+            client.post(url, json=body, headers=self._headers()), timeout=self.timeout
+        )
+
+    def compress(
+        self, messages: Sequence[Mapping[str, Any]], model: str, model_limit: int | None = None
+    ) -> CompressionResult | None:
+        """Compress remotely (blocking, at most `timeout` seconds); None means "send the original"."""
+        try:
+            response = self._post(self.url, self._body(messages, model, model_limit))
         except httpx.HTTPError as exc:
             logger.warning(
-                "headroom: %s unreachable (%s); sending the request uncompressed", self.url, exc
+                "headroom: %s unreachable or slower than %.1fs (%s); sending the request uncompressed",
+                self.url,
+                self.timeout,
+                type(exc).__name__,
             )
             return None
         return self._finish(response, messages)
@@ -145,15 +201,7 @@ class RemoteCompressor:
     ) -> CompressionResult | None:
         """Compress remotely without blocking the event loop; None means "send the original"."""
         try:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(self.timeout)) as client:
-                response = await asyncio.wait_for(
-                    client.post(
-                        self.url,
-                        json=self._body(messages, model, model_limit),
-                        headers=self._headers(),
-                    ),
-                    timeout=self.timeout,
-                )
+            response = await self._apost(self.url, self._body(messages, model, model_limit))
         except (httpx.HTTPError, asyncio.TimeoutError) as exc:
             logger.warning(
                 "headroom: %s unreachable or slower than %.1fs (%s); sending the request uncompressed",
@@ -175,16 +223,8 @@ class RemoteCompressor:
 
     def retrieve(self, hash: str, query: str | None = None) -> str:
         """The original behind `hash` from the server's `/v1/retrieve`; errors come back as text."""
-        with self._lock:
-            if self._client is None:
-                self._client = httpx.Client(timeout=httpx.Timeout(self.timeout))
-            client = self._client
         try:
-            response = client.post(
-                f"{self.api_url}/v1/retrieve",
-                json={"hash": hash, "query": query},
-                headers=self._headers(),
-            )
+            response = self._post(f"{self.api_url}/v1/retrieve", {"hash": hash, "query": query})
         except httpx.HTTPError as exc:
             return f"headroom_retrieve error: the Headroom server is unreachable ({type(exc).__name__})"
         return self._retrieved(response, hash)
@@ -192,24 +232,26 @@ class RemoteCompressor:
     async def aretrieve(self, hash: str, query: str | None = None) -> str:
         """`retrieve` without blocking the event loop."""
         try:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(self.timeout)) as client:
-                response = await asyncio.wait_for(
-                    client.post(
-                        f"{self.api_url}/v1/retrieve",
-                        json={"hash": hash, "query": query},
-                        headers=self._headers(),
-                    ),
-                    timeout=self.timeout,
-                )
+            response = await self._apost(
+                f"{self.api_url}/v1/retrieve", {"hash": hash, "query": query}
+            )
         except (httpx.HTTPError, asyncio.TimeoutError) as exc:
             return f"headroom_retrieve error: the Headroom server is unreachable ({type(exc).__name__})"
         return self._retrieved(response, hash)
 
     def close(self) -> None:
+        """Close the sync client (async clients close with their event loop)."""
         with self._lock:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+    async def aclose(self) -> None:
+        """Close this event loop's async client."""
+        with self._lock:
+            client = self._aclients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
 
     def __repr__(self) -> str:
         return f"RemoteCompressor(api_url={self.api_url!r}, timeout={self.timeout})"

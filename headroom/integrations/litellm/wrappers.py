@@ -1,9 +1,10 @@
 """Drop-in `completion` / `acompletion` that compress first.
 
-Sync `litellm.completion` and `Router.completion` run no hook that can change
-the request (LiteLLM's `log_pre_api_call` fires after the body is built), so a
-callback cannot reach them; these wrappers can. They also take messages
-positionally, which LiteLLM hides from its async hooks.
+A registered `HeadroomCallback` already compresses sync and async calls; these
+wrappers add what a hook cannot: answering `headroom_retrieve` on the sync
+path (no agentic loop runs there), providers whose body no hook can reach
+(`CustomLLM`, Bedrock, Gemini), and compression before a Router's
+`enable_pre_call_checks` measures the request.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def completion(
     send = cb.compress_request(request, "completion", add_tool=answer_here) or request
     call = router.completion if router is not None else litellm.completion
     response = call(**send)
+    cb.confirm(send)
     if answer_here and send is not request:
         for _ in range(MAX_RETRIEVAL_ROUNDS):
             followup = cb.retrieval_followup(response, send["messages"])
@@ -91,4 +93,6 @@ async def acompletion(
     registered = any(c is cb for c in litellm.callbacks)
     send = await cb.acompress_request(request, "acompletion", add_tool=registered) or request
     call = router.acompletion if router is not None else litellm.acompletion
-    return await call(**send)
+    response = await call(**send)
+    cb.confirm(send)
+    return response

@@ -17,18 +17,30 @@ from headroom import InMemoryStore  # noqa: E402
 from tests.conftest import case  # noqa: E402
 from tests.integrations.litellm.fakes import FakeProvider, StubServer  # noqa: E402
 
+# LiteLLM copies `litellm.callbacks` into these lists on each call and never
+# removes them; past a cap (`MAX_CALLBACKS`) it silently stops adding new ones.
+_CALLBACK_LISTS = (
+    "callbacks",
+    "input_callback",
+    "success_callback",
+    "failure_callback",
+    "_async_input_callback",
+    "_async_success_callback",
+    "_async_failure_callback",
+)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_litellm() -> Iterator[None]:
     """Each test starts with no callbacks and leaves LiteLLM's globals as it found them."""
-    saved = (list(litellm.callbacks), list(litellm.custom_provider_map), litellm.num_retries)
-    litellm.callbacks = []
+    lists = {name: list(getattr(litellm, name)) for name in _CALLBACK_LISTS}
+    saved = (list(litellm.custom_provider_map), litellm.num_retries)
+    for name in _CALLBACK_LISTS:
+        setattr(litellm, name, [])
     yield
-    litellm.callbacks, litellm.custom_provider_map, litellm.num_retries = (
-        saved[0],
-        saved[1],
-        saved[2],
-    )
+    for name, value in lists.items():
+        setattr(litellm, name, value)
+    litellm.custom_provider_map, litellm.num_retries = saved
 
 
 @pytest.fixture

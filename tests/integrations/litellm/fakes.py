@@ -142,8 +142,10 @@ class StubServer:
     def __init__(self) -> None:
         self.requests: list[tuple[str, Any]] = []
         self.replies: deque[Script] = deque()
+        self.failures = 0  # the next N chat requests are answered with HTTP 500
         self.compress_delay = 0.0
         self.compress_handler: Callable[[dict[str, Any]], Any] | None = None
+        self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -216,6 +218,8 @@ class StubServer:
                             "usage": {"prompt_tokens": 1, "total_tokens": 1},
                         },
                     )
+                elif path.endswith(("/messages", "/chat/completions")) and stub._fail():
+                    self._send(500, {"error": {"message": "stub failure", "type": "server_error"}})
                 elif path.endswith("/messages"):
                     message = stub._anthropic(body)
                     if isinstance(body, dict) and body.get("stream"):
@@ -234,6 +238,13 @@ class StubServer:
                     self._send(404, {"error": f"no route {path}"})
 
         return Handler
+
+    def _fail(self) -> bool:
+        with self._lock:
+            if self.failures <= 0:
+                return False
+            self.failures -= 1
+            return True
 
     def next_reply(self, messages: list[Any]) -> Reply:
         script = self.replies.popleft() if self.replies else {"content": "stub answer"}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
+import time
 from typing import Any
 
 import litellm
@@ -12,7 +14,19 @@ import pytest
 from headroom.integrations.litellm import HeadroomCallback, acompletion, completion
 from tests.integrations.litellm.conftest import anthropic_case, logs_case
 from tests.integrations.litellm.fakes import FakeProvider, StubServer, retrieve_first_marker
-from tests.integrations.litellm.helpers import tool_output, was_compressed
+from tests.integrations.litellm.helpers import (
+    asaved_after,
+    saved_after,
+    tool_output,
+    was_compressed,
+)
+
+
+def compressed_once(messages: list[Any]) -> int:
+    """The tokens one request saves (a fresh callback, so nothing is memoized)."""
+    new = HeadroomCallback().compress_request({"model": "openai/gpt-4o", "messages": messages})
+    assert new is not None
+    return int(new["metadata"]["headroom"]["tokens_saved"])
 
 
 def _register(**kwargs: Any) -> HeadroomCallback:
@@ -24,12 +38,142 @@ def _register(**kwargs: Any) -> HeadroomCallback:
 # ---------------------------------------------------------------- SDK, sync
 
 
-def test_sync_completion_is_not_reachable_by_any_callback(fake: FakeProvider) -> None:
-    """Measured: LiteLLM runs no request-changing hook on sync completion."""
+def _openai(stub: StubServer) -> dict[str, Any]:
+    return {"api_base": f"{stub.url}/v1", "api_key": "sk-test"}
+
+
+def test_sync_completion_compresses_through_the_callback(stub: StubServer) -> None:
+    """`log_pre_api_call` rewrites the body LiteLLM is about to send; no tool on the sync path."""
+    cb = _register()
+    messages = logs_case()
+    snapshot = copy.deepcopy(messages)
+    response = litellm.completion(model="openai/gpt-4o", messages=messages, **_openai(stub))
+    assert response.choices[0].message.content == "stub answer"
+    (body,) = stub.bodies("/chat/completions")
+    assert was_compressed(body["messages"], messages)
+    assert "tools" not in body
+    assert messages == snapshot
+    assert saved_after(cb) > 10_000
+
+
+def test_sync_completion_stream_and_positional_messages(stub: StubServer) -> None:
+    _register()
+    messages = logs_case()
+    chunks = list(litellm.completion("openai/gpt-4o", messages, stream=True, **_openai(stub)))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "stub answer"
+    (body,) = stub.bodies("/chat/completions")
+    assert body["stream"] is True
+    assert was_compressed(body["messages"], messages)
+
+
+def test_sync_router_completion_with_a_fallback_counts_once(stub: StubServer) -> None:
+    cb = _register()
+    stub.failures = 1
+    router = litellm.Router(
+        model_list=[
+            {"model_name": "a", "litellm_params": {"model": "openai/gpt-4o", **_openai(stub)}},
+            {"model_name": "b", "litellm_params": {"model": "openai/gpt-4o", **_openai(stub)}},
+        ],
+        fallbacks=[{"a": ["b"]}],
+        num_retries=0,
+    )
+    messages = logs_case()
+    router.completion(model="a", messages=messages)
+    first, second = stub.bodies("/chat/completions")
+    assert was_compressed(first["messages"], messages)
+    assert second["messages"] == first["messages"]
+    one = compressed_once(messages)
+    assert saved_after(cb, one) == one
+    time.sleep(0.2)
+    assert cb.total_tokens_saved == one
+
+
+def test_sync_batch_completion_compresses_each_request(stub: StubServer) -> None:
+    _register()
+    messages = logs_case()
+    litellm.batch_completion(model="openai/gpt-4o", messages=[messages, messages], **_openai(stub))
+    bodies = stub.bodies("/chat/completions")
+    assert len(bodies) == 2
+    assert all(was_compressed(b["messages"], messages) for b in bodies)
+
+
+def test_sync_anthropic_completion_compresses_the_anthropic_body(stub: StubServer) -> None:
+    """`anthropic/` through `completion`: the body is already in Anthropic's shape."""
+    _register()
+    messages = logs_case()
+    litellm.completion(
+        model="anthropic/claude-sonnet-4-5-20250929",
+        messages=messages,
+        max_tokens=64,
+        api_base=stub.url,
+        api_key="sk-ant-test",
+    )
+    (body,) = stub.bodies("/v1/messages")
+    assert was_compressed(body["messages"], messages)
+    assert "headroom_retrieve" not in [t["name"] for t in body.get("tools") or []]
+
+
+def test_sync_completion_on_a_custom_llm_is_not_reachable(fake: FakeProvider) -> None:
+    """Measured: a `CustomLLM` provider builds no body, so only the wrapper reaches it."""
     _register()
     messages = logs_case()
     litellm.completion(model="fake/gpt-4o", messages=messages)
     assert tool_output(fake.last_messages) == tool_output(messages)
+    completion(model="fake/gpt-4o", messages=messages)
+    assert was_compressed(fake.last_messages, messages)
+
+
+def test_failed_retries_save_nothing(stub: StubServer) -> None:
+    cb = _register()
+    stub.failures = 1_000
+    with pytest.raises(litellm.InternalServerError):
+        litellm.completion(
+            model="openai/gpt-4o", messages=logs_case(), num_retries=2, **_openai(stub)
+        )
+    assert len(stub.bodies("/chat/completions")) >= 3
+    time.sleep(0.3)
+    assert cb.total_tokens_saved == 0
+
+
+def _small_window_router(stub: StubServer) -> Any:
+    """A deployment whose window the raw request exceeds and the compressed one fits."""
+    return litellm.Router(
+        model_list=[
+            {
+                "model_name": "small",
+                # not gpt-4o: LiteLLM registers model_info per model, process-wide
+                "litellm_params": {"model": "openai/gpt-4o-mini", **_openai(stub)},
+                "model_info": {"max_input_tokens": 8_000},
+            }
+        ],
+        enable_pre_call_checks=True,
+    )
+
+
+def test_pre_call_checks_run_before_every_callback_hook(stub: StubServer) -> None:
+    """Measured: the Router counts the caller's own list before any hook may change it."""
+    _register()
+    with pytest.raises(litellm.ContextWindowExceededError):
+        _small_window_router(stub).completion(model="small", messages=logs_case())
+    assert stub.bodies("/chat/completions") == []
+
+
+def test_sync_wrapper_compresses_before_the_routers_pre_call_checks(stub: StubServer) -> None:
+    _register()
+    messages = logs_case()
+    completion(model="small", messages=messages, router=_small_window_router(stub))
+    (body,) = stub.bodies("/chat/completions")
+    assert was_compressed(body["messages"], messages)
+
+
+async def test_async_wrapper_compresses_before_the_routers_pre_call_checks(
+    stub: StubServer,
+) -> None:
+    _register()
+    messages = logs_case()
+    await acompletion(model="small", messages=messages, router=_small_window_router(stub))
+    (body,) = stub.bodies("/chat/completions")
+    assert was_compressed(body["messages"], messages)
 
 
 def test_sync_wrapper_compresses(fake: FakeProvider) -> None:
@@ -38,7 +182,14 @@ def test_sync_wrapper_compresses(fake: FakeProvider) -> None:
     response = completion(model="fake/gpt-4o", messages=messages)
     assert response.choices[0].message.content == "fake answer"
     assert was_compressed(fake.last_messages, messages)
-    assert cb.total_tokens_saved > 10_000
+    assert saved_after(cb) > 10_000
+
+
+def test_sync_wrapper_counts_for_an_unregistered_callback(fake: FakeProvider) -> None:
+    cb = HeadroomCallback()
+    messages = logs_case()
+    completion(model="fake/gpt-4o", messages=messages, callback=cb)
+    assert cb.total_tokens_saved == compressed_once(messages)
 
 
 def test_sync_wrapper_stream_compresses_without_the_retrieve_tool(fake: FakeProvider) -> None:
@@ -57,18 +208,6 @@ def test_sync_wrapper_takes_positional_messages(fake: FakeProvider) -> None:
     assert was_compressed(fake.last_messages, messages)
 
 
-def test_sync_router_completion_needs_the_wrapper(fake: FakeProvider) -> None:
-    _register()
-    router = litellm.Router(
-        model_list=[{"model_name": "logs", "litellm_params": {"model": "fake/gpt-4o"}}]
-    )
-    messages = logs_case()
-    router.completion(model="logs", messages=messages)
-    assert tool_output(fake.last_messages) == tool_output(messages)  # measured: not reachable
-    completion(model="logs", messages=messages, router=router)
-    assert was_compressed(fake.last_messages, messages)
-
-
 # --------------------------------------------------------------- SDK, async
 
 
@@ -78,7 +217,7 @@ async def test_acompletion_compresses(fake: FakeProvider) -> None:
     response = await litellm.acompletion(model="fake/gpt-4o", messages=messages)
     assert response.choices[0].message.content == "fake answer"
     assert was_compressed(fake.last_messages, messages)
-    assert cb.total_tokens_saved > 10_000
+    assert await asaved_after(cb) > 10_000
 
 
 async def test_acompletion_stream_compresses(fake: FakeProvider) -> None:
@@ -103,6 +242,28 @@ async def test_acompletion_stream_with_retrieval_still_streams_to_the_caller(
     assert was_compressed(fake.last_messages, messages)
     names = [t["function"]["name"] for t in fake.requests[-1]["tools"]]
     assert names == ["headroom_retrieve"]
+
+
+async def test_router_acompletion_with_a_fallback_counts_once(stub: StubServer) -> None:
+    cb = _register()
+    stub.failures = 1
+    router = litellm.Router(
+        model_list=[
+            {"model_name": "a", "litellm_params": {"model": "openai/gpt-4o", **_openai(stub)}},
+            {"model_name": "b", "litellm_params": {"model": "openai/gpt-4o", **_openai(stub)}},
+        ],
+        fallbacks=[{"a": ["b"]}],
+        num_retries=0,
+    )
+    messages = logs_case()
+    await router.acompletion(model="a", messages=messages)
+    first, second = stub.bodies("/chat/completions")
+    assert was_compressed(first["messages"], messages)
+    assert was_compressed(second["messages"], messages)
+    one = compressed_once(messages)
+    assert await asaved_after(cb, one) == one
+    await asyncio.sleep(0.2)
+    assert cb.total_tokens_saved == one
 
 
 async def test_router_acompletion_compresses(fake: FakeProvider) -> None:
@@ -329,7 +490,9 @@ async def test_sdk_message_objects_in_the_history(fake: FakeProvider) -> None:
     assert mixed[2] is previous.choices[0].message
 
 
-def test_sync_anthropic_messages_create_is_not_reachable(fake: FakeProvider) -> None:
+def test_sync_anthropic_messages_create_on_a_custom_llm_is_not_reachable(
+    fake: FakeProvider,
+) -> None:
     """Measured: the sync `/v1/messages` entry point runs no request-changing hook."""
     _register()
     system, messages = anthropic_case()

@@ -1,36 +1,25 @@
-"""The real LiteLLM proxy (`litellm --config`) on loopback, with the module-level instance in its YAML.
+"""The real LiteLLM proxy (`litellm --config`) on loopback, with the YAML line users copy.
 
 Upstream is `StubServer`: what it records is what the provider received.
-The proxy needs a master key (it refuses to start without one) but no
-database: with only `master_key` set it authenticates that key alone.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 
 from headroom import compress
 from tests.conftest import case
 from tests.integrations.litellm.conftest import anthropic_case, logs_case
-from tests.integrations.litellm.fakes import StubServer, retrieve_first_marker
+from tests.integrations.litellm.fakes import retrieve_first_marker
 from tests.integrations.litellm.helpers import tool_output, was_compressed
-
-ROOT = Path(__file__).resolve().parents[3]
-STARTUP_TIMEOUT = 150.0  # a cold proxy import takes 15-45 s
-REQUEST_TIMEOUT = 60.0
+from tests.integrations.litellm.litellm_proxy import Proxy, litellm_proxy
 
 CONFIG = """\
 model_list:
@@ -44,10 +33,19 @@ model_list:
       model: anthropic/claude-sonnet-4-5-20250929
       api_base: {stub}
       api_key: sk-ant-stub
+  - model_name: small-window
+    litellm_params:
+      model: openai/gpt-4o-mini  # LiteLLM registers model_info per model: not gpt-4o's
+      api_base: {stub}/v1
+      api_key: sk-stub
+    model_info:
+      max_input_tokens: 8000
+router_settings:
+  enable_pre_call_checks: true
 general_settings:
   master_key: {master_key}
 litellm_settings:
-  callbacks: ["headroom.integrations.litellm.proxy_config.headroom_callback", "recorder.recorder"]
+  callbacks: ["headroom.integrations.litellm_callback.HeadroomCallback", "recorder.recorder"]
 """
 
 # Another callback in the same proxy: what spend logs and loggers get to see.
@@ -61,6 +59,7 @@ class Recorder(CustomLogger):
         metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
         slo = kwargs.get("standard_logging_object") or {}
         record = {
+            "user": kwargs.get("user"),
             "headroom": metadata.get("headroom"),
             "spend_logs_metadata": (slo.get("metadata") or {}).get("spend_logs_metadata"),
         }
@@ -72,89 +71,16 @@ recorder = Recorder()
 """
 
 
-@dataclass
-class Proxy:
-    url: str
-    headers: dict[str, str]
-    stub: StubServer
-    records: Path
-
-    def post(self, path: str, body: dict[str, object]) -> httpx.Response:
-        self.stub.requests.clear()
-        return httpx.post(
-            f"{self.url}{path}", json=body, headers=self.headers, timeout=REQUEST_TIMEOUT
-        )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
-    exe = shutil.which("litellm")
-    missing = [
-        m for m in ("fastapi", "uvicorn", "backoff", "apscheduler", "yaml") if find_spec(m) is None
-    ]
-    if exe is None or missing:
-        pytest.skip(
-            f"the LiteLLM proxy is not installed (missing {missing or ['litellm CLI']}): pip install 'litellm[proxy]'"
-        )
-    stub = StubServer()
-    stub.start()
-    master_key = f"sk-{secrets.token_hex(32)}"
     directory = tmp_path_factory.mktemp("litellm-proxy")
-    config = directory / "config.yaml"
-    config.write_text(CONFIG.format(stub=stub.url, master_key=master_key), encoding="utf-8")
     (directory / "recorder.py").write_text(RECORDER, encoding="utf-8")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "HEADROOM_MIN_TOKENS": "500",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    env.pop("HEADROOM_API_KEY", None)
-    env.pop("HEADROOM_API_URL", None)
-    log = (directory / "proxy.log").open("wb")
-    proc = subprocess.Popen(
-        [exe, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=directory,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"litellm proxy exited {proc.returncode}: {(directory / 'proxy.log').read_text()[-3000:]}"
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(f"litellm proxy did not start within {STARTUP_TIMEOUT}s")
-            try:
-                if httpx.get(f"{url}/health/liveliness", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        yield Proxy(
-            url, {"Authorization": f"Bearer {master_key}"}, stub, directory / "records.jsonl"
-        )
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
-        stub.stop()
+    with litellm_proxy(directory, CONFIG, {"HEADROOM_MIN_TOKENS": "500"}) as running:
+        yield running
+
+
+def _records(proxy: Proxy) -> Path:
+    return proxy.directory / "records.jsonl"
 
 
 def test_chat_completions_reach_the_provider_compressed(proxy: Proxy) -> None:
@@ -165,6 +91,17 @@ def test_chat_completions_reach_the_provider_compressed(proxy: Proxy) -> None:
     (body,) = proxy.stub.bodies("/chat/completions")
     assert was_compressed(body["messages"], messages)
     assert [t["function"]["name"] for t in body["tools"]] == ["headroom_retrieve"]
+
+
+def test_a_request_that_fits_only_compressed_passes_the_routers_pre_call_checks(
+    proxy: Proxy,
+) -> None:
+    """The proxy's pre-call hook runs before the Router counts the request."""
+    messages = logs_case()
+    response = proxy.post("/v1/chat/completions", {"model": "small-window", "messages": messages})
+    assert response.status_code == 200, response.text
+    (body,) = proxy.stub.bodies("/chat/completions")
+    assert was_compressed(body["messages"], messages)
 
 
 def test_both_proxy_hooks_compress_once(proxy: Proxy) -> None:
@@ -265,17 +202,32 @@ def test_embeddings_route_is_untouched(proxy: Proxy) -> None:
     assert body["input"] == [text]
 
 
+def _record_for(path: Path, user: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The recorder's line for the request sent as `user`, once it is completely written.
+
+    Other requests' success events land in the same file at their own pace, and
+    a line can be seen half-written: wait for this request's own, whole line.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        for line in text.splitlines(keepends=True):
+            if line.endswith("\n"):
+                record = json.loads(line)
+                if record.get("user") == user:
+                    return record  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError(f"no success event recorded for {user!r} within {timeout}s")
+
+
 def test_savings_reach_other_callbacks_and_spend_logs_metadata(proxy: Proxy) -> None:
-    proxy.records.unlink(missing_ok=True)
+    user = f"savings-{secrets.token_hex(4)}"
     messages = logs_case()
-    assert (
-        proxy.post("/v1/chat/completions", {"model": "gpt-4o", "messages": messages}).status_code
-        == 200
+    response = proxy.post(
+        "/v1/chat/completions", {"model": "gpt-4o", "messages": messages, "user": user}
     )
-    deadline = time.monotonic() + 20
-    while not proxy.records.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    record = json.loads(proxy.records.read_text().splitlines()[0])
+    assert response.status_code == 200, response.text
+    record = _record_for(_records(proxy), user)
     assert record["headroom"]["tokens_saved"] > 10_000
     assert (
         record["spend_logs_metadata"]["headroom"]["tokens_saved"]
@@ -307,12 +259,9 @@ def test_anthropic_messages_retrieve_calls_are_answered_inside_the_proxy(proxy: 
     assert answered == tool_output(messages)
 
 
-def test_the_yaml_entry_must_be_the_instance_not_the_class() -> None:
-    """LiteLLM's own config loader: the class path is refused (the proxy exits), the instance loads.
-
-    Measured end to end too: `litellm --config` with the class path stops with
-    "Application startup failed". This checks the same rule in-process.
-    """
+def test_the_copied_yaml_entry_loads_and_the_bare_class_would_not() -> None:
+    """LiteLLM's own config loader: the documented path loads (a working instance); the
+    class from `headroom.integrations.litellm` would be refused, as LiteLLM refuses any class."""
     utils = pytest.importorskip("litellm.proxy.common_utils.callback_utils")
     load = getattr(utils, "_loaded_callback_or_raise", None)
     if load is None:
@@ -321,8 +270,11 @@ def test_the_yaml_entry_must_be_the_instance_not_the_class() -> None:
 
     from headroom.integrations.litellm import HeadroomCallback
 
-    instance_entry = "headroom.integrations.litellm.proxy_config.headroom_callback"
-    assert isinstance(load(instance_entry, get_instance_fn(instance_entry)), HeadroomCallback)
-    class_entry = "headroom.integrations.litellm_callback.HeadroomCallback"
+    for entry in (
+        "headroom.integrations.litellm_callback.HeadroomCallback",
+        "headroom.integrations.litellm.proxy_config.headroom_callback",
+    ):
+        assert isinstance(load(entry, get_instance_fn(entry)), HeadroomCallback)
+    class_entry = "headroom.integrations.litellm.HeadroomCallback"
     with pytest.raises(ValueError, match="neither a CustomLogger instance"):
         load(class_entry, get_instance_fn(class_entry))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +15,7 @@ from headroom import InMemoryStore, compress
 from headroom.integrations.litellm import HeadroomCallback, RemoteCompressor, completion
 from tests.integrations.litellm.conftest import logs_case
 from tests.integrations.litellm.fakes import FakeProvider, StubServer, retrieve_first_marker
-from tests.integrations.litellm.helpers import tool_output, was_compressed
+from tests.integrations.litellm.helpers import asaved_after, tool_output, was_compressed
 
 pytest.importorskip("uvicorn")
 from tests.server.support import free_port, serve
@@ -44,7 +45,7 @@ async def test_remote_mode_compresses_through_the_real_server(
     messages = logs_case()
     await litellm.acompletion(model="fake/gpt-4o", messages=messages)
     assert was_compressed(fake.last_messages, messages)
-    assert cb.mode == "remote" and cb.total_tokens_saved > 10_000
+    assert cb.mode == "remote" and await asaved_after(cb) > 10_000
 
 
 async def test_remote_retrieve_loop_is_answered_by_the_server(
@@ -182,3 +183,57 @@ def test_remote_compressor_sends_a_bearer_key() -> None:
     assert remote.url == "http://127.0.0.1:1/v1/compress"
     assert remote._headers()["authorization"] == "Bearer hk-1"
     assert "HeadroomCallback" not in repr(remote)
+
+
+@pytest.fixture
+def trickling_server() -> Iterator[str]:
+    """Answers 200 at once, then its body one byte every 0.3 s (each read well inside a timeout)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Trickle(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", "100")
+            self.end_headers()
+            try:
+                for _ in range(100):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.3)
+            except OSError:
+                pass  # the client gave up, as it should
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_trickling_server_cannot_hold_a_sync_call_past_the_timeout(trickling_server: str) -> None:
+    remote = RemoteCompressor(trickling_server, timeout=1.0)
+    start = time.monotonic()
+    assert remote.compress(logs_case(), "gpt-4o") is None
+    assert time.monotonic() - start < 2.0
+    start = time.monotonic()
+    assert remote.retrieve("0123456789abcdef").startswith("headroom_retrieve error")
+    assert time.monotonic() - start < 2.0
+
+
+async def test_the_async_path_reuses_one_client(stub: StubServer) -> None:
+    stub.compress_handler = lambda body: compress(body["messages"], body["model"]).to_dict()
+    remote = RemoteCompressor(stub.url)
+    first = await remote.acompress(logs_case(), "gpt-4o")
+    client = remote._async_client()
+    second = await remote.acompress(logs_case(), "gpt-4o")
+    assert first is not None and second is not None
+    assert remote._async_client() is client and not client.is_closed
+    await remote.aclose()
+    assert client.is_closed

@@ -148,3 +148,63 @@ async def test_without_stream_conversion_streams_stay_streams(
     assert fake.requests[-1]["method"] == "astreaming"
     assert was_compressed(fake.last_messages, messages)
     assert not fake.requests[-1]["tools"]
+
+
+def test_subclasses_keep_the_proxy_pre_call_hook() -> None:
+    """LiteLLM's proxy runs `async_pre_call_hook` only if the callback's own class defines it."""
+    from headroom.integrations.litellm import HeadroomCallback
+    from headroom.integrations.litellm.proxy_config import ProxyCallback
+
+    class Mine(HeadroomCallback):
+        pass
+
+    for cls in (HeadroomCallback, ProxyCallback, Mine):
+        assert "async_pre_call_hook" in vars(cls)
+        assert cls.async_pre_call_hook is HeadroomCallback.async_pre_call_hook
+
+
+def _details(**extra: Any) -> dict[str, Any]:
+    """LiteLLM's call details as `Logging.pre_call` hands them to `log_pre_api_call`."""
+    from tests.integrations.litellm.conftest import logs_case
+
+    body = {"model": "gpt-4o", "messages": logs_case()}
+    return {
+        "call_type": "completion",
+        "custom_llm_provider": "openai",
+        "litellm_params": {"metadata": {"team": "sre"}},
+        "additional_args": {"complete_input_dict": body, "headers": {}},
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"call_type": "acompletion"},
+        {"call_type": "embedding"},
+        {"custom_llm_provider": "bedrock"},
+        {"headers": {"X-Amz-Date": "20261130T000000Z"}},
+    ],
+)
+def test_the_body_hook_leaves_async_non_chat_and_signed_requests_alone(
+    change: dict[str, Any],
+) -> None:
+    details = _details()
+    if "headers" in change:
+        details["additional_args"]["headers"] = change["headers"]
+    else:
+        details.update(change)
+    before = details["additional_args"]["complete_input_dict"]["messages"]
+    HeadroomCallback().log_pre_api_call("gpt-4o", before, details)
+    assert details["additional_args"]["complete_input_dict"]["messages"] is before
+    assert "headroom" not in details["litellm_params"]["metadata"]
+
+
+def test_the_body_hook_rewrites_a_sync_body_and_records_its_savings() -> None:
+    details = _details()
+    metadata = details["litellm_params"]["metadata"]
+    before = details["additional_args"]["complete_input_dict"]["messages"]
+    HeadroomCallback().log_pre_api_call("gpt-4o", before, details)
+    assert details["additional_args"]["complete_input_dict"]["messages"] is not before
+    stats = details["litellm_params"]["metadata"]["headroom"]
+    assert stats["tokens_saved"] > 10_000 and metadata == {"team": "sre"}  # a copy, not mutated
