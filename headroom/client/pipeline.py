@@ -17,7 +17,6 @@ from typing import Any
 
 from headroom.client.metrics import MetricsStore, RequestMetrics
 from headroom.client.modes import Mode, RequestOptions, resolve_options, split_overrides
-from headroom.client.pricing import input_price
 from headroom.client.providers import Provider
 from headroom.client.retrieval import RetrieveLoop
 from headroom.core.compress import compress
@@ -26,6 +25,7 @@ from headroom.core.hooks import CompressionHooks
 from headroom.core.result import CompressionResult
 from headroom.core.store import CCRStore
 from headroom.core.tokens import count_message_tokens
+from headroom.pricing import input_price
 
 __all__ = ["Pipeline", "Prepared", "SessionTotals", "SimulationPlan"]
 

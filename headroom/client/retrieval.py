@@ -1,9 +1,9 @@
 """The client's ``headroom_retrieve`` loop: call the model, answer, call again.
 
-Built on the framework-free adapters of `headroom.core.retrieval` (offer the
-tool, find its calls, build the follow-up) and `handle_retrieve_call`. Kept
-small on purpose: one non-streaming loop and one streaming driver, each in a
-sync and an async flavour, so the client can move onto a shared core driver.
+The rounds run in the core drivers (`headroom.core.retrieve_loop`) over the
+SDK's objects: `run_with_retrieval` for plain calls, `relay_with_retrieval`
+for streams (shown live, the follow-up spliced into the same stream by the
+SDK-object relays of `headroom.client.streaming`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,12 @@ from typing import Any
 from headroom.client.streaming import StreamRelay
 from headroom.core.ccr import handle_retrieve_call
 from headroom.core.retrieval import RetrieveAdapter, RetrieveCall
+from headroom.core.retrieve_loop import (
+    arelay_with_retrieval,
+    arun_with_retrieval,
+    relay_with_retrieval,
+    run_with_retrieval,
+)
 from headroom.core.store import CCRStore
 
 __all__ = [
@@ -30,6 +36,32 @@ MAX_RETRIEVE_ROUNDS = 3
 def _as_json(response: Any) -> Any:
     dump = getattr(response, "model_dump", None)
     return dump(mode="json", exclude_none=True) if callable(dump) else response
+
+
+class _SdkAdapter(RetrieveAdapter):
+    """A wire format's core adapter over SDK response objects (read as their JSON).
+
+    The pipeline has already decided to offer the tool and added it, so the
+    request may be offered as it is; the final SDK object goes back unchanged.
+    """
+
+    def __init__(self, inner: RetrieveAdapter) -> None:
+        self.inner = inner
+
+    def can_offer(self, body: Any) -> bool:
+        return True
+
+    def add_tool(self, body: Any) -> Any:
+        return self.inner.add_tool(body)
+
+    def withdraw_tool(self, body: Any) -> Any:
+        return self.inner.withdraw_tool(body)
+
+    def calls(self, response: Any) -> list[RetrieveCall]:
+        return self.inner.calls(_as_json(response))
+
+    def follow_up(self, body: Any, response: Any, answers: list[tuple[RetrieveCall, str]]) -> Any:
+        return self.inner.follow_up(body, _as_json(response), answers)
 
 
 class RetrieveLoop:
@@ -55,38 +87,40 @@ class RetrieveLoop:
         self.max_rounds = max_rounds
         self.answered = 0
 
-    def _answers(self, calls: list[RetrieveCall]) -> list[tuple[RetrieveCall, str]]:
-        self.answered += len(calls)
-        return [(call, handle_retrieve_call(call.arguments, store=self.store)) for call in calls]
-
-    def next_body(self, body: dict[str, Any], response: Any) -> dict[str, Any] | None:
-        """The follow-up request after `response` (JSON), or None when it made no retrieve call."""
-        calls = self.adapter.calls(response)
-        if not calls:
-            return None
-        follow_up: dict[str, Any] = self.adapter.follow_up(body, response, self._answers(calls))
-        return follow_up
+    def answer(self, call: RetrieveCall) -> str:
+        """The text for one retrieve call, from the store (counted)."""
+        self.answered += 1
+        return handle_retrieve_call(call.arguments, store=self.store)
 
     def run_sync(self, create: Callable[..., Any], body: dict[str, Any]) -> Any:
-        """`create(**body)`, then one follow-up per round of retrieve calls; the last SDK response."""
-        response = create(**body)
-        for _ in range(self.max_rounds if self.enabled else 0):
-            follow = self.next_body(body, _as_json(response))
-            if follow is None:
-                break
-            body = follow
-            response = create(**body)
+        """`create(**body)` through the core loop (`run_with_retrieval`); the last SDK response.
+
+        After `max_rounds` answered rounds the tool is withdrawn for one last call.
+        """
+        response, _ = run_with_retrieval(
+            body,
+            lambda request: create(**request),
+            adapter=_SdkAdapter(self.adapter),
+            max_rounds=self.max_rounds,
+            offer=self.enabled,
+            answer=self.answer,
+        )
         return response
 
     async def run_async(self, create: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> Any:
-        """The async twin of `run_sync`."""
-        response = await create(**body)
-        for _ in range(self.max_rounds if self.enabled else 0):
-            follow = self.next_body(body, _as_json(response))
-            if follow is None:
-                break
-            body = follow
-            response = await create(**body)
+        """The async twin of `run_sync` (`arun_with_retrieval`)."""
+
+        async def call(request: dict[str, Any]) -> Any:
+            return await create(**request)
+
+        response, _ = await arun_with_retrieval(
+            body,
+            call,
+            adapter=_SdkAdapter(self.adapter),
+            max_rounds=self.max_rounds,
+            offer=self.enabled,
+            answer=self.answer,
+        )
         return response
 
 
@@ -100,21 +134,24 @@ def relay_sync(
 ) -> Iterator[Any]:
     """Yield what the caller sees of `first` (an SDK stream) and of any follow-ups.
 
+    The core's live driver (`relay_with_retrieval`) runs the rounds;
     `holder[0]` always names the SDK stream being read, so closing works.
     """
-    stream = first
-    rounds = 0
-    while True:
-        relay.start_round(loop.enabled and rounds < loop.max_rounds)
-        holder[0] = stream
-        for item in stream:
-            yield from relay.feed(item)
-        held = relay.finish()
-        follow = loop.next_body(body, held) if held is not None else None
-        if follow is None:
-            return
-        body, rounds = follow, rounds + 1
-        stream = create(**body)
+    pending = [first]
+
+    def open_round(request: dict[str, Any]) -> Any:
+        holder[0] = pending.pop() if pending else create(**request)
+        return holder[0]
+
+    yield from relay_with_retrieval(
+        body,
+        open_round,
+        relay,
+        adapter=_SdkAdapter(loop.adapter),
+        max_rounds=loop.max_rounds,
+        offer=loop.enabled,
+        answer=loop.answer,
+    )
 
 
 async def relay_async(
@@ -125,18 +162,21 @@ async def relay_async(
     first: Any,
     holder: list[Any],
 ) -> AsyncIterator[Any]:
-    """The async twin of `relay_sync`."""
-    stream = first
-    rounds = 0
-    while True:
-        relay.start_round(loop.enabled and rounds < loop.max_rounds)
-        holder[0] = stream
-        async for item in stream:
-            for out in relay.feed(item):
-                yield out
-        held = relay.finish()
-        follow = loop.next_body(body, held) if held is not None else None
-        if follow is None:
-            return
-        body, rounds = follow, rounds + 1
-        stream = await create(**body)
+    """The async twin of `relay_sync` (`arelay_with_retrieval`)."""
+    pending = [first]
+
+    async def open_round(request: dict[str, Any]) -> AsyncIterator[Any]:
+        holder[0] = pending.pop() if pending else await create(**request)
+        async for item in holder[0]:
+            yield item
+
+    async for item in arelay_with_retrieval(
+        body,
+        open_round,
+        relay,
+        adapter=_SdkAdapter(loop.adapter),
+        max_rounds=loop.max_rounds,
+        offer=loop.enabled,
+        answer=loop.answer,
+    ):
+        yield item

@@ -6,7 +6,8 @@ response are held back; Headroom answers it, asks the model again, and the
 follow-up's chunks continue the same stream, so the caller sees one answer.
 A retrieve call that cannot be answered (another tool call was already relayed,
 or no rounds are left) is filtered out of what the caller sees. One relay per
-wire format; the loops that drive them live in `headroom.client.retrieval`.
+wire format (a `headroom.core.retrieve_loop.LiveRelay`); the core's
+`relay_with_retrieval` drives them (see `headroom.client.retrieval`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from typing import Any
 from headroom.client.metrics import MetricsStore, RequestMetrics, default_store_url
 from headroom.client.modes import Mode, check_mode
 from headroom.client.pipeline import Pipeline, SimulationPlan
-from headroom.client.pricing import price_table_source
 from headroom.client.providers import Provider, check_provider
 from headroom.client.retrieval import relay_async, relay_sync
 from headroom.client.streaming import AsyncHeadroomStream, HeadroomStream
@@ -26,6 +25,7 @@ from headroom.core.hooks import CompressionHooks
 from headroom.core.store import CCRStore
 from headroom.core.tokens import counter_for_model, encoding_name_for_model
 from headroom.exceptions import ConfigurationError, HeadroomError, ValidationError
+from headroom.pricing import price_table_source
 
 __all__ = ["HeadroomClient"]
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from headroom.core.ccr import handle_retrieve_call
 from headroom.core.options import DEFAULT_MAX_RETRIEVE_ROUNDS
@@ -41,9 +41,13 @@ from headroom.core.store import CCRStore
 
 __all__ = [
     "DEFAULT_MAX_ROUNDS",
+    "Answer",
+    "LiveRelay",
     "answer_calls",
+    "arelay_with_retrieval",
     "arun_with_retrieval",
     "astream_with_retrieval",
+    "relay_with_retrieval",
     "run_with_retrieval",
     "stream_with_retrieval",
 ]
@@ -52,10 +56,19 @@ __all__ = [
 DEFAULT_MAX_ROUNDS = DEFAULT_MAX_RETRIEVE_ROUNDS
 
 
+#: Answers one retrieve call with a text (an integration's own, e.g. one that also counts).
+Answer = Callable[[RetrieveCall], str]
+
+
 def answer_calls(
-    calls: Iterable[RetrieveCall], store: CCRStore | None = None
+    calls: Iterable[RetrieveCall], store: CCRStore | None = None, answer: Answer | None = None
 ) -> list[tuple[RetrieveCall, str]]:
-    """Each call with the text that answers it (the original, a part, or an error text)."""
+    """Each call with the text that answers it (the original, a part, or an error text).
+
+    `answer`, when given, replaces the store lookup (`store` is then unused).
+    """
+    if answer is not None:
+        return [(call, answer(call)) for call in calls]
     return [(call, handle_retrieve_call(call.arguments, store=store)) for call in calls]
 
 
@@ -117,6 +130,7 @@ def run_with_retrieval(
     store: CCRStore | None = None,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     offer: bool = True,
+    answer: Answer | None = None,
 ) -> tuple[Any, RoundsSummary]:
     """Call the model, answering its ``headroom_retrieve`` calls, until it answers.
 
@@ -128,6 +142,8 @@ def run_with_retrieval(
         store: Where originals are looked up; the process default if None.
         max_rounds: Answered retrieval rounds before the tool is withdrawn.
         offer: Offer the tool (the request carries a marker Headroom wrote).
+        answer: Answers one call instead of the store lookup (runs off the
+            event loop in the async drivers); it must not raise.
 
     Returns:
         The final response (usage summed over all rounds, via `adapter.finish`)
@@ -139,7 +155,7 @@ def run_with_retrieval(
         calls = loop.calls(response)
         if not calls:
             return loop.final(response), loop.summary
-        loop.advance(response, answer_calls(calls, store))
+        loop.advance(response, answer_calls(calls, store, answer))
 
 
 async def arun_with_retrieval(
@@ -150,6 +166,7 @@ async def arun_with_retrieval(
     store: CCRStore | None = None,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     offer: bool = True,
+    answer: Answer | None = None,
 ) -> tuple[Any, RoundsSummary]:
     """`run_with_retrieval` for an async model call; store lookups run off the event loop."""
     loop = _Loop(body, _adapter(adapter), store, max_rounds, offer)
@@ -158,7 +175,7 @@ async def arun_with_retrieval(
         calls = loop.calls(response)
         if not calls:
             return loop.final(response), loop.summary
-        loop.advance(response, await asyncio.to_thread(answer_calls, calls, store))
+        loop.advance(response, await asyncio.to_thread(answer_calls, calls, store, answer))
 
 
 def stream_with_retrieval(
@@ -169,6 +186,7 @@ def stream_with_retrieval(
     store: CCRStore | None = None,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     offer: bool = True,
+    answer: Answer | None = None,
 ) -> Iterator[Any]:
     """The events of the model's final answer, retrieval rounds answered on the way.
 
@@ -184,7 +202,7 @@ def stream_with_retrieval(
         if not calls:
             yield from map(loop.adapter.stream_finisher(loop.summary), events)
             return
-        loop.advance(response, answer_calls(calls, store))
+        loop.advance(response, answer_calls(calls, store, answer))
     last: Iterable[Any] = stream(loop.request)
     if loop.withdrawn:  # after retrieval rounds: held back to drop any stray retrieve call
         last = loop.final_events(list(last))
@@ -199,6 +217,7 @@ async def astream_with_retrieval(
     store: CCRStore | None = None,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     offer: bool = True,
+    answer: Answer | None = None,
 ) -> AsyncIterator[Any]:
     """`stream_with_retrieval` for an async event stream."""
     loop = _Loop(body, _adapter(adapter), store, max_rounds, offer)
@@ -211,7 +230,7 @@ async def astream_with_retrieval(
             for event in events:
                 yield finish(event)
             return
-        loop.advance(response, await asyncio.to_thread(answer_calls, calls, store))
+        loop.advance(response, await asyncio.to_thread(answer_calls, calls, store, answer))
     finish = loop.adapter.stream_finisher(loop.summary)
     if loop.withdrawn:  # after retrieval rounds: held back to drop any stray retrieve call
         for event in loop.final_events([e async for e in stream(loop.request)]):
@@ -219,3 +238,77 @@ async def astream_with_retrieval(
         return
     async for event in stream(loop.request):
         yield finish(event)
+
+
+class LiveRelay(Protocol):
+    """Decides, item by item, what the caller sees of a stream relayed live.
+
+    The relay passes items on as they arrive and holds back from the start of
+    a ``headroom_retrieve`` call it may intercept; later rounds continue the
+    same stream (it renumbers and hides what a spliced stream must not repeat).
+    """
+
+    def start_round(self, intercept: bool) -> None:
+        """A new model response begins; `intercept`: a retrieve call may be held back."""
+
+    def feed(self, item: Any) -> list[Any]:
+        """What the caller sees of one received item."""
+
+    def finish(self) -> Any:
+        """The held response as JSON the adapter reads (calls, follow-up), or None."""
+
+
+def relay_with_retrieval(
+    body: Any,
+    stream: Callable[[Any], Iterable[Any]],
+    relay: LiveRelay,
+    *,
+    adapter: RetrieveAdapter | str = "openai_chat",
+    store: CCRStore | None = None,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
+    offer: bool = True,
+    answer: Answer | None = None,
+) -> Iterator[Any]:
+    """A stream relayed live, retrieve calls answered inside it (the proxy's and client's way).
+
+    Unlike `stream_with_retrieval`, nothing waits for a round to end: the
+    caller sees the model's text as it comes, and what it wrote before a
+    retrieve call stays in the stream, followed by the answer written after
+    the call. Rounds, the tool's withdrawal at the limit and answers follow
+    the same rules as the other drivers.
+    """
+    loop = _Loop(body, _adapter(adapter), store, max_rounds, offer)
+    while True:
+        relay.start_round(loop.offered)
+        for item in stream(loop.request):
+            yield from relay.feed(item)
+        held = relay.finish()
+        calls = loop.calls(held) if held is not None else []
+        if not calls:
+            return
+        loop.advance(held, answer_calls(calls, store, answer))
+
+
+async def arelay_with_retrieval(
+    body: Any,
+    stream: Callable[[Any], AsyncIterator[Any]],
+    relay: LiveRelay,
+    *,
+    adapter: RetrieveAdapter | str = "openai_chat",
+    store: CCRStore | None = None,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
+    offer: bool = True,
+    answer: Answer | None = None,
+) -> AsyncIterator[Any]:
+    """`relay_with_retrieval` for an async stream; answers run off the event loop."""
+    loop = _Loop(body, _adapter(adapter), store, max_rounds, offer)
+    while True:
+        relay.start_round(loop.offered)
+        async for item in stream(loop.request):
+            for out in relay.feed(item):
+                yield out
+        held = relay.finish()
+        calls = loop.calls(held) if held is not None else []
+        if not calls:
+            return
+        loop.advance(held, await asyncio.to_thread(answer_calls, calls, store, answer))

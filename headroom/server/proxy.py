@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from headroom.core.result import CompressionResult
-from headroom.core.retrieval import RETRIEVE_ADAPTERS, is_retrieve_name
+from headroom.core.retrieve_loop import arun_with_retrieval
 from headroom.exceptions import ValidationError
 from headroom.server.auth import Tenant, is_configured_key
 from headroom.server.budget import (
@@ -41,14 +41,19 @@ from headroom.server.budget import (
 )
 from headroom.server.http import ApiError, parse_json_object, read_body
 from headroom.server.ledger import BudgetExceeded, RequestRecord
-from headroom.server.metering import RETRIEVALS, metered, note_retrieval
+from headroom.server.metering import RETRIEVALS, metered
 from headroom.server.observability import log_event
 from headroom.server.payloads import CHAT_ROUTES, ChatRoute, compress_body, dumps
-from headroom.server.rounds import answer_call
 from headroom.server.routes import compress_config, server_state, tenant_of
 from headroom.server.state import ServerState
 from headroom.server.streaming import STREAM_DIALECTS
-from headroom.server.upstream import relay, retrieve_loop, retrieve_stream
+from headroom.server.upstream import (
+    PROXY_ADAPTERS,
+    answerer,
+    relay,
+    retrieve_loop,
+    retrieve_stream,
+)
 
 __all__ = ["BYPASS_HEADER", "proxy_routes"]
 
@@ -274,17 +279,10 @@ async def _forward(
         if state.backend is not None:
             return await _forward_to_backend(state, route, tenant, send_body, result, stream, extra)
         if result is not None and result.ccr_hashes and state.settings.retrieve_rounds > 0:
-            adapter = RETRIEVE_ADAPTERS[route.api]
             without_tool = send_body if "tools" not in send_body else None
-            with_tool = adapter.add_tool(send_body)
             headers["accept-encoding"] = "gzip, deflate"  # decoded here, re-sent as identity
-            if stream:
-                return await retrieve_stream(
-                    state, route, url, headers, with_tool, tenant, extra, without_tool
-                )
-            return await retrieve_loop(
-                state, route, url, headers, with_tool, tenant, extra, without_tool
-            )
+            forward = retrieve_stream if stream else retrieve_loop
+            return await forward(state, route, url, headers, send_body, tenant, extra, without_tool)
         return await relay(state, "POST", url, headers, content, extra)
 
     return await _account(request, state, tenant, route, send_body, result, content, started, send)
@@ -400,37 +398,26 @@ async def _forward_to_backend(
     rounds = state.settings.retrieve_rounds
     if stream or result is None or not result.ccr_hashes or rounds == 0:
         return await backend.respond(route.api, send_body, extra)
-    adapter = RETRIEVE_ADAPTERS[route.api]
-    store = tenant.store(state.store)
-    body = adapter.add_tool(send_body)
-    for _ in range(rounds):
+    failed: list[dict[str, Any]] = []
+
+    async def call(request: dict[str, Any]) -> Any:
         try:
-            data = await backend.call(route.api, body)
-        except Exception:  # the same call again renders the provider's error for the client
-            return await backend.respond(route.api, body, extra)
-        data = data if isinstance(data, dict) else dict(data)
-        calls = adapter.calls(data)
-        if not calls:
-            return JSONResponse(data, headers=extra)
-        answers = []
-        for call in calls:
-            text, found = await run_in_threadpool(answer_call, call.arguments, store)
-            state.obs.record_retrieval(found, via_proxy=True, tenant=tenant.id)
-            note_retrieval()
-            answers.append((call, text))
-        body = adapter.follow_up(body, data, answers)
-    # Out of rounds: one last call without the tool, so the client gets an answer.
-    tools = [t for t in body.get("tools", []) if not _is_retrieve_tool(t)]
-    final = {**body, "tools": tools} if tools else {k: v for k, v in body.items() if k != "tools"}
-    return await backend.respond(route.api, final, extra)
+            data = await backend.call(route.api, request)
+        except Exception:  # rendered below for the client by the same call again
+            failed.append(request)
+            return None
+        return data if isinstance(data, dict) else dict(data)
 
-
-def _is_retrieve_tool(tool: Any) -> bool:
-    if not isinstance(tool, dict):
-        return False
-    function = tool.get("function")
-    name = function.get("name") if isinstance(function, dict) else tool.get("name")
-    return is_retrieve_name(name)
+    final, _ = await arun_with_retrieval(
+        send_body,
+        call,
+        adapter=PROXY_ADAPTERS[route.api],
+        max_rounds=rounds,
+        answer=answerer(state, tenant, stream=False),
+    )
+    if failed:
+        return await backend.respond(route.api, failed[-1], extra)
+    return JSONResponse(final, headers=extra)
 
 
 async def passthrough(request: Request) -> Response:

@@ -7,7 +7,10 @@ looks the original up, asks the upstream again with the call and its answer
 appended, and continues the *same* client stream with the follow-up response.
 The client sees one message: what the model wrote before and after reading the
 original. Anthropic Messages and OpenAI Chat Completions streams are handled,
-one small dialect each.
+one small dialect each; a dialect only decides what to relay and what to hold
+back. Finding the held calls, answering them and building the follow-up
+request are the core's (`headroom.core.retrieval` adapters, the answer
+function of `headroom.server.upstream`).
 
 If the model has already streamed another tool call before the retrieve call,
 the stream is relayed as is: that call has reached the client and cannot be
@@ -23,13 +26,36 @@ from typing import Any
 
 import httpx
 
-from headroom.core.retrieval import RetrieveCall, is_retrieve_name
-from headroom.server.rounds import add_usage, max_usage
+from headroom.core.ccr import parse_retrieve_arguments
+from headroom.core.retrieval import (
+    RETRIEVE_ADAPTERS,
+    RetrieveAdapter,
+    RetrieveCall,
+    add_usage,
+    is_retrieve_name,
+)
+from headroom.core.retrieve_loop import Answer, arelay_with_retrieval
 
 __all__ = ["STREAM_DIALECTS", "StreamDialect", "relay_stream"]
 
 OpenStream = Callable[[dict[str, Any]], Awaitable[httpx.Response]]
-Answer = Callable[[RetrieveCall], Awaitable[str]]
+
+
+def max_usage(a: dict[str, Any], b: Any) -> dict[str, Any]:
+    """Field-wise maximum: one message's usage reported twice (start and end of a stream)."""
+    if not isinstance(b, dict):
+        return a
+    out = dict(a)
+    for key, value in b.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            before = out.get(key, 0)
+            out[key] = max(before if isinstance(before, int | float) else 0, value)
+        elif isinstance(value, dict):
+            before = out.get(key)
+            out[key] = max_usage(before if isinstance(before, dict) else {}, value)
+        else:
+            out.setdefault(key, value)
+    return out
 
 
 class _EventSplitter:
@@ -72,16 +98,10 @@ def _compact(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
-def _parse_arguments(raw: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 class StreamDialect(ABC):
-    """One upstream response in one wire format: what to relay, what to hold, how to follow up."""
+    """One upstream response in one wire format: what to relay and what to hold back."""
+
+    api: str  # the wire format's name in `RETRIEVE_ADAPTERS`
 
     def __init__(
         self,
@@ -108,14 +128,12 @@ class StreamDialect(ABC):
         """The bytes to send the client for one raw event, or None to hold it back."""
 
     @abstractmethod
-    def retrieve_calls(self) -> list[RetrieveCall]:
-        """The held-back retrieve calls, arguments parsed."""
+    def response(self) -> dict[str, Any]:
+        """What the client was shown plus the held retrieve calls, as a JSON response.
 
-    @abstractmethod
-    def follow_up(
-        self, body: dict[str, Any], answers: list[tuple[RetrieveCall, str]]
-    ) -> dict[str, Any]:
-        """`body` extended by this response's turn and the answers."""
+        The core adapter of the format reads the calls from it and builds the
+        follow-up request (`headroom.core.retrieval`).
+        """
 
     @staticmethod
     @abstractmethod
@@ -124,6 +142,8 @@ class StreamDialect(ABC):
 
 
 class _Anthropic(StreamDialect):
+    api = "anthropic_messages"
+
     def __init__(
         self,
         round_no: int,
@@ -206,31 +226,11 @@ class _Anthropic(StreamDialect):
     def _finished(self, index: int) -> dict[str, Any]:
         block = {k: v for k, v in self.blocks[index].items() if k != "_json"}
         if block["type"] in ("tool_use", "server_tool_use") and self.blocks[index]["_json"].strip():
-            block["input"] = _parse_arguments(self.blocks[index]["_json"])
+            block["input"] = parse_retrieve_arguments(self.blocks[index]["_json"])
         return block
 
-    def retrieve_calls(self) -> list[RetrieveCall]:
-        calls = []
-        for index in self.calls:
-            block = self._finished(index)
-            arguments = block.get("input")
-            calls.append(
-                RetrieveCall(str(block.get("id")), arguments if isinstance(arguments, dict) else {})
-            )
-        return calls
-
-    def follow_up(
-        self, body: dict[str, Any], answers: list[tuple[RetrieveCall, str]]
-    ) -> dict[str, Any]:
-        assistant = {
-            "role": "assistant",
-            "content": [self._finished(i) for i in [*self.order, *self.calls]],
-        }
-        results = [
-            {"type": "tool_result", "tool_use_id": c.id, "content": text} for c, text in answers
-        ]
-        messages = list(body.get("messages") or [])
-        return {**body, "messages": [*messages, assistant, {"role": "user", "content": results}]}
+    def response(self) -> dict[str, Any]:
+        return {"content": [self._finished(i) for i in [*self.order, *self.calls]]}
 
     @staticmethod
     def error_event(message: str) -> bytes:
@@ -239,6 +239,8 @@ class _Anthropic(StreamDialect):
 
 
 class _OpenAIChat(StreamDialect):
+    api = "openai_chat"
+
     def __init__(
         self,
         round_no: int,
@@ -329,28 +331,17 @@ class _OpenAIChat(StreamDialect):
             return None  # only held-back call fragments were in it
         return {**choice, "delta": delta}
 
-    def retrieve_calls(self) -> list[RetrieveCall]:
-        return [
-            RetrieveCall(c["id"], _parse_arguments(c["arguments"])) for c in self.calls.values()
+    def response(self) -> dict[str, Any]:
+        calls = [
+            {
+                "id": c["id"],
+                "type": "function",
+                "function": {"name": c["name"], "arguments": c["arguments"]},
+            }
+            for c in self.calls.values()
         ]
-
-    def follow_up(
-        self, body: dict[str, Any], answers: list[tuple[RetrieveCall, str]]
-    ) -> dict[str, Any]:
-        assistant = {
-            "role": "assistant",
-            "content": self.text or None,
-            "tool_calls": [
-                {
-                    "id": c["id"],
-                    "type": "function",
-                    "function": {"name": c["name"], "arguments": c["arguments"]},
-                }
-                for c in self.calls.values()
-            ],
-        }
-        tools = [{"role": "tool", "tool_call_id": c.id, "content": text} for c, text in answers]
-        return {**body, "messages": [*list(body.get("messages") or []), assistant, *tools]}
+        message = {"role": "assistant", "content": self.text or None, "tool_calls": calls}
+        return {"choices": [{"index": 0, "message": message}]}
 
     @staticmethod
     def error_event(message: str) -> bytes:
@@ -365,6 +356,74 @@ STREAM_DIALECTS: dict[str, type[StreamDialect]] = {
 }
 
 
+class _Rest:
+    """Bytes left after a response's last complete event."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+class _Broken(Exception):
+    """The upstream failed mid-stream or after a retrieval: ends the client stream with an error."""
+
+
+class _SseRelay:
+    """The core's `LiveRelay` over raw SSE events: one dialect per upstream response."""
+
+    def __init__(self, dialect: type[StreamDialect]) -> None:
+        self.dialect = dialect
+        self.current: StreamDialect | None = None
+        self.round_no, self.offset = -1, 0
+        self.usage: dict[str, Any] = {}  # summed usage of the rounds before this one
+
+    def start_round(self, intercept: bool) -> None:
+        if self.current is not None:  # the last round was held back: this one continues it
+            self.usage = add_usage(self.usage, self.current.usage)
+            self.offset += self.current.forwarded
+        self.round_no += 1
+        self.current = self.dialect(self.round_no, self.offset, intercept, self.usage)
+
+    def feed(self, item: bytes | _Rest) -> list[bytes]:
+        assert self.current is not None
+        if isinstance(item, _Rest):
+            return [] if self.current.intercepting else [item.data]
+        out = self.current.event(item)
+        return [] if out is None else [out]
+
+    def finish(self) -> dict[str, Any] | None:
+        assert self.current is not None
+        return self.current.response() if self.current.intercepting else None
+
+
+class _AsSent(RetrieveAdapter):
+    """The format's core adapter for a request that already offers the tool as sent.
+
+    The proxy opens the first response itself (its status and headers go to the
+    client first); `last_round` is what the request becomes once the rounds
+    are used up.
+    """
+
+    def __init__(
+        self, inner: RetrieveAdapter, last_round: Callable[[dict[str, Any]], dict[str, Any]] | None
+    ) -> None:
+        self.inner, self.last_round = inner, last_round
+
+    def can_offer(self, body: Any) -> bool:
+        return True
+
+    def add_tool(self, body: Any) -> Any:
+        return body
+
+    def withdraw_tool(self, body: Any) -> Any:
+        return self.last_round(body) if self.last_round is not None else body
+
+    def calls(self, response: Any) -> list[RetrieveCall]:
+        return self.inner.calls(response)
+
+    def follow_up(self, body: Any, response: Any, answers: list[tuple[RetrieveCall, str]]) -> Any:
+        return self.inner.follow_up(body, response, answers)
+
+
 async def relay_stream(
     dialect: type[StreamDialect],
     first: httpx.Response,
@@ -376,48 +435,51 @@ async def relay_stream(
 ) -> AsyncIterator[bytes]:
     """Relay `first` (an open, 200 streaming response), answering retrieve calls up to `rounds` times.
 
-    The follow-up after the last allowed round goes through `last_round`
-    (which asks the model to answer without calling tools), so the stream ends
-    with an answer; the usage the client sees sums every round.
+    The rounds run in the core's live driver (`arelay_with_retrieval`). The
+    follow-up after the last allowed round goes through `last_round` (which
+    asks the model to answer without calling tools), so the stream ends with
+    an answer; the usage the client sees sums every round. `answer` runs in a
+    worker thread. An upstream that fails mid-stream or after a retrieval ends
+    the stream with an error event (the HTTP status is already sent).
     """
-    response = first
-    offset = 0
-    round_no = 0
-    usage: dict[str, Any] = {}
-    while True:
-        current = dialect(round_no, offset, can_intercept=round_no < rounds, earlier_usage=usage)
+    pending = [first]
+
+    async def round_events(request: dict[str, Any]) -> AsyncIterator[bytes | _Rest]:
+        if pending:
+            response = pending.pop()
+        else:
+            try:
+                response = await open_stream(request)
+            except httpx.HTTPError as exc:
+                message = f"upstream unreachable after retrieval: {type(exc).__name__}"
+                raise _Broken(message) from exc
+            if response.status_code != 200:
+                detail = (await response.aread()).decode(errors="replace")[:500]
+                await response.aclose()
+                message = f"upstream returned {response.status_code} after retrieval: {detail}"
+                raise _Broken(message)
         splitter = _EventSplitter()
         try:
             async for chunk in response.aiter_bytes():
                 for raw in splitter.feed(chunk):
-                    out = current.event(raw)
-                    if out is not None:
-                        yield out
-            if splitter.rest().strip() and not current.intercepting:
-                yield splitter.rest()
+                    yield raw
+            if splitter.rest().strip():
+                yield _Rest(splitter.rest())
         except httpx.HTTPError as exc:
-            yield dialect.error_event(f"upstream stream failed: {type(exc).__name__}")
-            return
+            raise _Broken(f"upstream stream failed: {type(exc).__name__}") from exc
         finally:
             await response.aclose()
-        if not current.intercepting:
-            return
-        answers = [(call, await answer(call)) for call in current.retrieve_calls()]
-        body = current.follow_up(body, answers)
-        usage = add_usage(usage, current.usage)
-        offset += current.forwarded
-        round_no += 1
-        if round_no == rounds and last_round is not None:
-            body = last_round(body)
-        try:
-            response = await open_stream(body)
-        except httpx.HTTPError as exc:
-            yield dialect.error_event(f"upstream unreachable after retrieval: {type(exc).__name__}")
-            return
-        if response.status_code != 200:
-            detail = (await response.aread()).decode(errors="replace")[:500]
-            await response.aclose()
-            yield dialect.error_event(
-                f"upstream returned {response.status_code} after retrieval: {detail}"
-            )
-            return
+
+    try:
+        async for out in arelay_with_retrieval(
+            body,
+            round_events,
+            _SseRelay(dialect),
+            adapter=_AsSent(RETRIEVE_ADAPTERS[dialect.api], last_round),
+            max_rounds=rounds,
+            offer=rounds > 0,
+            answer=answer,
+        ):
+            yield out
+    except _Broken as exc:
+        yield dialect.error_event(str(exc))

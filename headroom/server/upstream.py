@@ -4,32 +4,35 @@
 client's response off if the upstream's breaks. `retrieve_loop` (JSON) and
 `retrieve_stream` (SSE) answer the model's ``headroom_retrieve`` calls
 themselves: up to ``retrieve_rounds`` rounds, the last one asked without tool
-calls, usage summed over every round, store failures answered as error text
-(see `headroom.server.rounds`).
+calls, usage summed over every round, store failures answered as error text.
+Both loops are the core's (`headroom.core.retrieve_loop`); the SSE one relays
+live and splices the follow-up into the same stream (`headroom.server.streaming`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveCall
+from headroom.core.ccr import handle_retrieve_call
+from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveAdapter, RetrieveCall
+from headroom.core.retrieve_loop import Answer, arun_with_retrieval
 from headroom.server.auth import Tenant
 from headroom.server.http import ApiError
 from headroom.server.metering import note_retrieval
 from headroom.server.observability import log_event
 from headroom.server.payloads import ChatRoute, dumps
-from headroom.server.rounds import add_usage, answer_call, without_tool_calls
 from headroom.server.state import ServerState
 from headroom.server.streaming import STREAM_DIALECTS, relay_stream
 
 __all__ = [
+    "PROXY_ADAPTERS",
     "UpstreamBroke",
+    "answerer",
     "relay",
     "response_headers",
     "retrieve_loop",
@@ -102,19 +105,61 @@ class UpstreamBroke(Exception):
     """The upstream's response ended early; raised to break the client's response off."""
 
 
-def _answerer(
-    state: ServerState, tenant: Tenant, stream: bool
-) -> Callable[[RetrieveCall], Awaitable[str]]:
+# How each API says "answer now, call no tool".
+_NO_TOOLS: dict[str, Any] = {
+    "openai_chat": "none",
+    "openai_responses": "none",
+    "anthropic_messages": {"type": "none"},
+}
+
+
+def _withdraw_by_tool_choice(api: str) -> RetrieveAdapter:
+    """The core adapter of `api`, whose last call keeps every tool and forbids calling them.
+
+    The proxy keeps the history's tools defined (some upstreams reject tool
+    calls in a history whose tools vanished) and asks for a plain answer.
+    """
+    base = RETRIEVE_ADAPTERS[api]
+    choice = _NO_TOOLS[api]
+
+    def withdraw_tool(self: RetrieveAdapter, body: Any) -> Any:
+        return {**body, "tool_choice": choice}
+
+    cls = type(f"Proxy{type(base).__name__}", (type(base),), {"withdraw_tool": withdraw_tool})
+    adapter: RetrieveAdapter = cls()
+    return adapter
+
+
+#: The retrieve adapters the proxy drives the core loop with.
+PROXY_ADAPTERS: dict[str, RetrieveAdapter] = {
+    api: _withdraw_by_tool_choice(api) for api in _NO_TOOLS
+}
+
+
+def answerer(state: ServerState, tenant: Tenant, stream: bool) -> Answer:
+    """Answers one retrieve call from the tenant's store, counting it (runs in a worker thread).
+
+    The store is the tenant's guarded one: a failing or slow store becomes an
+    error text for the model (`handle_retrieve_call` never raises).
+    """
     store = tenant.store(state.store)
 
-    async def answer(call: RetrieveCall) -> str:
-        text, found = await run_in_threadpool(answer_call, call.arguments, store)
+    def answer(call: RetrieveCall) -> str:
+        text = handle_retrieve_call(call.arguments, store=store)
+        found = not text.startswith("headroom_retrieve error")
         state.obs.record_retrieval(found, via_proxy=True, tenant=tenant.id)
         note_retrieval()
         log_event("retrieve_answered", tenant=tenant.log_id, found=found, stream=stream)
         return text
 
     return answer
+
+
+class _Unreadable:
+    """An upstream answer that is not a JSON response to look into: the loop ends on it."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
 
 
 async def retrieve_loop(
@@ -127,46 +172,45 @@ async def retrieve_loop(
     extra: dict[str, str],
     without_tool: dict[str, Any] | None,
 ) -> Response:
-    """Call the upstream, answering ``headroom_retrieve`` calls until the model is done.
+    """Call the upstream through the core retrieve loop (`arun_with_retrieval`).
 
+    `body` is the compressed request without the tool (the loop offers it);
+    `without_tool` is sent instead if the upstream refuses `tools` with a 400.
     The last allowed round is asked without tool calls, so the client always
-    gets an answer; the usage it sees is the sum over every round.
+    gets an answer; the usage it sees is the sum over every round. An error
+    status or a body that is not JSON ends the loop and goes back as it came.
     """
     client = state.upstream_client()
-    adapter = RETRIEVE_ADAPTERS[route.api]
-    answer = _answerer(state, tenant, stream=False)
-    rounds = state.settings.retrieve_rounds
-    usage: dict[str, Any] = {}
-    data: Any = None
-    for round_no in range(rounds + 1):
+    sent: list[httpx.Response] = []
+
+    async def call(request: dict[str, Any]) -> Any:
         try:
-            upstream = await client.post(url, headers=headers, content=dumps(body))
-            if upstream.status_code == 400 and round_no == 0 and without_tool is not None:
+            upstream = await client.post(url, headers=headers, content=dumps(request))
+            if upstream.status_code == 400 and not sent and without_tool is not None:
                 # Some OpenAI-compatible servers reject any `tools`: send it as the client did.
                 log_event("retrieve_tool_refused", url=url)
                 upstream = await client.post(url, headers=headers, content=dumps(without_tool))
-                break
+                sent.append(upstream)
+                return _Unreadable(upstream)
         except httpx.HTTPError as exc:
             raise upstream_error(exc, url) from exc
+        sent.append(upstream)
         if upstream.status_code != 200:
-            break
+            return _Unreadable(upstream)
         try:
-            data = upstream.json()
+            return upstream.json()
         except ValueError:
-            data = None
-            break
-        if isinstance(data, dict):
-            usage = add_usage(usage, data.get("usage"))
-        calls = adapter.calls(data) if round_no < rounds else []
-        if not calls:
-            break
-        answers = [(call, await answer(call)) for call in calls]
-        body = adapter.follow_up(body, data, answers)
-        if round_no + 1 == rounds:
-            body = without_tool_calls(route.api, body)
-    content = upstream.content
-    if round_no > 0 and isinstance(data, dict) and usage and upstream.status_code == 200:
-        content = dumps({**data, "usage": usage})
+            return _Unreadable(upstream)
+
+    final, summary = await arun_with_retrieval(
+        body,
+        call,
+        adapter=PROXY_ADAPTERS[route.api],
+        max_rounds=state.settings.retrieve_rounds,
+        answer=answerer(state, tenant, stream=False),
+    )
+    upstream = sent[-1]
+    content = dumps(final) if summary.rounds and isinstance(final, dict) else upstream.content
     return Response(
         content,
         status_code=upstream.status_code,
@@ -184,14 +228,23 @@ async def retrieve_stream(
     extra: dict[str, str],
     without_tool: dict[str, Any] | None,
 ) -> Response:
-    """Stream the response, answering retrieve calls inside the same stream."""
+    """Stream the response, answering retrieve calls inside the same stream.
+
+    `body` is the compressed request without the tool; a request that defines
+    its own ``headroom_retrieve`` is relayed without interception.
+    """
     client = state.upstream_client()
+    adapter = PROXY_ADAPTERS[route.api]
+    rounds = state.settings.retrieve_rounds
+    if adapter.can_offer(body):
+        body = adapter.add_tool(body)
+    else:
+        rounds = 0
 
     async def open_stream(next_body: dict[str, Any]) -> httpx.Response:
         request = client.build_request("POST", url, headers=headers, content=dumps(next_body))
         return await client.send(request, stream=True)
 
-    rounds = state.settings.retrieve_rounds
     try:
         first = await open_stream(body)
         if first.status_code == 400 and without_tool is not None:
@@ -206,18 +259,13 @@ async def retrieve_stream(
         content = await first.aread()
         await first.aclose()
         return Response(content, status_code=first.status_code, headers=headers_out)
-    dialect = STREAM_DIALECTS[route.api]
-
-    def last_round(next_body: dict[str, Any]) -> dict[str, Any]:
-        return without_tool_calls(route.api, next_body)
-
     chunks = relay_stream(
-        dialect,
+        STREAM_DIALECTS[route.api],
         first,
         body,
         open_stream,
-        _answerer(state, tenant, stream=True),
+        answerer(state, tenant, stream=True),
         rounds,
-        last_round=last_round,
+        last_round=adapter.withdraw_tool,
     )
     return StreamingResponse(chunks, status_code=200, headers=headers_out)

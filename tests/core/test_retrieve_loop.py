@@ -11,10 +11,12 @@ import pytest
 
 from headroom import InMemoryStore
 from headroom.core.ccr import content_hash
-from headroom.core.retrieval import RETRIEVE_ADAPTERS, is_retrieve_name
+from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveCall, is_retrieve_name
 from headroom.core.retrieve_loop import (
+    arelay_with_retrieval,
     arun_with_retrieval,
     astream_with_retrieval,
+    relay_with_retrieval,
     run_with_retrieval,
     stream_with_retrieval,
 )
@@ -119,6 +121,37 @@ def test_a_failing_store_answers_with_an_error_text() -> None:
     answer = model.requests[1]["messages"][-1]["content"]
     assert answer.startswith("headroom_retrieve error") and "ConnectionError" in answer
     assert response["choices"][0]["finish_reason"] == "stop"
+
+
+def test_an_own_answer_function_replaces_the_store_lookup_in_every_driver() -> None:
+    seen: list[str] = []
+
+    def answer(call: RetrieveCall) -> str:
+        seen.append(call.id)
+        return f"counted {call.arguments['hash']}"
+
+    model = _OpenAIModel()
+    run_with_retrieval(_body(), model, store=_FailingStore(), answer=answer)
+    assert model.requests[1]["messages"][-1]["content"] == f"counted {HASH}"
+    stream_model = _OpenAIModel()
+    list(stream_with_retrieval(_body(), stream_model.stream, answer=answer))
+
+    async def both() -> None:
+        async_model, async_stream_model = _OpenAIModel(), _OpenAIModel()
+
+        async def call(body: dict[str, Any]) -> dict[str, Any]:
+            return async_model(body)
+
+        await arun_with_retrieval(_body(), call, answer=answer)
+
+        async def events(body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+            for event in async_stream_model.stream(body):
+                yield event
+
+        [e async for e in astream_with_retrieval(_body(), events, answer=answer)]
+
+    asyncio.run(both())
+    assert seen == ["call_1"] * 4
 
 
 def test_a_users_own_headroom_retrieve_is_left_alone() -> None:
@@ -331,3 +364,49 @@ def test_anthropic_stream_merges_to_what_the_call_returns() -> None:
     merged = RETRIEVE_ADAPTERS["anthropic_messages"].merge_stream(events)
     assert merged["content"] == invoked["content"] == [{"type": "text", "text": "done"}]
     assert merged["usage"] == invoked["usage"] == {"input_tokens": 15, "output_tokens": 3}
+
+
+class _HoldingRelay:
+    """Relays chat chunks live and holds back from the first retrieve-call fragment on."""
+
+    def start_round(self, intercept: bool) -> None:
+        self.intercept, self.held = intercept, False
+        self.events: list[dict[str, Any]] = []
+
+    def feed(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        self.events.append(item)
+        calls = [c for ch in item.get("choices") or [] for c in ch["delta"].get("tool_calls", [])]
+        if self.intercept and any(is_retrieve_name(c["function"]["name"]) for c in calls):
+            self.held = True
+        return [] if self.held else [item]
+
+    def finish(self) -> Any:
+        return RETRIEVE_ADAPTERS["openai_chat"].merge_stream(self.events) if self.held else None
+
+
+def _text(events: list[dict[str, Any]]) -> str:
+    return "".join(c["delta"].get("content") or "" for e in events for c in e["choices"])
+
+
+def test_a_live_relay_shows_the_text_before_the_call_and_splices_the_answer() -> None:
+    model = _OpenAIModel()
+    events = list(relay_with_retrieval(_body(), model.stream, _HoldingRelay(), store=_store()))
+    assert _text(events) == f"Let me look. answer 2: {ORIGINAL}"
+    assert not any("tool_calls" in c["delta"] for e in events for c in e["choices"])
+    assert model.requests[1]["messages"][-1]["content"] == ORIGINAL
+
+
+def test_a_live_relay_withdraws_the_tool_at_the_limit_async() -> None:
+    model = _OpenAIModel(calls_left=10)
+
+    async def stream(body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        for event in model.stream(body):
+            yield event
+
+    async def run() -> list[dict[str, Any]]:
+        relay = _HoldingRelay()
+        return [e async for e in arelay_with_retrieval(_body(), stream, relay, max_rounds=1)]
+
+    events = asyncio.run(run())
+    assert len(model.requests) == 2 and "tools" not in model.requests[-1]
+    assert _text(events).startswith("Let me look. answer 2:")

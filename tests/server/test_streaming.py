@@ -63,7 +63,7 @@ async def run(
         sent.append(body)
         return follow_ups.pop(0)
 
-    async def answer(call: RetrieveCall) -> str:
+    def answer(call: RetrieveCall) -> str:
         return f"original for {call.arguments.get('hash')}"
 
     body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "q"}]}

@@ -1,8 +1,9 @@
 """Answering a model's `headroom_retrieve` calls inside LiteLLM's agentic loop.
 
-LiteLLM hands the callback the provider's response; these helpers find the
-retrieve calls in it (chat-completions or Anthropic Messages shape), answer
-them from the CCR store and build the follow-up turn LiteLLM sends back.
+LiteLLM hands the callback the provider's response and runs the loop itself;
+these helpers find the retrieve calls in it and build the follow-up turn with
+the core's adapters (`headroom.core.retrieval`, chat-completions or Anthropic
+Messages shape), and answer only the hashes this callback issued.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from headroom.core import RETRIEVE_TOOL_NAME, CCRStore, handle_retrieve_call
-from headroom.core.ccr import parse_retrieve_arguments
+from headroom.core import CCRStore, handle_retrieve_call
+from headroom.core.retrieval import RETRIEVE_ADAPTERS
+from headroom.core.retrieval import RetrieveCall as CoreCall
 
 __all__ = [
     "RetrieveCall",
@@ -29,41 +31,33 @@ RetrieveCall = dict[str, Any]  # {"id": str, "arguments": dict, "shape": "openai
 _HASH = re.compile(r"[0-9a-f]{16}")
 
 
-def _get(obj: Any, key: str, default: Any = None) -> Any:
+def _plain(obj: Any) -> Any:
+    """LiteLLM's response objects (pydantic models, dicts of them) as plain JSON values."""
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        return _plain(dump(exclude_none=True))
     if isinstance(obj, Mapping):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _api(data: Any) -> str:
+    """The wire format of a response: Anthropic Messages has a content list."""
+    anthropic = isinstance(data, dict) and isinstance(data.get("content"), list)
+    return "anthropic_messages" if anthropic else "openai_chat"
 
 
 def retrieve_calls(response: Any) -> list[RetrieveCall]:
-    """The `headroom_retrieve` calls in a chat or Anthropic Messages response."""
-    calls: list[RetrieveCall] = []
-    content = _get(response, "content")
-    if isinstance(content, list):  # Anthropic Messages
-        for block in content:
-            if _get(block, "type") == "tool_use" and _get(block, "name") == RETRIEVE_TOOL_NAME:
-                calls.append(
-                    {
-                        "id": _get(block, "id"),
-                        "arguments": parse_retrieve_arguments(_get(block, "input")),
-                        "shape": "anthropic",
-                    }
-                )
-        return calls
-    for choice in _get(response, "choices") or []:
-        message = _get(choice, "message")
-        for call in _get(message, "tool_calls") or []:
-            fn = _get(call, "function")
-            if _get(fn, "name") == RETRIEVE_TOOL_NAME:
-                calls.append(
-                    {
-                        "id": _get(call, "id"),
-                        "arguments": parse_retrieve_arguments(_get(fn, "arguments")),
-                        "shape": "openai",
-                    }
-                )
-        break
-    return calls
+    """The `headroom_retrieve` calls in a chat or Anthropic Messages response (core adapters)."""
+    data = _plain(response)
+    api = _api(data)
+    shape = "anthropic" if api == "anthropic_messages" else "openai"
+    return [
+        {"id": call.id, "arguments": call.arguments, "shape": shape}
+        for call in RETRIEVE_ADAPTERS[api].calls(data)
+    ]
 
 
 def _texts(messages: Sequence[Any]) -> str:
@@ -108,63 +102,16 @@ def answer_calls(
     ]
 
 
-def _assistant_text(response: Any) -> str:
-    content = _get(response, "content")
-    if isinstance(content, list):
-        return "".join(str(_get(b, "text") or "") for b in content if _get(b, "type") == "text")
-    for choice in _get(response, "choices") or []:
-        text = _get(_get(choice, "message"), "content")
-        return text if isinstance(text, str) else ""
-    return ""
-
-
 def followup_messages(
     response: Any, sent: Sequence[Any], answers: Sequence[tuple[RetrieveCall, str]]
 ) -> list[Any]:
-    """The sent messages plus the model's retrieve calls and their answers.
+    """The sent messages plus the model's retrieve calls and their answers (core adapters).
 
     Only the retrieve calls are echoed: any other tool call of that turn would
     have no result, and the model re-plans it once it has the original.
     """
-    text = _assistant_text(response)
-    if answers and answers[0][0]["shape"] == "anthropic":
-        assistant = {
-            "role": "assistant",
-            "content": ([{"type": "text", "text": text}] if text else [])
-            + [
-                {
-                    "type": "tool_use",
-                    "id": call["id"],
-                    "name": RETRIEVE_TOOL_NAME,
-                    "input": call["arguments"],
-                }
-                for call, _ in answers
-            ],
-        }
-        results = {
-            "role": "user",
-            "content": [
-                {"type": "tool_result", "tool_use_id": call["id"], "content": answer}
-                for call, answer in answers
-            ],
-        }
-        return [*sent, assistant, results]
-    chat_assistant: dict[str, Any] = {
-        "role": "assistant",
-        "content": text or None,
-        "tool_calls": [
-            {
-                "id": call["id"],
-                "type": "function",
-                "function": {
-                    "name": RETRIEVE_TOOL_NAME,
-                    "arguments": json.dumps(call["arguments"]),
-                },
-            }
-            for call, _ in answers
-        ],
-    }
-    tool_messages = [
-        {"role": "tool", "tool_call_id": call["id"], "content": answer} for call, answer in answers
-    ]
-    return [*sent, chat_assistant, *tool_messages]
+    data = _plain(response)
+    core = [(CoreCall(str(call["id"]), call["arguments"]), text) for call, text in answers]
+    body = RETRIEVE_ADAPTERS[_api(data)].follow_up({"messages": list(sent)}, data, core)
+    messages: list[Any] = body["messages"]
+    return messages

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from headroom.client import pricing
+from headroom import pricing
 
 
 @pytest.fixture
@@ -52,3 +52,25 @@ def test_without_litellm_every_estimate_is_none_with_the_extra_named(no_litellm:
     assert quote.usd_per_token is None
     assert "headroom[litellm]" in quote.reason
     assert pricing.price_table_source() == (False, quote.reason)
+
+
+def test_the_ledger_price_follows_the_same_names_and_needs_both_prices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    table = {
+        "openai/gpt-z": {"input_cost_per_token": 1e-6, "output_cost_per_token": 4e-6},
+        "claude-w-20250601": {"input_cost_per_token": 3e-6, "output_cost_per_token": 15e-6},
+        "input-only": {"input_cost_per_token": 1e-6},
+    }
+    monkeypatch.setattr(pricing, "_load", lambda: (table, "test table"))
+    routed = pricing.price_for("openrouter/openai/gpt-z")
+    assert routed is not None and routed.model == "openai/gpt-z"
+    dated = pricing.price_for("anthropic/claude-w")
+    assert dated is not None and dated.model == "claude-w-20250601"
+    assert pricing.cost_usd("claude-w", 1000, 100) == pytest.approx(3e-3 + 1.5e-3)
+    assert pricing.price_for("input-only") is None and pricing.cost_usd("input-only", 5) is None
+    assert pricing.input_price("input-only").key == "input-only"
+
+
+def test_without_litellm_the_ledger_has_no_price(no_litellm: None) -> None:
+    assert pricing.price_for("gpt-4o") is None and pricing.cost_usd("gpt-4o", 10) is None
