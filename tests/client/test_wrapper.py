@@ -173,10 +173,13 @@ def test_buffer_and_keep_turns_overrides_change_the_window_fit(
         headroom_keep_turns=1,
     )
     assert not any(t.startswith("window:") for t in roomy.transforms)
-    # Over budget, but the tool output is inside the last two turns, which are kept.
-    assert "window:stubbed 0" in over_budget.transforms
+    # Over budget with the tool output inside the two kept turns: it is cut to fit, not stubbed.
+    assert "window:cut 1" in over_budget.transforms
+    assert not any(t.startswith("window:stubbed") for t in over_budget.transforms)
+    # With one kept turn the output is old enough to be stubbed instead.
     assert "window:stubbed 1" in one_turn.transforms
-    assert one_turn.tokens_after < over_budget.tokens_after == roomy.tokens_after
+    assert one_turn.tokens_after < roomy.tokens_after
+    assert over_budget.tokens_after < roomy.tokens_after
 
 
 @pytest.mark.parametrize(

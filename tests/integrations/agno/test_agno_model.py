@@ -522,7 +522,12 @@ def test_an_unreachable_model_limit_is_logged(
     logs_case: dict[str, Any], store: InMemoryStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     model = HeadroomAgnoModel(ScriptedModel(), store=store, model_limit=6_000)
-    messages = [Message(role="user", content=f"{logs_case['question']}\n{tool_output(logs_case)}")]
+    # Many short turns: none is large enough to stub or cut, so the limit cannot be met
+    # (one large output would be cut to fit by the core's window step).
+    messages = [
+        Message(role="user" if i % 2 == 0 else "assistant", content=f"turn {i}: " + "word " * 30)
+        for i in range(400)
+    ]
     with caplog.at_level(logging.WARNING, logger="headroom"):
         model.invoke(messages=messages, assistant_message=Message(role="assistant"))
     assert "over its budget" in caplog.text and "model_limit 6000" in caplog.text
