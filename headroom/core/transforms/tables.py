@@ -28,6 +28,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from headroom.core.heuristics import (
@@ -240,6 +241,13 @@ def _date_keys(values: Sequence[Any], present: list[Any]) -> tuple[list[Any], st
     ):
         return dates, "date"
     return None
+
+
+def _in_row_order(keys: Sequence[Any]) -> bool:
+    """Whether a column's keys rise (or fall) with the rows, as a log's timestamps do."""
+    present = [key for key in keys if key is not None]
+    pairs = list(pairwise(present))
+    return all(a <= b for a, b in pairs) or all(a >= b for a, b in pairs)
 
 
 def ranked(keys: Sequence[Any], k: int, descending: bool) -> list[int]:
@@ -514,12 +522,15 @@ def _select(table: Table, job: Job) -> tuple[list[int], str, _Facts]:
     keep: set[int] = set(range(min(head, n))) | set(range(max(0, n - tail), n))
     reasons = [f"first {min(head, n)}, last {min(tail, n)}"]
     k = job.scaled(job.config.top_k)
-    for keys, _ in facts.orderable.values():
+    by: list[str] = []
+    for c, (keys, _) in facts.orderable.items():
+        if _in_row_order(keys):
+            continue  # its extremes are the first and last rows, kept above
         keep.update(ranked(keys, k, True))
         keep.update(ranked(keys, k, False))
-    if facts.orderable:
-        names = ", ".join(table.columns[c] for c in facts.orderable)
-        reasons.append(f"top/bottom {k} by {names}")
+        by.append(table.columns[c])
+    if by:
+        reasons.append(f"top/bottom {k} by {', '.join(by)}")
     grouped: list[str] = []
     for g in facts.groups:
         labels = facts.categorical[g]
