@@ -283,13 +283,51 @@ BRACE_FACTS: list[tuple[str, str, str]] = [
 ]
 
 
+# A threshold inside an expression: a bound passed to min/max/clamp after other
+# arguments, a literal operand of arithmetic, a literal on the left of a comparison.
+PY_EXPRESSION_FACTS: list[tuple[str, str, str]] = [
+    (
+        "window = max(window // 2, {big})",
+        "How small can the window get when it shrinks?",
+        "What floor does the window halving have?",
+    ),
+    (
+        "budget = clamp(spent, {n}, {big})",
+        "What is the most the budget can be?",
+        "Which bounds is spent clamped to?",
+    ),
+    (
+        "deadline = started + {big} * attempt",
+        "How much later does each attempt's deadline fall?",
+        "How is the deadline computed?",
+    ),
+    (
+        "if {big} <= len(pending):",
+        "How many pending items make it flush?",
+        "What pending length does the check compare with?",
+    ),
+]
+BRACE_EXPRESSION_FACTS: list[tuple[str, str, str]] = [
+    (
+        "interval = Math.min(interval * {n}, {big});",
+        "How far apart can polls get?",
+        "What caps the poll interval?",
+    ),
+    (
+        "int slots = capacity / {n} + {big};",
+        "How many slots does it reserve?",
+        "How are the slots computed?",
+    ),
+]
+
+
 def _values(rng: random.Random) -> dict[str, Any]:
     return {"n": rng.randint(3, 19), "big": rng.randint(120, 9000), "f": rng.choice([2.5, 0.75])}
 
 
-def python_code_case(rng: random.Random) -> Case:
+def python_code_case(rng: random.Random, facts: list[tuple[str, str, str]] = PY_FACTS) -> Case:
     lines = ["import logging", "from dataclasses import dataclass", "", "log = logging.getLogger()"]
-    planted, in_words, naming = rng.choice(PY_FACTS)
+    planted, in_words, naming = rng.choice(facts)
     fact = planted.format(**_values(rng))
     n_funcs = rng.randint(25, 70)
     target = rng.randrange(n_funcs)
@@ -313,11 +351,11 @@ def python_code_case(rng: random.Random) -> Case:
     return Case("code", "code_constant", "\n".join(lines), [in_words, naming], [fact])
 
 
-def brace_code_case(rng: random.Random) -> Case:
+def brace_code_case(rng: random.Random, facts: list[tuple[str, str, str]] | None = None) -> Case:
     if rng.random() < 0.4:
-        return _typescript_case(rng)
+        return _typescript_case(rng, TS_FACTS if facts is None else facts)
     lines = ["package com.example.net;", "", "import java.util.*;", "", "public class Pool {"]
-    planted, in_words, naming = rng.choice(BRACE_FACTS)
+    planted, in_words, naming = rng.choice(BRACE_FACTS if facts is None else facts)
     fact = planted.format(**_values(rng))
     n_funcs = rng.randint(25, 60)
     target = rng.randrange(n_funcs)
@@ -359,9 +397,9 @@ TS_FACTS: list[tuple[str, str, str]] = [
 ]
 
 
-def _typescript_case(rng: random.Random) -> Case:
+def _typescript_case(rng: random.Random, facts: list[tuple[str, str, str]]) -> Case:
     lines = ['import { Queue } from "./queue";', "", "export class Uploader {"]
-    planted, in_words, naming = rng.choice(TS_FACTS)
+    planted, in_words, naming = rng.choice(facts)
     fact = planted.format(**_values(rng))
     n_funcs = rng.randint(25, 60)
     target = rng.randrange(n_funcs)
@@ -486,6 +524,8 @@ CLASSES: dict[str, Callable[[random.Random], Case]] = {
     "traceback": traceback_case,
     "code_constant_python": python_code_case,
     "code_constant_brace": brace_code_case,
+    "code_expression_python": lambda rng: python_code_case(rng, PY_EXPRESSION_FACTS),
+    "code_expression_brace": lambda rng: brace_code_case(rng, BRACE_EXPRESSION_FACTS),
     "grep_context": grep_context_case,
     "grep_path": grep_path_case,
 }

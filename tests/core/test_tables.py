@@ -161,3 +161,29 @@ def test_psql_row_with_an_empty_last_cell() -> None:
     text = " id | name | note \n----+------+------\n  1 | a    | x\n  2 | b    | \n  3 | c    | y\n"
     table = tables.parse_text_table(text)
     assert table is not None and table.rows[1] == ["2", "b", ""]
+
+
+def test_a_column_in_row_order_adds_no_rows_beyond_its_ends() -> None:
+    """A log's clock column rises with the rows: its extremes are the first and last rows."""
+    rng = random.Random(7)
+    n = rng.randint(150, 300)
+    start = rng.randint(0, 3000)
+    rows = [
+        {
+            "seq_note": f"note-{rng.randrange(10**6):06d}",
+            "clock": f"{(start + 7 * i) // 3600:02d}:{(start + 7 * i) // 60 % 60:02d}:"
+            f"{(start + 7 * i) % 60:02d}",
+            "level": "info",
+        }
+        for i in range(n)
+    ]
+    table = tables.Table(columns=list(rows[0]), rows=[list(r.values()) for r in rows])
+    kept, why = tables.select_rows(table, job(""))
+    assert 0 in kept and n - 1 in kept  # the earliest and the latest
+    assert "by clock" not in why and all(i < 3 or i >= n - 2 for i in kept), (why, kept)
+    # shuffled, the same clock column is an unordered quantity: its extremes are kept
+    order = list(range(n))
+    rng.shuffle(order)
+    shuffled = tables.Table(columns=table.columns, rows=[table.rows[i] for i in order])
+    kept, _ = tables.select_rows(shuffled, job(""))
+    assert order.index(n - 1) in kept and order.index(0) in kept

@@ -161,7 +161,7 @@ def test_logs_frequent_error_template_keeps_first_and_last() -> None:
 def _module(numbered: bool) -> str:
     src = ["import os", ""]
     for name in ("alpha", "beta", "gamma"):
-        src += [f"def {name}(x):", f'    """Do {name}."""', "    y = x + 1", "    z = y * 2"]
+        src += [f"def {name}(x):", f'    """Do {name}."""', "    y = x + 1", "    z = y * x"]
         src += [
             "    if z > 10:",
             f'        raise ValueError("bad {name} input")',

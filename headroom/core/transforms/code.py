@@ -212,6 +212,8 @@ def _long_docstrings(code: list[str]) -> list[tuple[int, int]]:
 
 # Lines of a body that carry a literal a behaviour question may be about, strongest first.
 _LITERAL = r"(?:-?\.?\d|[\'\"`]|True\b|False\b|true\b|false\b)"
+# A number that is not a lone 0 or 1 (not part of a name or a longer number).
+_TELLING_NUMBER = r"(?<![\w.])-?(?:\d*\.\d+|\d\d+|[2-9])(?![\w.])"
 _FACT_KINDS: tuple[re.Pattern[str], ...] = (
     # raise/throw/assert/panic with a literal message or value
     re.compile(r"^\s*(?:raise|throw|panic!?|assert\w*|abort|die)\b.*[\'\"\d]"),
@@ -222,6 +224,16 @@ _FACT_KINDS: tuple[re.Pattern[str], ...] = (
     ),
     # a comparison, a numeric argument or keyword: if retries > 3, range(5), timeout=30
     re.compile(r"(?:[<>]=?|[=!]==?)\s*(?:-?\.?\d|[\'\"`])|\w\(\s*-?\.?\d|[(,]\s*\w+\s*=\s*-?\.?\d"),
+    # a telling number as an operand anywhere in an expression: a later argument
+    # (min(delay * 2, 300), clamp(v, 10, 99)), either side of an operator (n * 4096,
+    # 3 < n); 0 and 1 alone (counters, i + 1) are not telling
+    re.compile(
+        r"(?:[(,]|[-+*/%<>]=?|[=!]=)\s*"
+        + _TELLING_NUMBER
+        + r"|"
+        + _TELLING_NUMBER
+        + r"\s*(?:[-+*/%)<>,]|[=!]=)"
+    ),
     # a returned literal
     re.compile(r"^\s*return\s+" + _LITERAL),
 )

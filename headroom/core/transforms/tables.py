@@ -28,6 +28,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from headroom.core.heuristics import (
@@ -139,13 +140,15 @@ def render_table(table: Table, indices: Sequence[int] | None = None, title: str 
 _NUMBER = re.compile(
     r"^([-+]?)([$€£¥]?)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?([eE][-+]?\d+)?\s?([A-Za-z%]{0,3})$"
 )
+# A clock reading or duration ("00:12:54", "7:05", "1:02:03.5"): ordered by its seconds.
+_CLOCK = re.compile(r"^(\d{1,3}):([0-5]\d)(?::([0-5]\d))?(\.\d+)?$")
 _ISO = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2}| ?UTC)?$"
 )
 
 
 def _number(value: Any) -> tuple[float, str] | None:
-    """(value, unit) of a number or a numeric string ("1,234.5", "$3", "12ms", "40%")."""
+    """(value, unit) of a number or a numeric string ("1,234.5", "$3", "12ms", "40%", "0:42")."""
     if isinstance(value, bool) or value is None or value is MISSING:
         return None
     if isinstance(value, (int, float)):
@@ -155,7 +158,9 @@ def _number(value: Any) -> tuple[float, str] | None:
             try:
                 x = float(value)  # the common case, at C speed
             except ValueError:
-                pass
+                clock = _CLOCK.match(value)
+                if clock is not None:
+                    return _seconds(clock), "clock"
             else:
                 return (x, "") if math.isfinite(x) else None
         elif not value[:1].isdigit() and value[:1] not in "-+$€£¥":
@@ -170,6 +175,16 @@ def _number(value: Any) -> tuple[float, str] | None:
             return None
         return (x, currency + unit.lower()) if math.isfinite(x) else None
     return None
+
+
+def _seconds(clock: re.Match[str]) -> float:
+    """Seconds of an H:MM:SS or M:SS reading (its last field is seconds)."""
+    first, second, third, frac = clock.groups()
+    fields = [int(first), int(second)] + ([int(third)] if third else [])
+    total = 0
+    for part in fields:
+        total = total * 60 + part
+    return total + (float(frac) if frac else 0.0)
 
 
 def _date(value: Any) -> str | None:
@@ -192,8 +207,9 @@ def _empty(value: Any) -> bool:
 def order_keys(values: Sequence[Any]) -> tuple[list[Any], str] | None:
     """Sort keys of an orderable column (None where a cell has none) and its kind.
 
-    Numbers (with one shared unit or currency), numeric strings, ISO dates and
-    timestamps are orderable; a few unparsable cells ("N/A") are tolerated.
+    Numbers (with one shared unit or currency), numeric strings, clock readings
+    and durations ("0:42:07", kind "clock", so a bound written as one finds them),
+    ISO dates and timestamps are orderable; a few unparsable cells ("N/A") are tolerated.
     """
     present = [v for v in values if not _empty(v)]
     if len(present) < max(2, 0.5 * len(values)):
@@ -211,7 +227,7 @@ def order_keys(values: Sequence[Any]) -> tuple[list[Any], str] | None:
         if len(units) == 1:
             keys: list[Any] = [x[0] if x is not None else None for x in numbers]
             if len({k for k in keys if k is not None}) >= ORDERABLE_MIN_DISTINCT:
-                return keys, "number"
+                return keys, "clock" if units == {"clock"} else "number"
         return None
     return _date_keys(values, present)
 
@@ -225,6 +241,13 @@ def _date_keys(values: Sequence[Any], present: list[Any]) -> tuple[list[Any], st
     ):
         return dates, "date"
     return None
+
+
+def _in_row_order(keys: Sequence[Any]) -> bool:
+    """Whether a column's keys rise (or fall) with the rows, as a log's timestamps do."""
+    present = [key for key in keys if key is not None]
+    pairs = list(pairwise(present))
+    return all(a <= b for a, b in pairs) or all(a >= b for a, b in pairs)
 
 
 def ranked(keys: Sequence[Any], k: int, descending: bool) -> list[int]:
@@ -461,7 +484,8 @@ def _range_rows(table: Table, facts: _Facts, relevance: Relevance) -> tuple[set[
         bound = low if low is not None else high
         if bound is None:
             continue
-        kind = "date" if isinstance(bound, str) else "number"
+        said = (request.low or request.high or "").strip()
+        kind = "date" if isinstance(bound, str) else "clock" if _CLOCK.match(said) else "number"
         if (low is not None and high is not None) and type(low) is not type(high):
             continue
         for c in _range_columns(table, facts, request.hints, kind):
@@ -498,12 +522,15 @@ def _select(table: Table, job: Job) -> tuple[list[int], str, _Facts]:
     keep: set[int] = set(range(min(head, n))) | set(range(max(0, n - tail), n))
     reasons = [f"first {min(head, n)}, last {min(tail, n)}"]
     k = job.scaled(job.config.top_k)
-    for keys, _ in facts.orderable.values():
+    by: list[str] = []
+    for c, (keys, _) in facts.orderable.items():
+        if _in_row_order(keys):
+            continue  # its extremes are the first and last rows, kept above
         keep.update(ranked(keys, k, True))
         keep.update(ranked(keys, k, False))
-    if facts.orderable:
-        names = ", ".join(table.columns[c] for c in facts.orderable)
-        reasons.append(f"top/bottom {k} by {names}")
+        by.append(table.columns[c])
+    if by:
+        reasons.append(f"top/bottom {k} by {', '.join(by)}")
     grouped: list[str] = []
     for g in facts.groups:
         labels = facts.categorical[g]
