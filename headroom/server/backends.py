@@ -18,6 +18,8 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from headroom.server.http import client_error
+
 __all__ = ["LiteLLMBackend"]
 
 #: Where `--region` goes for the backends that take one, by LiteLLM's parameter names.
@@ -37,14 +39,6 @@ def _litellm() -> Any:
             "headroom proxy --backend routes through LiteLLM: pip install 'headroom[litellm]'"
         ) from exc
     return litellm
-
-
-def _error(status: int, kind: str, message: str, anthropic: bool) -> Response:
-    if anthropic:
-        body: dict[str, Any] = {"type": "error", "error": {"type": kind, "message": message}}
-    else:
-        body = {"error": {"type": kind, "message": message, "param": None, "code": None}}
-    return JSONResponse(body, status_code=status)
 
 
 @dataclass(frozen=True)
@@ -85,7 +79,7 @@ class LiteLLMBackend:
             status = getattr(exc, "status_code", None)
             status = status if isinstance(status, int) and 400 <= status < 600 else 502
             kind = "api_error" if status >= 500 else "invalid_request_error"
-            return _error(status, kind, f"{self.name} backend: {exc}", anthropic)
+            return client_error(status, kind, f"{self.name} backend: {exc}", anthropic=anthropic)
         if isinstance(result, dict):
             return JSONResponse(result, headers=extra)
         if hasattr(result, "model_dump"):

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 __all__ = [
     "ApiError",
     "api_error_handler",
+    "client_error",
     "encodable",
     "error_body",
     "parse_json_object",
@@ -138,3 +139,15 @@ async def read_json_object(
 ) -> dict[str, Any]:
     """The body parsed as a JSON object (400 if it is not JSON, 422 if not an object)."""
     return parse_json_object(await read_body(request, limit, timeout))
+
+
+def client_error(
+    status: int, kind: str, message: str, *, anthropic: bool, code: str | None = None
+) -> JSONResponse:
+    """An error in the client's own API shape (Anthropic's or OpenAI's), so its SDK raises
+    the error class it would raise for the provider itself."""
+    if anthropic:
+        body: dict[str, Any] = {"type": "error", "error": {"type": kind, "message": message}}
+    else:
+        body = {"error": {"type": kind, "message": message, "param": None, "code": code}}
+    return JSONResponse(body, status_code=status)

@@ -39,7 +39,7 @@ from headroom.server.budget import (
     run_budgeted,
     while_connected,
 )
-from headroom.server.http import ApiError, parse_json_object, read_body
+from headroom.server.http import ApiError, client_error, parse_json_object, read_body
 from headroom.server.ledger import BudgetExceeded, RequestRecord
 from headroom.server.metering import RETRIEVALS, metered
 from headroom.server.observability import log_event
@@ -354,20 +354,10 @@ async def _account(
 def _budget_refusal(route: ChatRoute, message: str) -> Response:
     """A 429 in the client's own API shape, so its SDK raises its usual rate-limit error."""
     if route.api == "anthropic_messages":
-        body: dict[str, Any] = {
-            "type": "error",
-            "error": {"type": "rate_limit_error", "message": message},
-        }
-    else:
-        body = {
-            "error": {
-                "message": message,
-                "type": "insufficient_quota",
-                "param": None,
-                "code": "headroom_budget_exceeded",
-            }
-        }
-    return JSONResponse(body, status_code=429)
+        return client_error(429, "rate_limit_error", message, anthropic=True)
+    return client_error(
+        429, "insufficient_quota", message, anthropic=False, code="headroom_budget_exceeded"
+    )
 
 
 def _estimate_tokens(body: dict[str, Any], route: ChatRoute, model: str) -> int:
