@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
 import sys
 import weakref
 from collections import deque
@@ -41,12 +40,12 @@ from headroom.core.messages import (
     user_text,
     validate_messages,
 )
-from headroom.core.recall import build_recall
+from headroom.core.recall import RECALL_MARK, build_recall
 from headroom.core.relevance import Relevance
 from headroom.core.result import CompressionResult
 from headroom.core.store import CCRStore, get_default_store
 from headroom.core.tokens import MESSAGE_OVERHEAD, TokenCounter, counter_for_model
-from headroom.core.transforms import compress_text, is_structured
+from headroom.core.transforms import compress_text, is_own_output, is_structured
 from headroom.core.transforms.base import Job
 from headroom.exceptions import CompressionError
 
@@ -68,10 +67,6 @@ _USER_CONTEXT_MIN_TOKENS = 1000
 #: Older outputs stay retrievable by the hash their marker names.
 _RECALL_OUTPUTS = 32
 _RECALL_CHARS = 4 * 2**20
-#: The core's own markers: a slot holding one is compressed already.
-_MARKS = ("[headroom: ", "[headroom recall:")
-#: The header a record table starts with (lossless tables carry no marker).
-_TABLE_HEAD = re.compile(r"^(?:@table\d+ )?\d+ rows(?:; columns: | \(one JSON object per line\))")
 
 
 @dataclass(frozen=True)
@@ -386,7 +381,7 @@ def _eligible(slot: Slot, cfg: CompressConfig, last_question: int) -> bool:
     elif slot.kind != "user_text" or not cfg.compress_user_context or slot.index == last_question:
         return False
     # Already compressed: compress() is idempotent on its own output.
-    return not any(mark in slot.text for mark in _MARKS) and not _TABLE_HEAD.match(slot.text)
+    return not is_own_output(slot.text) and RECALL_MARK not in slot.text
 
 
 # -- stage: compress each slot --------------------------------------------------
@@ -501,7 +496,7 @@ def _recall(state: _Outcome, cfg: CompressConfig, tokens: _Tokens) -> None:
         if not recent:
             continue
         question = user_text(message)
-        if not question.strip() or _MARKS[1] in question:
+        if not question.strip() or RECALL_MARK in question:
             continue
         question = _clip(question)
         earlier = [(e.ccr_hash, e.original, e.compressed, e.call) for e in recent]

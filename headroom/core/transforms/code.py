@@ -35,10 +35,11 @@ from headroom.core.heuristics import (
     CODE_STATEMENT_MAX_LINES,
     TEXT_KINDS_TERM_MAX_SHARE,
 )
-from headroom.core.transforms.base import Compressed, Job, marker
+from headroom.core.transforms.base import Compressed, Job, Transform, Units, marker
 from headroom.core.transforms.logs import template_of
 
 __all__ = [
+    "CodeTransform",
     "Function",
     "compress_code",
     "fact_lines",
@@ -175,12 +176,46 @@ def own_text(lines: list[str], functions: list[Function]) -> list[str]:
     return ["\n".join(part) for part in own]
 
 
-def units(text: str) -> list[str] | None:
+#: A definition that methods belong to, in the languages `find_functions` reads.
+_OWNER = re.compile(r"^(\s*)(?:[\w]+\s+)*(?:class|struct|interface|impl|trait)\s+(\w+)")
+
+
+def units(text: str) -> Units | None:
     """The code read as answerable units: each function's own lines (as read, with any
-    `cat -n` numbering); None when no function is found."""
+    `cat -n` numbering), searched as `Class.method` + those lines; None when no
+    function is found.
+
+    Qualifying methods by their class lets "Parser.validate" find that method and
+    not a `validate` elsewhere that shares a word.
+    """
     lines = text.splitlines()
-    functions = find_functions(split_numbering(lines)[1])
-    return own_text(lines, functions) if functions else None
+    code = split_numbering(lines)[1]
+    functions = find_functions(code)
+    if not functions:
+        return None
+    classes = [
+        (i, len(m.group(1)), m.group(2)) for i, line in enumerate(code) if (m := _OWNER.match(line))
+    ]
+    # Each function's own lines (nested bodies are not repeated), searched under its
+    # class's name; open classes are a stack, so the scan stays linear in the file.
+    parts = own_text(lines, functions)
+    searched: list[str] = [""] * len(functions)
+    open_classes: list[tuple[int, str]] = []  # (indent, name), innermost last
+    next_class = 0
+    for k in sorted(range(len(functions)), key=lambda k: functions[k].start):
+        f = functions[k]
+        while next_class < len(classes) and classes[next_class][0] < f.start:
+            _, class_indent, name = classes[next_class]
+            while open_classes and open_classes[-1][0] >= class_indent:
+                open_classes.pop()
+            open_classes.append((class_indent, name))
+            next_class += 1
+        indent = len(code[f.start]) - len(code[f.start].lstrip())
+        while open_classes and open_classes[-1][0] >= indent:
+            open_classes.pop()
+        owner = open_classes[-1][1] if open_classes else ""
+        searched[k] = f"{owner}.{f.name}\n{parts[k]}" if owner else parts[k]
+    return Units.of(parts, searched)
 
 
 def _docstring_end(code: list[str], body_start: int, end: int) -> int:
@@ -375,3 +410,16 @@ def compress_code(job: Job) -> Compressed | None:
         summary += "; full bodies kept for " + ", ".join(sorted(relevant)[:8])
     out.append(marker(summary, job.ccr_hash or None))
     return Compressed("\n".join(out), "code:outline", lossy=True)
+
+
+class CodeTransform(Transform):
+    """Code reads: bodies elided around the outline, each function a unit."""
+
+    kind = "code"
+
+    def compress(self, job: Job) -> Compressed | None:
+        return compress_code(job)
+
+    def units(self, text: str) -> Units:
+        found = units(text)
+        return found if found is not None else Units.lines(text)

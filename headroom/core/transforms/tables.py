@@ -29,8 +29,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import Any, ClassVar
 
+from headroom.core.detect import Kind
 from headroom.core.heuristics import (
     CATEGORY_MAX_DISTINCT,
     CATEGORY_MAX_SHARE,
@@ -53,10 +54,20 @@ from headroom.core.heuristics import (
     SELECT_MIN_ROWS,
 )
 from headroom.core.relevance import Relevance, split_identifier, stem
-from headroom.core.transforms.base import Compressed, Job, has_severity, marker
+from headroom.core.transforms.base import (
+    Compressed,
+    Job,
+    Transform,
+    Units,
+    has_severity,
+    marker,
+    record_text,
+)
 
 __all__ = [
+    "CsvTransform",
     "Table",
+    "TableTransform",
     "asked_rows",
     "cell_text",
     "compress_records",
@@ -65,7 +76,9 @@ __all__ = [
     "order_keys",
     "parse_text_table",
     "ranked",
+    "record_units",
     "render_table",
+    "renders_table",
     "select_rows",
 ]
 
@@ -125,14 +138,41 @@ def render_rows(table: Table, indices: Sequence[int]) -> list[str]:
     return [lines[i] for i in indices]
 
 
+_TITLE = "@table"
+_OBJECTS_HEAD = " rows (one JSON object per line)"
+_COLUMNS_HEAD = " rows; columns: "
+#: The header `render_table` starts with, under any `table_title`: a rendered table
+#: carries no marker when it lost nothing, so the header is how it is recognised.
+_HEAD = re.compile(
+    rf"^(?:{re.escape(_TITLE)}\d+ )?\d+(?:{re.escape(_COLUMNS_HEAD)}|{re.escape(_OBJECTS_HEAD)})"
+)
+
+
+def table_title(n: int) -> str:
+    """The title of the n-th of several record tables cut out of one JSON value."""
+    return f"{_TITLE}{n}"
+
+
 def render_table(table: Table, indices: Sequence[int] | None = None, title: str = "") -> str:
     """Header line, column line, one line per row."""
     chosen = range(len(table.rows)) if indices is None else indices
     if table.objects is not None:
-        head = f"{title}{len(table.rows)} rows (one JSON object per line)"
+        head = f"{title}{len(table.rows)}{_OBJECTS_HEAD}"
     else:
-        head = f"{title}{len(table.rows)} rows; columns: " + "|".join(table.columns)
+        head = f"{title}{len(table.rows)}{_COLUMNS_HEAD}" + "|".join(table.columns)
     return "\n".join([*table.preamble, head, *render_rows(table, chosen), *table.notes])
+
+
+def renders_table(text: str) -> bool:
+    """Whether `text` starts as `render_table` writes a table (compressed already)."""
+    return _HEAD.match(text) is not None
+
+
+def record_units(rows: list[dict[str, Any]]) -> Units:
+    """Records as units: each one compact JSON, seen as its rendered row."""
+    parts = [record_text(row) for row in rows]
+    shown = ["|".join(cell_text(v) for v in row.values()) for row in rows]
+    return Units(parts, parts, shown, rows)
 
 
 # --- what a column is ----------------------------------------------------------------------
@@ -763,3 +803,27 @@ def compress_table_text(job: Job) -> Compressed | None:
         return None
     text, lossy = compress_records(table, job)
     return Compressed(text, "table:rows" if lossy else "table:compact", lossy)
+
+
+class TableTransform(Transform):
+    """psql and Markdown tables: rows selected, each row a unit."""
+
+    kind: ClassVar[Kind] = "table"
+
+    def compress(self, job: Job) -> Compressed | None:
+        return compress_table_text(job)
+
+    def units(self, text: str) -> Units:
+        table = parse_text_table(text)
+        if table is None:
+            return Units.lines(text)
+        return record_units([dict(zip(table.columns, row, strict=False)) for row in table.rows])
+
+    def recognises(self, text: str) -> bool:
+        return renders_table(text)
+
+
+class CsvTransform(TableTransform):
+    """CSV: parsed and selected as a table."""
+
+    kind = "csv"
