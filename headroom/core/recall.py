@@ -22,15 +22,9 @@ from headroom.core import transforms
 from headroom.core.heuristics import RETRIEVE_MAX_UNITS, RETRIEVE_PROJECTION_MAX
 from headroom.core.relevance import Relevance, split_identifier, stem
 from headroom.core.transforms.base import record_text
-from headroom.core.transforms.tables import (
-    MISSING,
-    Table,
-    asked_rows,
-    cell_text,
-    order_key,
-    order_keys,
-    ranked,
-)
+from headroom.core.transforms.table_model import MISSING, Table, cell_text
+from headroom.core.transforms.table_values import order_key, order_keys, ranked
+from headroom.core.transforms.tables import asked_rows
 
 __all__ = ["RECALL_MARK", "build_recall", "matching_parts", "units_of"]
 

@@ -12,14 +12,14 @@ from typing import Any
 from headroom.core.detect import parse_structured
 from headroom.core.heuristics import RECORD_ANALYSIS_MAX_COLUMNS
 from headroom.core.transforms.base import Compressed, Job, Transform, Units
-from headroom.core.transforms.tables import (
+from headroom.core.transforms.table_model import (
     MISSING,
     Table,
-    compress_records,
     record_units,
     renders_table,
     table_title,
 )
+from headroom.core.transforms.tables import compress_records
 
 __all__ = ["JsonTransform", "compress_json", "flatten", "records_of"]
 
