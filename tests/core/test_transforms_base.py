@@ -77,7 +77,7 @@ def _samples(rng: random.Random) -> dict[str, str]:
         "html": "<html><body>"
         + "".join(f'<p>{rng.choice(words)} <a href="/d/{i}">doc {i}</a></p>' for i in range(50))
         + "</body></html>",
-        "text": " ".join(rng.choices(words + ["the", "and", "is"], k=600)),
+        "text": " ".join(rng.choices([*words, "the", "and", "is"], k=600)),
     }
 
 
