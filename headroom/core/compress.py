@@ -9,6 +9,10 @@ compresses to the same bytes at the cost of a lookup and the provider's prompt
 cache keeps hitting. What the newest question needs from earlier,
 already-compressed outputs is surfaced after it (recall) instead of rewriting
 the cached prefix.
+
+Finding the slots and compressing one are `headroom.core.slots` (shared with
+`compress_output`); the transforms are reached through their registry
+(`headroom.core.transforms`).
 """
 
 from __future__ import annotations

@@ -39,13 +39,14 @@ __all__ = [
     "store_original",
 ]
 
+logger = logging.getLogger("headroom")
+
 #: Relevance costs (question terms x output size); the first and last 2,000
 #: characters of a question or of a call's arguments carry what it asks for.
 _CONTEXT_HEAD = 2000
 _CONTEXT_TAIL = 2000
 #: Pasted context smaller than this (in tokens) reads as prose and is left alone.
 _USER_CONTEXT_MIN_TOKENS = 1000
-logger = logging.getLogger("headroom")
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,8 @@ def plan(
 
 
 def eligible(slot: Slot, cfg: CompressConfig, last_question: int) -> bool:
+    """Whether `slot` may be compressed: not protected, not the question, not the
+    retrieved original the model is working with, not the core's own output."""
     if slot.kind == "tool_output":
         if slot.tool_name in cfg.protect_tools:
             return False
@@ -194,6 +197,7 @@ def compress_stored(
 
 
 def store_original(store: CCRStore, key: str, original: str) -> bool:
+    """Store `original` under `key`; False (logged) when the store fails."""
     try:
         store.put(key, original)
     except Exception:
@@ -209,6 +213,8 @@ def _min_tokens(cfg: CompressConfig, kind: str) -> int:
 
 
 def compress_slot(task: SlotTask, cfg: CompressConfig, tokens: Tokens) -> SlotOutcome:
+    """One slot through its kind's transform, memoized by its bytes, its context,
+    the config and the counter; never larger than the slot was."""
     slot = task.slot
     text = slot.text
     before = tokens.text(text)
