@@ -9,45 +9,40 @@ compresses to the same bytes at the cost of a lookup and the provider's prompt
 cache keeps hitting. What the newest question needs from earlier,
 already-compressed outputs is surfaced after it (recall) instead of rewriting
 the cached prefix.
+
+Finding the slots and compressing one are `headroom.core.slots` (shared with
+`compress_output`); the transforms are reached through their registry
+(`headroom.core.transforms`).
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-import re
 import sys
-import weakref
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from headroom.core import memo, window
 from headroom.core.cache_align import align_system_prompt
-from headroom.core.ccr import is_retrieve_name
 from headroom.core.config import CompressConfig
 from headroom.core.hooks import CompressContext, CompressEvent, CompressionHooks
 from headroom.core.messages import (
     Message,
     Path,
-    Slot,
     append_text,
     detect_provider,
-    find_slots,
-    message_pieces,
     replace_slots,
     tool_call_index,
     user_text,
     validate_messages,
 )
-from headroom.core.recall import build_recall
-from headroom.core.relevance import Relevance
+from headroom.core.recall import RECALL_MARK, build_recall
 from headroom.core.result import CompressionResult
+from headroom.core.slots import SlotTask, Tokens, clip, compress_stored, counter_id, plan
 from headroom.core.store import CCRStore, get_default_store
-from headroom.core.tokens import MESSAGE_OVERHEAD, TokenCounter, counter_for_model
-from headroom.core.transforms import compress_text, is_structured
-from headroom.core.transforms.base import Job
+from headroom.core.tokens import TokenCounter, counter_for_model
 from headroom.exceptions import CompressionError
 
 __all__ = ["compress"]
@@ -56,58 +51,12 @@ logger = logging.getLogger("headroom")
 
 _DEFAULT_CONFIG = CompressConfig()
 
-#: Relevance costs (question terms x output size); the first and last 2,000
-#: characters of a question or of a call's arguments carry what it asks for.
-_CONTEXT_HEAD = 2000
-_CONTEXT_TAIL = 2000
-#: Pasted context smaller than this (in tokens) reads as prose and is left alone.
-_USER_CONTEXT_MIN_TOKENS = 1000
 #: Recall reads the originals of at most this many of the latest lossy outputs
 #: before a question, and at most this many characters of them: what one
 #: question reads is bounded, so a conversation costs time linear in its length.
 #: Older outputs stay retrievable by the hash their marker names.
 _RECALL_OUTPUTS = 32
 _RECALL_CHARS = 4 * 2**20
-#: The core's own markers: a slot holding one is compressed already.
-_MARKS = ("[headroom: ", "[headroom recall:")
-#: The header a record table starts with (lossless tables carry no marker).
-_TABLE_HEAD = re.compile(r"^(?:@table\d+ )?\d+ rows(?:; columns: | \(one JSON object per line\))")
-
-
-@dataclass(frozen=True)
-class _SlotOutcome:
-    text: str | None  # None: leave the slot as it is
-    name: str
-    lossy: bool
-    tokens_before: int
-    tokens_after: int
-
-
-@dataclass(frozen=True)
-class _Tokens:
-    """The token counter of this call, memoized across calls by `counter_id`."""
-
-    count: TokenCounter
-    counter_id: str
-
-    def text(self, text: str) -> int:
-        return memo.count_tokens(text, self.count, self.counter_id)
-
-    def message(self, message: Mapping[str, Any]) -> int:
-        pieces, extra = message_pieces(message)
-        return MESSAGE_OVERHEAD + extra + sum(self.text(p) for p in pieces)
-
-    def messages(self, messages: Sequence[Mapping[str, Any]]) -> int:
-        return sum(self.message(m) for m in messages)
-
-
-@dataclass(frozen=True)
-class _Task:
-    """One slot to compress and what it was fetched for."""
-
-    slot: Slot
-    context: tuple[str, ...]
-    bias: float
 
 
 @dataclass
@@ -164,11 +113,9 @@ def compress(
     """
     cfg = config or _DEFAULT_CONFIG
     validate_messages(messages)
-    tokens: _Tokens | None = None
+    tokens: Tokens | None = None
     try:
-        tokens = _Tokens(
-            token_counter or counter_for_model(model), _counter_id(model, token_counter)
-        )
+        tokens = Tokens(token_counter or counter_for_model(model), counter_id(model, token_counter))
         return _run(list(messages), model, model_limit, cfg, hooks, store, tokens)
     except BaseException as exc:
         if _is_interrupt(exc):
@@ -188,7 +135,7 @@ def _is_interrupt(exc: BaseException) -> bool:
 
 
 def _failed_open(
-    messages: Sequence[Message], tokens: _Tokens | None, exc: BaseException
+    messages: Sequence[Message], tokens: Tokens | None, exc: BaseException
 ) -> CompressionResult:
     try:
         before = tokens.messages(messages) if tokens is not None else 0
@@ -204,24 +151,6 @@ def _failed_open(
     )
 
 
-_counter_ids: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-_fresh_ids = itertools.count()
-
-
-def _counter_id(model: str, token_counter: TokenCounter | None) -> str:
-    """The memo namespace of a counter: the model's, or one per custom counter object
-    (held weakly, so a new counter never inherits a collected one's counts)."""
-    if token_counter is None:
-        return model
-    try:
-        known = _counter_ids.get(token_counter)
-        if known is None:
-            known = _counter_ids.setdefault(token_counter, f"custom:{next(_fresh_ids)}")
-        return known
-    except TypeError:  # not weakly referenceable: no memo across calls
-        return f"custom-once:{next(_fresh_ids)}"
-
-
 def _run(
     original: list[Message],
     model: str,
@@ -229,7 +158,7 @@ def _run(
     cfg: CompressConfig,
     hooks: CompressionHooks | None,
     store: CCRStore | None,
-    tokens: _Tokens,
+    tokens: Tokens,
 ) -> CompressionResult:
     store = store if store is not None else get_default_store()
     sizes = [tokens.message(m) for m in original]
@@ -244,7 +173,7 @@ def _run(
         protected = set(_call_hook(hooks.protect_messages, set(), [work, ctx]))
         biases = dict(_call_hook(hooks.compute_biases, {}, [work, ctx]))
 
-    tasks, _ = _plan(work, cfg, protected, biases)
+    tasks, _ = plan(work, cfg, protected, biases)
     state = _compress_slots(work, tasks, cfg, store, tokens)
     if cfg.recall and state.lossy:
         _recall(state, cfg, tokens)
@@ -278,7 +207,7 @@ def _run(
 
 
 def _sizes(
-    messages: Sequence[Message], reference: Sequence[Message], sizes: list[int], tokens: _Tokens
+    messages: Sequence[Message], reference: Sequence[Message], sizes: list[int], tokens: Tokens
 ) -> list[int]:
     """Token sizes of `messages`, reusing `sizes` of `reference` wherever a message
     is the very same object (each stage replaces only the messages it changes)."""
@@ -316,100 +245,21 @@ def _call_hook(fn: Any, default: Any, args: list[Any]) -> Any:
     return default if value is None else value
 
 
-# -- stage: find the slots and what each was fetched for ---------------------------
-
-
-def _clip(text: str) -> str:
-    """What relevance reads of a question or of a call's arguments (see `_CONTEXT_HEAD`)."""
-    if len(text) <= _CONTEXT_HEAD + _CONTEXT_TAIL:
-        return text
-    return f"{text[:_CONTEXT_HEAD]}\n{text[-_CONTEXT_TAIL:]}"
-
-
-def _plan(
-    messages: Sequence[Message],
-    cfg: CompressConfig,
-    protected: set[int],
-    biases: Mapping[int, float],
-) -> tuple[list[_Task], int]:
-    """Every slot to compress with its context, in one forward pass over the messages.
-
-    A tool output's context is the latest user prose before its message (every
-    output after a question gets that question, not only the first) and its
-    call's arguments. A pasted context's is the rest of its own message, else
-    the question before it. Returns the tasks and the index of the last
-    message with user prose (never compressed: it is the question).
-    """
-    groups = [
-        (index, list(group))
-        for index, group in itertools.groupby(find_slots(messages), key=lambda s: s.index)
-    ]
-    last_question = -1
-    for index, group in groups:
-        if any(s.kind == "user_text" and s.text.strip() for s in group):
-            last_question = index
-    tasks: list[_Task] = []
-    question = ""
-    min_tokens = (_min_tokens(cfg, "user_text"), _min_tokens(cfg, "tool_output"))
-    for index, group in groups:
-        prose = [s for s in group if s.kind == "user_text"]
-        for slot in group:
-            # A token spans at least one character: shorter slots are below the minimum.
-            if len(slot.text) < min_tokens[slot.kind == "tool_output"]:
-                continue
-            if index in protected or not _eligible(slot, cfg, last_question):
-                continue
-            if slot.kind == "user_text":
-                own = "\n".join(s.text for s in prose if s is not slot and s.text.strip())
-                context = [own or question]
-            else:
-                context = [question]
-            if slot.tool_args:
-                context.append(slot.tool_args)
-            bias = float(biases.get(index, 1.0))
-            tasks.append(_Task(slot, tuple(_clip(c) for c in context if c), bias))
-        said = "\n".join(s.text for s in prose)
-        if said.strip():
-            question = said
-    return tasks, last_question
-
-
-def _eligible(slot: Slot, cfg: CompressConfig, last_question: int) -> bool:
-    if slot.kind == "tool_output":
-        if slot.tool_name in cfg.protect_tools:
-            return False
-        # A retrieved original stays whole while the model works with it; once a later
-        # question follows, it is compressed like any output (one re-read of the
-        # cache, then cheaper every turn: bench/retrieve_turns.py).
-        if is_retrieve_name(slot.tool_name) and slot.index >= last_question:
-            return False
-    elif slot.kind != "user_text" or not cfg.compress_user_context or slot.index == last_question:
-        return False
-    # Already compressed: compress() is idempotent on its own output.
-    return not any(mark in slot.text for mark in _MARKS) and not _TABLE_HEAD.match(slot.text)
-
-
 # -- stage: compress each slot --------------------------------------------------
 
 
 def _compress_slots(
     messages: list[Message],
-    tasks: Sequence[_Task],
+    tasks: Sequence[SlotTask],
     cfg: CompressConfig,
     store: CCRStore,
-    tokens: _Tokens,
+    tokens: Tokens,
 ) -> _Outcome:
     state = _Outcome(messages)
     replacements: dict[tuple[int, Path], str] = {}
-    lossless_cfg: CompressConfig | None = None
     for task in tasks:
         slot = task.slot
-        outcome = _compress_slot(task, cfg, tokens)
-        ccr_hash = memo.ccr_hash(slot.text) if outcome.lossy else ""
-        if outcome.lossy and cfg.ccr and not _stored(store, ccr_hash, slot.text):
-            # No original to hand back: fall back to what loses nothing.
-            lossless_cfg = lossless_cfg or cfg.replace(lossy=False)
-            outcome = _compress_slot(task, lossless_cfg, tokens)
+        outcome, ccr_hash = compress_stored(task, cfg, store, tokens)
         if outcome.text is None:
             continue
         replacements[(slot.index, slot.path)] = outcome.text
@@ -423,63 +273,10 @@ def _compress_slots(
     return state
 
 
-def _stored(store: CCRStore, key: str, original: str) -> bool:
-    try:
-        store.put(key, original)
-    except Exception:
-        logger.warning("headroom: CCR store failed; compressing losslessly instead", exc_info=True)
-        return False
-    return True
-
-
-def _min_tokens(cfg: CompressConfig, kind: str) -> int:
-    return (
-        cfg.min_tokens if kind == "tool_output" else max(cfg.min_tokens, _USER_CONTEXT_MIN_TOKENS)
-    )
-
-
-def _compress_slot(task: _Task, cfg: CompressConfig, tokens: _Tokens) -> _SlotOutcome:
-    slot = task.slot
-    text = slot.text
-    before = tokens.text(text)
-    if before < _min_tokens(cfg, slot.kind):
-        return _SlotOutcome(None, "", False, before, before)
-    key = (
-        memo.text_key(text),
-        tuple(memo.text_key(c) for c in task.context),
-        cfg.fingerprint(),
-        task.bias,
-        slot.kind,
-        tokens.counter_id,
-    )
-    cached = memo.slot_memo.get(key)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    outcome = _SlotOutcome(None, "", False, before, before)
-    if slot.kind != "user_text" or is_structured(text):
-        job = Job(
-            text=text,
-            relevance=Relevance.from_texts(list(task.context)),
-            config=cfg,
-            ccr_hash=memo.ccr_hash(text) if cfg.ccr and cfg.markers_name_tool else "",
-            bias=task.bias,
-            tool_name=slot.tool_name,
-        )
-        result = compress_text(job)
-        # A lossy result is only sent when loss is allowed (a transform that
-        # ignores `lossy=False` is overruled here, in one place).
-        if result is not None and result.text != text and (cfg.lossy or not result.lossy):
-            after = tokens.text(result.text)
-            if after < before:  # never inflate
-                outcome = _SlotOutcome(result.text, result.name, result.lossy, before, after)
-    memo.slot_memo.put(key, outcome, len(outcome.text or ""))
-    return outcome
-
-
 # -- stage: recall ----------------------------------------------------------------
 
 
-def _recall(state: _Outcome, cfg: CompressConfig, tokens: _Tokens) -> None:
+def _recall(state: _Outcome, cfg: CompressConfig, tokens: Tokens) -> None:
     """Append to each user question what it needs from earlier lossy outputs.
 
     A question reads only the latest lossy outputs before it (`_RECALL_OUTPUTS`,
@@ -501,9 +298,9 @@ def _recall(state: _Outcome, cfg: CompressConfig, tokens: _Tokens) -> None:
         if not recent:
             continue
         question = user_text(message)
-        if not question.strip() or _MARKS[1] in question:
+        if not question.strip() or RECALL_MARK in question:
             continue
-        question = _clip(question)
+        question = clip(question)
         earlier = [(e.ccr_hash, e.original, e.compressed, e.call) for e in recent]
         key = (
             "recall",
@@ -542,7 +339,7 @@ def _fit_window(
     model_limit: int | None,
     cfg: CompressConfig,
     store: CCRStore,
-    tokens: _Tokens,
+    tokens: Tokens,
 ) -> list[int]:
     """Fit `state.messages` into the window; their token sizes afterwards."""
     limit = model_limit if model_limit is not None else window.context_window(model)

@@ -15,11 +15,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from headroom.core import memo
-from headroom.core.compress import _compress_slot, _counter_id, _eligible, _stored, _Task, _Tokens
 from headroom.core.config import CompressConfig
 from headroom.core.messages import Slot
 from headroom.core.options import stats_record
+from headroom.core.slots import SlotTask, Tokens, compress_stored, counter_id, eligible
 from headroom.core.store import CCRStore, get_default_store
 from headroom.core.tokens import TokenCounter, counter_for_model
 
@@ -104,23 +103,19 @@ def _compress_output(
     store: CCRStore | None,
     token_counter: TokenCounter | None,
 ) -> OutputResult:
-    tokens = _Tokens(token_counter or counter_for_model(model), _counter_id(model, token_counter))
+    tokens = Tokens(token_counter or counter_for_model(model), counter_id(model, token_counter))
     args = arguments if isinstance(arguments, str) else json.dumps(arguments or {}, default=str)
     slot = Slot(0, ("content",), text, "tool_output", tool_name, args)
-    if not _eligible(slot, cfg, last_question=-1):
+    if not eligible(slot, cfg, last_question=-1):
         return OutputResult(text)
     context = [question] if question and question.strip() else []
     context.append(args)
-    task = _Task(slot, tuple(context), 1.0)
-    outcome = _compress_slot(task, cfg, tokens)
-    if outcome.text is not None and outcome.lossy and cfg.ccr:
-        ccr_hash = memo.ccr_hash(text)
-        if not _stored(store if store is not None else get_default_store(), ccr_hash, text):
-            # no original to hand back: only what loses nothing
-            outcome = _compress_slot(task, cfg.replace(lossy=False), tokens)
+    task = SlotTask(slot, tuple(context), 1.0)
+    store = store if store is not None else get_default_store()
+    outcome, ccr_hash = compress_stored(task, cfg, store, tokens)
     if outcome.text is None:
         return OutputResult(text, outcome.tokens_before, outcome.tokens_before)
-    hashes = [memo.ccr_hash(text)] if outcome.lossy and cfg.ccr else []
+    hashes = [ccr_hash] if outcome.lossy and cfg.ccr else []
     return OutputResult(
         outcome.text, outcome.tokens_before, outcome.tokens_after, [outcome.name], hashes
     )

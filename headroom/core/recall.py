@@ -14,124 +14,30 @@ column name alone.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from headroom.core.detect import detect_kind, parse_structured
+from headroom.core import transforms
 from headroom.core.heuristics import RETRIEVE_MAX_UNITS, RETRIEVE_PROJECTION_MAX
 from headroom.core.relevance import Relevance, split_identifier, stem
-from headroom.core.transforms import grep, logs
-from headroom.core.transforms.code import find_functions, own_text, split_numbering
-from headroom.core.transforms.gitlog import split_commits
-from headroom.core.transforms.json_data import flatten, records_of
-from headroom.core.transforms.rag import split_passages
-from headroom.core.transforms.tables import (
-    MISSING,
-    Table,
-    asked_rows,
-    cell_text,
-    order_key,
-    order_keys,
-    parse_text_table,
-    ranked,
-)
+from headroom.core.transforms.base import record_text
+from headroom.core.transforms.table_model import MISSING, Table, cell_text
+from headroom.core.transforms.table_values import order_key, order_keys, ranked
+from headroom.core.transforms.tables import asked_rows
 
-__all__ = ["build_recall", "matching_parts", "units_of"]
+__all__ = ["RECALL_MARK", "build_recall", "matching_parts", "units_of"]
+
+#: How recall's appended block starts: a question carrying it has had its recall.
+RECALL_MARK = "[headroom recall:"
 
 _WS = re.compile(r"\s+")
 _PER_OUTPUT = 3
 
 
-def _record_rows(text: str, kind: str) -> list[dict[str, Any]] | None:
-    if kind == "json":
-        parts = parse_structured(text)
-        records = records_of(parts[1]) if parts else []
-        if records and all(isinstance(r, dict) for r in records):
-            return [flatten(r) for r in records if isinstance(r, dict)]
-    if kind in ("table", "csv"):
-        table = parse_text_table(text)
-        if table is not None:
-            return [dict(zip(table.columns, row, strict=False)) for row in table.rows]
-    return None
-
-
-def _row_unit(row: dict[str, Any]) -> str:
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
-
-
-def _row_line(row: dict[str, Any]) -> str:
-    """How the row reads in a compressed table, to tell whether it is already visible."""
-    return "|".join(cell_text(v) for v in row.values())
-
-
-_CLASS = re.compile(r"^(\s*)(?:[\w]+\s+)*(?:class|struct|interface|impl|trait)\s+(\w+)")
-
-
-def _code_units(text: str) -> tuple[list[str], list[str]] | None:
-    """Functions of a code read, and for each the text to search: `Class.method` + body.
-
-    Qualifying methods by their class lets "Parser.validate" find that method and
-    not a `validate` elsewhere that shares a word.
-    """
-    lines = text.splitlines()
-    code = split_numbering(lines)[1]
-    functions = find_functions(code)
-    if not functions:
-        return None
-    classes = [
-        (i, len(m.group(1)), m.group(2)) for i, line in enumerate(code) if (m := _CLASS.match(line))
-    ]
-    # Each function's own lines (nested bodies are not repeated), searched under its
-    # class's name; open classes are a stack, so the scan stays linear in the file.
-    units = own_text(lines, functions)
-    searched: list[str] = [""] * len(functions)
-    open_classes: list[tuple[int, str]] = []  # (indent, name), innermost last
-    next_class = 0
-    for k in sorted(range(len(functions)), key=lambda k: functions[k].start):
-        f = functions[k]
-        while next_class < len(classes) and classes[next_class][0] < f.start:
-            _, class_indent, name = classes[next_class]
-            while open_classes and open_classes[-1][0] >= class_indent:
-                open_classes.pop()
-            open_classes.append((class_indent, name))
-            next_class += 1
-        indent = len(code[f.start]) - len(code[f.start].lstrip())
-        while open_classes and open_classes[-1][0] >= indent:
-            open_classes.pop()
-        owner = open_classes[-1][1] if open_classes else ""
-        searched[k] = f"{owner}.{f.name}\n{units[k]}" if owner else units[k]
-    return units, searched
-
-
 def units_of(text: str) -> list[str]:
     """The original split into answerable units: records, lines, functions, passages."""
-    return _units(text)[0]
-
-
-def _units(text: str) -> tuple[list[str], list[str]]:
-    """(units, the text each is searched by)."""
-    kind = detect_kind(text)
-    rows = _record_rows(text, kind)
-    if rows is not None:
-        units = [_row_unit(r) for r in rows]
-        return units, units
-    if kind == "code":
-        found = _code_units(text)
-        if found is not None:
-            return found
-    if kind == "rag":
-        units = split_passages(text)
-    elif kind == "gitlog":
-        units = split_commits(text)
-    elif kind == "grep" or (kind == "text" and grep.is_heading_layout(text.split("\n", 400)[:400])):
-        units = grep.units(text)  # a match with its context lines is one unit
-    elif kind == "log":
-        units = logs.units(text)  # a line with its traceback is one unit
-    else:
-        units = [line for line in text.splitlines() if line.strip()]
-    return units, units
+    return list(transforms.units_of(text).parts)
 
 
 def _asked_rows(relevance: Relevance, rows: list[dict[str, Any]]) -> list[int]:
@@ -233,7 +139,7 @@ def _projection(rows: list[dict[str, Any]], query: str) -> str | None:
     if not names or any(n is None for n in names):
         return None
     picked = [c for c in dict.fromkeys([columns[0], *names]) if c is not None]
-    lines = [_row_unit({c: row.get(c) for c in picked}) for row in rows[:RETRIEVE_PROJECTION_MAX]]
+    lines = [record_text({c: row.get(c) for c in picked}) for row in rows[:RETRIEVE_PROJECTION_MAX]]
     more = len(rows) - len(lines)
     head = f"columns {', '.join(picked)} of {len(rows)} rows:"
     tail = [f"... {more} more rows; ask for `top N by column` or `field=value`"] if more else []
@@ -253,28 +159,28 @@ def _word_matches(relevance: Relevance, searched: Sequence[str]) -> list[int]:
 
 def matching_parts(original: str, query: str, max_units: int = RETRIEVE_MAX_UNITS) -> str:
     """The units of `original` that match `query`, joined; empty when none match."""
-    rows = _record_rows(original, detect_kind(original))
+    units = transforms.units_of(original)
+    rows = units.rows
     if rows is not None:
         structured = _structured(rows, query)
         if structured is not None:
             chosen, header = structured
             if not chosen:
                 return "" if header.endswith(":") else header
-            lines = [_row_unit(rows[i]) for i in chosen[:max_units]]
+            lines = [record_text(rows[i]) for i in chosen[:max_units]]
             more = len(chosen) - len(lines)
             tail = [f"... {more} more rows match; narrow the query"] if more else []
             return "\n".join([header, *lines, *tail])
         projected = _projection(rows, query)
         if projected is not None:
             return projected
-    units, searched = _units(original)
-    picked = _word_matches(Relevance.from_texts([query]), searched)
+    picked = _word_matches(Relevance.from_texts([query]), units.searched)
     if not picked:
         return ""
     shown = sorted(picked[:max_units])
     more = len(picked) - len(shown)
     tail = [f"... {more} more parts match; narrow the query"] if more else []
-    return "\n".join([*(units[i] for i in shown), *tail])
+    return "\n".join([*(units.parts[i] for i in shown), *tail])
 
 
 # --- recall after a later question -------------------------------------------------------
@@ -347,20 +253,12 @@ def build_recall(
     chosen = [earlier[i] for i in _targeted(question, earlier)]
     for ccr_hash, original, compressed, _ in reversed(chosen):  # the newest output first
         visible = _normalize(compressed)
-        kind = detect_kind(original)
-        rows = _record_rows(original, kind)
-        if rows is not None:
-            units = [_row_unit(r) for r in rows]
-            keys = [_normalize(_row_line(r)) for r in rows]
-            picks = [
-                *relevance.top(units, _PER_OUTPUT, max_share=0.05),
-                *_asked_rows(relevance, rows),
-            ]
-        else:
-            units, searched = _units(original)
-            keys = [_normalize(u) for u in units]
-            picks = relevance.top(searched, _PER_OUTPUT, max_share=0.05)
-        fresh = [units[i] for i in dict.fromkeys(picks) if keys[i] not in visible]  # best first
+        units = transforms.units_of(original)
+        keys = [_normalize(s) for s in units.shown]
+        picks = relevance.top(units.searched, _PER_OUTPUT, max_share=0.05)
+        if units.rows is not None:
+            picks = [*picks, *_asked_rows(relevance, units.rows)]
+        fresh = [units.parts[i] for i in dict.fromkeys(picks) if keys[i] not in visible]
         header = f"from the output stored as {ccr_hash}:"
         block = _fit([header], fresh, max_tokens - used, count)
         if block is None:
@@ -370,6 +268,6 @@ def build_recall(
     if not blocks:
         return ""
     return (
-        "[headroom recall: parts of earlier compressed outputs that match this question]\n"
+        f"{RECALL_MARK} parts of earlier compressed outputs that match this question]\n"
         + "\n".join(blocks)
     )

@@ -230,7 +230,7 @@ def test_invalid_structure_is_a_clear_error() -> None:
 
 
 def test_fail_open(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    pipeline = sys.modules["headroom.core.compress"]  # the attribute is the function
+    pipeline = sys.modules["headroom.core.slots"]  # where each slot is compressed
 
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("transform exploded")
@@ -453,7 +453,7 @@ class PanicException(BaseException):
 def test_fails_open_on_a_base_exception_but_never_on_an_interrupt(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pipeline = sys.modules["headroom.core.compress"]
+    pipeline = sys.modules["headroom.core.slots"]
     messages = agent(big_json(334))
 
     def panic(*args: Any, **kwargs: Any) -> Any:
@@ -496,7 +496,7 @@ def _lossy_everywhere(job: Any) -> Any:
 
 
 def test_lossy_results_are_discarded_when_loss_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys.modules["headroom.core.compress"], "compress_text", _lossy_everywhere)
+    monkeypatch.setattr(sys.modules["headroom.core.slots"], "compress_text", _lossy_everywhere)
     messages = agent(big_json(336))
     result = compress(messages, config=CompressConfig(lossy=False))
     assert result.messages == messages and result.ccr_hashes == []
@@ -510,7 +510,7 @@ def test_lossy_results_are_discarded_when_the_store_fails(
         def put(self, key: str, original: str) -> None:
             raise ConnectionError("store is down")
 
-    monkeypatch.setattr(sys.modules["headroom.core.compress"], "compress_text", _lossy_everywhere)
+    monkeypatch.setattr(sys.modules["headroom.core.slots"], "compress_text", _lossy_everywhere)
     messages = agent(big_json(337))
     result = compress(messages, store=DownStore())
     assert result.messages == messages and result.ccr_hashes == []
@@ -647,7 +647,7 @@ def test_the_answer_in_a_later_output_after_one_question_survives(layout: str, c
 
 
 def test_each_slot_is_planned_with_the_latest_question_before_it() -> None:
-    from headroom.core.compress import _plan
+    from headroom.core.slots import plan
 
     outputs = [big_json(300 + i) for i in range(3)]
     messages = _several_outputs("sequential", outputs, "first question")
@@ -662,7 +662,7 @@ def test_each_slot_is_planned_with_the_latest_question_before_it() -> None:
         }
     )
     messages.append({"role": "tool", "tool_call_id": "c9", "content": big_json(310)})
-    tasks, last_question = _plan(messages, CompressConfig(), set(), {})
+    tasks, last_question = plan(messages, CompressConfig(), set(), {})
     assert last_question == len(messages) - 3
     assert [t.context[0] for t in tasks] == ["first question"] * 3 + ["second question"]
     assert [t.context[1] for t in tasks] == [json.dumps({"page": i}) for i in range(3)] + ["{}"]
@@ -671,15 +671,15 @@ def test_each_slot_is_planned_with_the_latest_question_before_it() -> None:
     # for the results it accompanies.
     anthropic = _several_outputs("anthropic", outputs, "what failed?")
     anthropic[2]["content"].append({"type": "text", "text": "and which one is slowest?"})
-    tasks, _ = _plan(anthropic, CompressConfig(), set(), {})
+    tasks, _ = plan(anthropic, CompressConfig(), set(), {})
     assert {t.context[0] for t in tasks} == {"what failed?"}
 
 
 def test_a_long_question_is_read_by_its_head_and_tail() -> None:
-    from headroom.core.compress import _plan
+    from headroom.core.slots import plan
 
     question = "Which order is from Quillon? " + "filler words " * 5000 + " Answer briefly."
-    tasks, _ = _plan(agent(big_json(300), question=question), CompressConfig(), set(), {})
+    tasks, _ = plan(agent(big_json(300), question=question), CompressConfig(), set(), {})
     (task,) = tasks
     assert len(task.context[0]) <= 4001
     assert task.context[0].startswith("Which order is from Quillon?")

@@ -12,33 +12,39 @@ cite line numbers.
 Every scan here is linear in the text: definitions are matched only on
 lines short enough to be definitions, a signature scan stops at its colon
 or a one-line body, and elided ranges are merged in one sorted sweep.
+Finding functions (and a read's units) is `code_functions`; this module elides.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
 
-from headroom.core.detect import CAT_N
 from headroom.core.heuristics import (
     CODE_DOC_KEEP_LINES,
     CODE_DOC_MIN_LINES,
     CODE_FACT_LINE_MAX_CHARS,
     CODE_FACT_MAX_REPEAT,
     CODE_FACTS_PER_BODY,
-    CODE_MAX_DEF_LINE_CHARS,
-    CODE_MAX_SIGNATURE_LINES,
     CODE_MIN_BODY,
     CODE_MIN_LINES,
     CODE_RELEVANT,
     CODE_STATEMENT_MAX_LINES,
     TEXT_KINDS_TERM_MAX_SHARE,
 )
-from headroom.core.transforms.base import Compressed, Job, marker
+from headroom.core.transforms.base import Compressed, Job, Transform, Units, marker
+from headroom.core.transforms.code_functions import (
+    Function,
+    find_functions,
+    indent_width,
+    own_text,
+    split_numbering,
+    units,
+)
 from headroom.core.transforms.logs import template_of
 
 __all__ = [
+    "CodeTransform",
     "Function",
     "compress_code",
     "fact_lines",
@@ -47,140 +53,10 @@ __all__ = [
     "split_numbering",
     "units",
 ]
-
-_PY_DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)|^(\s*)class\s+(\w+)")
-_BRACE_DEF = re.compile(
-    r"^(\s*)(?:[\w<>\[\],.*&:]+\s+)*?(?:function\s+|func\s+(?:\([^)]*\)\s*)?|fn\s+)?(\w+)\s*\([^;]*\)[^;]*\{\s*$"
-)
-_NOT_FUNCTIONS = frozenset(("if", "for", "while", "switch", "catch", "else"))
-
-
-@dataclass(frozen=True)
-class Function:
-    """A function or method: its name, header lines and body lines (indices)."""
-
-    name: str
-    start: int  # first header line
-    body_start: int  # first body line
-    end: int  # one past the last body line
-
-
-def split_numbering(lines: list[str]) -> tuple[list[str], list[str]]:
-    """(`cat -n` prefixes, code) per line; a line without numbering has prefix ""."""
-    prefixes: list[str] = []
-    bodies: list[str] = []
-    for line in lines:
-        m = CAT_N.match(line)
-        prefixes.append(m.group(0) if m else "")
-        bodies.append(line[m.end() :] if m else line)
-    return prefixes, bodies
-
+# `Function`, `find_functions`, `own_text`, `split_numbering` and `units` live in
+# `code_functions` and are re-exported: they were this module's before the split.
 
 _split_numbering = split_numbering  # the old private name, still imported by other branches
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip())
-
-
-def _python_functions(code: list[str]) -> list[Function]:
-    functions: list[Function] = []
-    n = len(code)
-    for i, line in enumerate(code):
-        if "def" not in line:
-            continue
-        m = _PY_DEF.match(line)
-        if not m or m.group(2) is None:
-            continue
-        indent = len(m.group(1))
-        j, depth, body_start = i, 0, -1
-        while j < n and j - i < CODE_MAX_SIGNATURE_LINES:  # the signature may span lines
-            text = code[j]
-            depth += text.count("(") + text.count("[") - text.count(")") - text.count("]")
-            if depth <= 0:
-                if text.rstrip().endswith(":"):
-                    body_start = j + 1
-                break  # balanced without a trailing colon: a one-line body, nothing to elide
-            j += 1
-        if body_start < 0:
-            continue
-        end = body_start
-        while end < n and (not code[end].strip() or _indent(code[end]) > indent):
-            end += 1
-        while end > body_start and not code[end - 1].strip():
-            end -= 1
-        functions.append(Function(m.group(2), i, body_start, end))
-    return functions
-
-
-def _brace_functions(code: list[str]) -> list[Function]:
-    """Definitions ending in `{`, each closed where the brace depth returns to its own.
-
-    One pass with a stack of open definitions: scanning forward from each
-    definition instead is quadratic when definitions nest or never close (a
-    truncated read).
-    """
-    functions: list[Function] = []
-    open_defs: list[tuple[int, int, str]] = []  # (depth before the line, line, name)
-    ends: dict[int, int] = {}
-    depth = 0
-    for i, line in enumerate(code):
-        stripped = line.rstrip()
-        if stripped.endswith("{") and "(" in line and len(line) <= CODE_MAX_DEF_LINE_CHARS:
-            m = _BRACE_DEF.match(line)
-            if m and m.group(2) not in _NOT_FUNCTIONS:
-                open_defs.append((depth, i, m.group(2)))
-                functions.append(Function(m.group(2), i, i + 1, i))
-        depth += line.count("{") - line.count("}")
-        while open_defs and open_defs[-1][0] >= depth:
-            ends[open_defs.pop()[1]] = i
-    for _, i, _ in open_defs:  # never closed: the body runs to the last line
-        ends[i] = len(code) - 1
-    return [Function(f.name, f.start, f.body_start, ends[f.start]) for f in functions]
-
-
-def find_functions(code: list[str]) -> list[Function]:
-    """Functions in the code, Python by indentation, C-like languages by braces."""
-    if any("def" in line and line.rstrip().endswith(":") and _PY_DEF.match(line) for line in code):
-        return _python_functions(code)
-    return _brace_functions(code)
-
-
-def own_text(lines: list[str], functions: list[Function]) -> list[str]:
-    """Per function, its lines that no nested function holds, joined.
-
-    Each line belongs to its innermost function only, so the texts add up to
-    the file once: the whole range of every function would repeat a nested
-    body once per enclosing function (quadratic for deep or unclosed nesting).
-    """
-    order = sorted(range(len(functions)), key=lambda k: (functions[k].start, -functions[k].end))
-    own: list[list[str]] = [[] for _ in functions]
-    active: list[int] = []  # enclosing functions, innermost last
-    cursor = 0
-    for k in order:
-        f = functions[k]
-        while active and functions[active[-1]].end <= f.start:
-            top = active.pop()
-            own[top].extend(lines[max(cursor, functions[top].start) : functions[top].end])
-            cursor = max(cursor, functions[top].end)
-        if active:
-            outer = active[-1]
-            own[outer].extend(lines[max(cursor, functions[outer].start) : f.start])
-        cursor = f.start
-        active.append(k)
-    while active:
-        top = active.pop()
-        own[top].extend(lines[max(cursor, functions[top].start) : functions[top].end])
-        cursor = max(cursor, functions[top].end)
-    return ["\n".join(part) for part in own]
-
-
-def units(text: str) -> list[str] | None:
-    """The code read as answerable units: each function's own lines (as read, with any
-    `cat -n` numbering); None when no function is found."""
-    lines = text.splitlines()
-    functions = find_functions(split_numbering(lines)[1])
-    return own_text(lines, functions) if functions else None
 
 
 def _docstring_end(code: list[str], body_start: int, end: int) -> int:
@@ -345,7 +221,7 @@ def compress_code(job: Job) -> Compressed | None:
 
     def gap(first: int, stop: int) -> str:
         ref = first if code[first].strip() else max(first - 1, 0)
-        lead = code[ref][: _indent(code[ref])]
+        lead = code[ref][: indent_width(code[ref])]
         return f"{lead}... ({stop - first} lines elided)"
 
     out: list[str] = []
@@ -375,3 +251,16 @@ def compress_code(job: Job) -> Compressed | None:
         summary += "; full bodies kept for " + ", ".join(sorted(relevant)[:8])
     out.append(marker(summary, job.ccr_hash or None))
     return Compressed("\n".join(out), "code:outline", lossy=True)
+
+
+class CodeTransform(Transform):
+    """Code reads: bodies elided around the outline, each function a unit."""
+
+    kind = "code"
+
+    def compress(self, job: Job) -> Compressed | None:
+        return compress_code(job)
+
+    def units(self, text: str) -> Units:
+        found = units(text)
+        return found if found is not None else Units.lines(text)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 
 from headroom.core.heuristics import GITLOG_MIN_COMMITS, GITLOG_RELEVANT, GITLOG_RELEVANT_MAX_SHARE
-from headroom.core.transforms.base import Compressed, Job, marker
+from headroom.core.transforms.base import Compressed, Job, Transform, Units, marker
 
-__all__ = ["compress_gitlog", "split_commits"]
+__all__ = ["GitLogTransform", "compress_gitlog", "split_commits"]
 
 COMMIT = re.compile(r"^commit [0-9a-f]{7,40}\b", re.MULTILINE)
 _HEADER = re.compile(r"^(?:commit |Author:|AuthorDate:|Commit:|CommitDate:|Date:|Merge:)")
@@ -78,3 +78,15 @@ def compress_gitlog(job: Job) -> Compressed | None:
     summary = f"file lists of {len(commits) - len(relevant)} of {len(commits)} commits omitted"
     out.append(marker(summary, job.ccr_hash or None))
     return Compressed("\n\n".join(out), "gitlog:outline", lossy=True)
+
+
+class GitLogTransform(Transform):
+    """`git log` output: commits outlined, each commit a unit."""
+
+    kind = "gitlog"
+
+    def compress(self, job: Job) -> Compressed | None:
+        return compress_gitlog(job)
+
+    def units(self, text: str) -> Units:
+        return Units.of(split_commits(text))

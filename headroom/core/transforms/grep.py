@@ -26,9 +26,17 @@ from headroom.core.heuristics import (
     GREP_SEARCH_ROOTS_SHARE,
     TEXT_KINDS_TERM_MAX_SHARE,
 )
-from headroom.core.transforms.base import Compressed, Job, marker
+from headroom.core.transforms.base import Compressed, Job, Transform, Units, marker
 
-__all__ = ["Match", "compress_grep", "is_heading_layout", "parse_grep", "path_words", "units"]
+__all__ = [
+    "GrepTransform",
+    "Match",
+    "compress_grep",
+    "is_heading_layout",
+    "parse_grep",
+    "path_words",
+    "units",
+]
 
 _LINE = re.compile(r"^(?:\./)?(?P<path>[^\s:]+?)(?P<sep>[:-])(?P<num>\d+)(?P=sep)(?P<text>.*)$")
 # ripgrep --heading: `12:text` for a match, `12-text` for context, under a path line.
@@ -252,3 +260,15 @@ def _path(items: list[Match | str], members: list[int]) -> str:
 
 def _raw(item: Match | str) -> str:
     return item.raw if isinstance(item, Match) else item
+
+
+class GrepTransform(Transform):
+    """grep and ripgrep output: matches kept with their context lines."""
+
+    kind = "grep"
+
+    def compress(self, job: Job) -> Compressed | None:
+        return compress_grep(job)
+
+    def units(self, text: str) -> Units:
+        return Units.of(units(text))

@@ -11,10 +11,17 @@ from typing import Any
 
 from headroom.core.detect import parse_structured
 from headroom.core.heuristics import RECORD_ANALYSIS_MAX_COLUMNS
-from headroom.core.transforms.base import Compressed, Job
-from headroom.core.transforms.tables import MISSING, Table, compress_records
+from headroom.core.transforms.base import Compressed, Job, Transform, Units
+from headroom.core.transforms.table_model import (
+    MISSING,
+    Table,
+    record_units,
+    renders_table,
+    table_title,
+)
+from headroom.core.transforms.tables import compress_records
 
-__all__ = ["compress_json", "flatten", "records_of"]
+__all__ = ["JsonTransform", "compress_json", "flatten", "records_of"]
 
 _MIN_RECORDS = 3
 _MAX_COLUMNS = 40
@@ -131,7 +138,7 @@ def _compress_value(value: Any, job: Job) -> Compressed | None:
         blocks: list[str] = []
         skeleton = value
         for n, (path, items) in enumerate(lists, 1):
-            name = f"@table{n}" if len(lists) > 1 or path != "$" else ""
+            name = table_title(n) if len(lists) > 1 or path != "$" else ""
             if path != "$":
                 skeleton = _replace_at(skeleton, path, f"<{name}: {len(items)} records below>")
             text, was_lossy = _records_block(items, job, f"{name} " if name else "")
@@ -142,3 +149,23 @@ def _compress_value(value: Any, job: Job) -> Compressed | None:
         return Compressed("\n".join(parts), "json:rows" if lossy else "json:table", lossy)
     except (RecursionError, ValueError, TypeError):
         return Compressed(_minify(value), "json:minify")
+
+
+class JsonTransform(Transform):
+    """JSON (and NDJSON, Python reprs): record arrays as tables, the rest minified."""
+
+    kind = "json"
+
+    def compress(self, job: Job) -> Compressed | None:
+        return compress_json(job)
+
+    def units(self, text: str) -> Units:
+        """Each record of the largest array, flattened, when every item is an object."""
+        parts = parse_structured(text)
+        records = records_of(parts[1]) if parts else []
+        if records and all(isinstance(r, dict) for r in records):
+            return record_units([flatten(r) for r in records if isinstance(r, dict)])
+        return Units.lines(text)
+
+    def recognises(self, text: str) -> bool:
+        return renders_table(text)  # record arrays are written as tables

@@ -31,9 +31,17 @@ from headroom.core.heuristics import (
     LOG_SCAN_CHUNK,
     TEXT_KINDS_TERM_MAX_SHARE,
 )
-from headroom.core.transforms.base import SEVERITY, Compressed, Job, has_severity, marker
+from headroom.core.transforms.base import (
+    SEVERITY,
+    Compressed,
+    Job,
+    Transform,
+    Units,
+    has_severity,
+    marker,
+)
 
-__all__ = ["compress_logs", "is_severe", "template_of", "units"]
+__all__ = ["LogTransform", "compress_logs", "is_severe", "template_of", "units"]
 
 _VARIABLE = re.compile(
     r"(?<![\w.:/@+=-])[\w.:/@+=-]*?\d[\w.:/@+=-]*"
@@ -312,3 +320,15 @@ def _dedupe_runs(lines: list[str]) -> list[str]:
     if run:
         out.append(f"[previous line repeated {run} more times]")
     return out
+
+
+class LogTransform(Transform):
+    """Logs: templates collapsed, rare and severe records kept whole."""
+
+    kind = "log"
+
+    def compress(self, job: Job) -> Compressed | None:
+        return compress_logs(job)
+
+    def units(self, text: str) -> Units:
+        return Units.of(units(text))

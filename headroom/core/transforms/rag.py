@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from headroom.core.transforms.base import Compressed, Job, marker
+from headroom.core.transforms.base import Compressed, Job, Transform, Units, marker
 
-__all__ = ["compress_rag", "split_passages"]
+__all__ = ["RagTransform", "compress_rag", "split_passages"]
 
 _START = re.compile(r"^(?:\[\d+\]|Document \d+|Source:|#{1,2} )", re.IGNORECASE)
 _OUTLINE_LINES = 3
@@ -53,3 +53,15 @@ def compress_rag(job: Job) -> Compressed | None:
         summary += f"; {len(relevant)} matching the request kept whole"
     out.append(marker(summary, job.ccr_hash or None))
     return Compressed("\n\n".join(out), "rag:passages", lossy=True)
+
+
+class RagTransform(Transform):
+    """Retrieved passages: matching ones kept, each passage a unit."""
+
+    kind = "rag"
+
+    def compress(self, job: Job) -> Compressed | None:
+        return compress_rag(job)
+
+    def units(self, text: str) -> Units:
+        return Units.of(split_passages(text))

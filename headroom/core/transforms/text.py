@@ -9,11 +9,20 @@ from headroom.core.heuristics import (
     TEXT_MAX_DISTINCT_SHARE,
     TEXT_MIN_LINES_FOR_TEMPLATES,
 )
-from headroom.core.transforms.base import Compressed, Job, marker
+from headroom.core.transforms.base import Compressed, Job, Transform, Units, marker
 from headroom.core.transforms.grep import compress_grep, is_heading_layout
+from headroom.core.transforms.grep import units as grep_units
 from headroom.core.transforms.logs import compress_logs
 
-__all__ = ["compress_diff", "compress_html", "compress_text_lines", "tidy_whitespace"]
+__all__ = [
+    "DiffTransform",
+    "HtmlTransform",
+    "TextTransform",
+    "compress_diff",
+    "compress_html",
+    "compress_text_lines",
+    "tidy_whitespace",
+]
 
 
 def tidy_whitespace(text: str) -> str:
@@ -44,7 +53,7 @@ def compress_text_lines(job: Job) -> Compressed | None:
     paragraphs of prose are not a log's recurring template, and counting them
     sent every long prose text through a template pass that found nothing.
     """
-    if is_heading_layout(job.text.split("\n", 400)[:400]):  # ripgrep's --heading output
+    if _heading_layout(job.text):
         return compress_grep(job)
     if job.config.lossy and _repetitive(job.text):
         collapsed = compress_logs(job)
@@ -52,6 +61,11 @@ def compress_text_lines(job: Job) -> Compressed | None:
             return collapsed
     tidy = tidy_whitespace(job.text)
     return Compressed(tidy, "text:tidy") if tidy != job.text else None
+
+
+def _heading_layout(text: str) -> bool:
+    """Whether plain text is ripgrep's --heading output (a grep, read as one)."""
+    return is_heading_layout(text.split("\n", 400)[:400])
 
 
 def _repetitive(text: str) -> bool:
@@ -112,3 +126,35 @@ def compress_html(job: Job) -> Compressed | None:
         return None
     body = f"{text}\n{marker('HTML reduced to its text', job.ccr_hash or None)}"
     return Compressed(body, "html:text", lossy=True)
+
+
+class TextTransform(Transform):
+    """Plain text: whitespace tidied, repetitive text collapsed like a log."""
+
+    kind = "text"
+
+    def compress(self, job: Job) -> Compressed | None:
+        return compress_text_lines(job)
+
+    def units(self, text: str) -> Units:
+        if _heading_layout(text):
+            return Units.of(grep_units(text))  # a match with its context lines is one unit
+        return Units.lines(text)
+
+
+class DiffTransform(Transform):
+    """Unified diffs: changed lines with a little context."""
+
+    kind = "diff"
+
+    def compress(self, job: Job) -> Compressed | None:
+        return compress_diff(job)
+
+
+class HtmlTransform(Transform):
+    """HTML: the text and links, without markup, scripts and styles."""
+
+    kind = "html"
+
+    def compress(self, job: Job) -> Compressed | None:
+        return compress_html(job)

@@ -1,0 +1,153 @@
+"""What a column is: numbers, numeric strings, clock readings and ISO dates as sort keys.
+
+Shared by the row selection (extremes of every orderable column), rank and
+range requests, and `headroom_retrieve`'s `top N by column` and `field>value`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import Any
+
+from headroom.core.heuristics import ORDERABLE_MIN_DISTINCT, ORDERABLE_MIN_SHARE
+from headroom.core.transforms.table_model import MISSING
+
+__all__ = [
+    "CLOCK",
+    "in_row_order",
+    "is_empty",
+    "order_key",
+    "order_keys",
+    "parse_number",
+    "ranked",
+]
+
+_NUMBER = re.compile(
+    r"^([-+]?)([$€£¥]?)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?([eE][-+]?\d+)?\s?([A-Za-z%]{0,3})$"
+)
+# A clock reading or duration ("00:12:54", "7:05", "1:02:03.5"): ordered by its seconds.
+CLOCK = re.compile(r"^(\d{1,3}):([0-5]\d)(?::([0-5]\d))?(\.\d+)?$")
+_ISO = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2}| ?UTC)?$"
+)
+
+
+def parse_number(value: Any) -> tuple[float, str] | None:
+    """(value, unit) of a number or a numeric string ("1,234.5", "$3", "12ms", "40%", "0:42")."""
+    if isinstance(value, bool) or value is None or value is MISSING:
+        return None
+    if isinstance(value, (int, float)):
+        return (float(value), "") if math.isfinite(value) else None
+    if isinstance(value, str) and 0 < len(value) <= 40:
+        if value[-1:].isdigit():
+            try:
+                x = float(value)  # the common case, at C speed
+            except ValueError:
+                clock = CLOCK.match(value)
+                if clock is not None:
+                    return _seconds(clock), "clock"
+            else:
+                return (x, "") if math.isfinite(x) else None
+        elif not value[:1].isdigit() and value[:1] not in "-+$€£¥":
+            return None  # neither a number nor a currency amount
+        m = _NUMBER.match(value.strip())
+        if m is None:
+            return None
+        sign, currency, whole, frac, exp, unit = m.groups()
+        try:
+            x = float(f"{sign}{whole.replace(',', '')}{frac or ''}{exp or ''}")
+        except ValueError:
+            return None
+        return (x, currency + unit.lower()) if math.isfinite(x) else None
+    return None
+
+
+def _seconds(clock: re.Match[str]) -> float:
+    """Seconds of an H:MM:SS or M:SS reading (its last field is seconds)."""
+    first, second, third, frac = clock.groups()
+    fields = [int(first), int(second)] + ([int(third)] if third else [])
+    total = 0
+    for part in fields:
+        total = total * 60 + part
+    return total + (float(frac) if frac else 0.0)
+
+
+def _date(value: Any) -> str | None:
+    """A sortable key for an ISO date or timestamp string, else None."""
+    if isinstance(value, str) and 10 <= len(value) <= 40 and _ISO.match(value):
+        return value.replace("T", " ").removesuffix("Z").removesuffix("UTC").strip()
+    return None
+
+
+def order_key(value: Any) -> float | str | None:
+    """The sort key of one value: a number, or a normalised ISO date string."""
+    number = parse_number(value)
+    return number[0] if number is not None else _date(value)
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value is MISSING or value == ""
+
+
+def order_keys(values: Sequence[Any]) -> tuple[list[Any], str] | None:
+    """Sort keys of an orderable column (None where a cell has none) and its kind.
+
+    Numbers (with one shared unit or currency), numeric strings, clock readings
+    and durations ("0:42:07", kind "clock", so a bound written as one finds them),
+    ISO dates and timestamps are orderable; a few unparsable cells ("N/A") are tolerated.
+    """
+    present = [v for v in values if not is_empty(v)]
+    if len(present) < max(2, 0.5 * len(values)):
+        return None
+    sample = present[:64]  # most columns are plainly not orderable: tell from a sample
+    numeric = sum(1 for v in sample if parse_number(v) is not None) >= 0.5 * len(sample)
+    if not numeric:
+        if sum(1 for v in sample if _date(v) is not None) < 0.5 * len(sample):
+            return None
+        return _date_keys(values, present)
+    numbers = [parse_number(v) for v in values]
+    parsed = [x for x in numbers if x is not None]
+    if len(parsed) >= ORDERABLE_MIN_SHARE * len(present):
+        units = {u for _, u in parsed}
+        if len(units) == 1:
+            keys: list[Any] = [x[0] if x is not None else None for x in numbers]
+            if len({k for k in keys if k is not None}) >= ORDERABLE_MIN_DISTINCT:
+                return keys, "clock" if units == {"clock"} else "number"
+        return None
+    return _date_keys(values, present)
+
+
+def _date_keys(values: Sequence[Any], present: list[Any]) -> tuple[list[Any], str] | None:
+    dates = [_date(v) for v in values]
+    found = [d for d in dates if d is not None]
+    if (
+        len(found) >= ORDERABLE_MIN_SHARE * len(present)
+        and len(set(found)) >= ORDERABLE_MIN_DISTINCT
+    ):
+        return dates, "date"
+    return None
+
+
+def in_row_order(keys: Sequence[Any]) -> bool:
+    """Whether a column's keys rise (or fall) with the rows, as a log's timestamps do."""
+    present = [key for key in keys if key is not None]
+    pairs = list(pairwise(present))
+    return all(a <= b for a, b in pairs) or all(a >= b for a, b in pairs)
+
+
+def ranked(keys: Sequence[Any], k: int, descending: bool) -> list[int]:
+    """Rows of the k highest (or lowest) keys, best first; ties at the cut-off kept when few."""
+    indexed = [(v, i) for i, v in enumerate(keys) if v is not None]
+    if len(indexed) <= k:
+        return [i for _, i in sorted(indexed, key=lambda p: p[0], reverse=descending)]
+    pick = heapq.nlargest if descending else heapq.nsmallest
+    order = pick(k, indexed, key=lambda p: p[0])  # O(n log k), not a full sort
+    cutoff = order[-1][0]
+    tied = [i for v, i in indexed if (v >= cutoff if descending else v <= cutoff)]
+    if len(tied) <= 2 * k:
+        return sorted(tied, key=lambda i: keys[i], reverse=descending)
+    return [i for _, i in order]
