@@ -1,38 +1,28 @@
 """`headroom_retrieve` in agno's tool loop: the tool, when to offer it, and its free calls.
 
 The tool is an agno `Function` handed to agno's own loop, so the model's call
-runs, is logged and is stored like any other tool call. Retrievals do not count
-against the agent's `tool_call_limit`: they only undo Headroom's own compression.
+runs, is logged and is stored like any other tool call (agno is the retrieve
+loop here; the core's driver serves integrations that have none). Retrievals
+do not count against the agent's `tool_call_limit`: they only undo Headroom's
+own compression.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from agno.tools.function import Function
 
 from headroom.core import CompressionResult, handle_retrieve_call, retrieve_tool_openai
-from headroom.core.retrieval import is_retrieve_name
+from headroom.core.ccr import is_retrieve_name
+from headroom.core.markers import has_markers
 from headroom.integrations.agno.converters import to_core
 
-__all__ = [
-    "MARKER_CALL",
-    "has_markers",
-    "is_retrieve",
-    "limit_batches",
-    "offer_retrieve",
-    "retrieve_function",
-    "tool_name",
-    "tools_text",
-    "with_tool",
-]
+__all__ = ["limit_batches", "offer_retrieve", "retrieve_function", "tool_name", "with_tool"]
 
 _SPEC = retrieve_tool_openai()["function"]
-# Every lossy marker names the call that undoes it: `headroom_retrieve(hash="...")`.
-MARKER_CALL = f"{_SPEC['name']}(hash="
 
 
 def retrieve_function(store: Any = None) -> Function:
@@ -56,31 +46,22 @@ def retrieve_function(store: Any = None) -> Function:
 
 def tool_name(tool: Any) -> str:
     """The name of a tool as agno passes it: a `Function`, or a dict in either API shape."""
-    if isinstance(tool, Function):
-        return tool.name
     if isinstance(tool, Mapping):
         fn = tool.get("function")
-        if isinstance(fn, Mapping):
-            return str(fn.get("name", ""))
-        return str(tool.get("name", ""))
+        return str((fn if isinstance(fn, Mapping) else tool).get("name", ""))
     return str(getattr(tool, "name", ""))
-
-
-def is_retrieve(name: object) -> bool:
-    """Whether a tool (or tool-result) name is `headroom_retrieve`."""
-    return is_retrieve_name(name)
 
 
 def _is_ours(tool: Any) -> bool:
     """A retrieve tool Headroom added (a user's own tool of that name is left alone)."""
     if isinstance(tool, Function):
-        return is_retrieve(tool.name) and tool.description == _SPEC["description"]
-    fn = tool.get("function", tool) if isinstance(tool, Mapping) else None
-    return (
-        isinstance(fn, Mapping)
-        and is_retrieve(fn.get("name"))
-        and (fn.get("description") == _SPEC["description"])
-    )
+        description = tool.description
+    elif isinstance(tool, Mapping):
+        fn = tool.get("function", tool)
+        description = fn.get("description") if isinstance(fn, Mapping) else None
+    else:
+        return False
+    return is_retrieve_name(tool_name(tool)) and description == _SPEC["description"]
 
 
 def with_tool(
@@ -92,7 +73,7 @@ def with_tool(
     else:
         tools = kwargs.get("tools")
     tools = list(tools or [])
-    if not any(is_retrieve(tool_name(t)) for t in tools):
+    if not any(is_retrieve_name(tool_name(t)) for t in tools):
         tools.append(fn)
     return args, {**kwargs, "tools": tools}
 
@@ -108,6 +89,10 @@ def offer_retrieve(tools: Any, messages: Sequence[Any], result: CompressionResul
     return [t for t in tools if not _is_ours(t)]
 
 
+def _is_free(call: Any) -> bool:
+    return is_retrieve_name(call.function.name)
+
+
 def limit_batches(
     calls: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Iterator[tuple[list[Any], tuple[Any, ...], dict[str, Any]]]:
@@ -117,14 +102,11 @@ def limit_batches(
     the others with the running count agno would have reached without them.
     """
     limit = kwargs.get("function_call_limit")
-    if args or limit is None or not any(is_retrieve(fc.function.name) for fc in calls):
+    if args or limit is None or not any(map(_is_free, calls)):
         yield calls, args, kwargs
         return
     count = int(kwargs.get("current_function_call_count") or 0)
-    groups = [
-        (free, list(group))
-        for free, group in itertools.groupby(calls, key=lambda fc: is_retrieve(fc.function.name))
-    ]
+    groups = [(free, list(group)) for free, group in itertools.groupby(calls, key=_is_free)]
     for i, (free, group) in enumerate(groups):
         # agno appends `additional_input` at the end of a batch: only the last group gets it.
         kw = {**kwargs, "additional_input": kwargs.get("additional_input")}
@@ -136,30 +118,3 @@ def limit_batches(
             kw["current_function_call_count"] = count
             count += len(group)
         yield group, (), kw
-
-
-def tools_text(tools: Sequence[Any] | None) -> str:
-    """Tools as the JSON a provider sends (for counting)."""
-    if not tools:
-        return ""
-    return json.dumps([t.to_dict() if isinstance(t, Function) else t for t in tools], default=str)
-
-
-def _texts(content: Any) -> list[str]:
-    if isinstance(content, str):
-        return [content]
-    if isinstance(content, list):
-        out: list[str] = []
-        for part in content:
-            if isinstance(part, str):
-                out.append(part)
-            elif isinstance(part, Mapping):
-                for key in ("text", "content"):
-                    out.extend(_texts(part.get(key)))
-        return out
-    return []
-
-
-def has_markers(messages: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether any message carries a lossy marker the model could ask to undo."""
-    return any(MARKER_CALL in text for m in messages for text in _texts(m.get("content")))

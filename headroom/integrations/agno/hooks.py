@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import threading
 from typing import Any, Literal
 
@@ -28,6 +27,7 @@ from agno.run.agent import RunInput, RunOutput
 from agno.run.base import RunContext
 
 from headroom.core import CCRStore, CompressConfig, TokenCounter, compress, retrieve
+from headroom.core.markers import replace_markers
 from headroom.exceptions import RetrievalError
 from headroom.integrations.agno.stats import (
     INPUT_METRIC_KEY,
@@ -43,10 +43,6 @@ logger = logging.getLogger("headroom")
 
 MarkerMode = Literal["expand", "strip", "keep"]
 
-_MARKER = re.compile(
-    r'\[headroom: (?:(?!\[headroom: ).)*?full original: headroom_retrieve\(hash="([0-9a-f]{16})"\)\]',
-    re.DOTALL,
-)
 _QUERY_CHARS = 600
 
 
@@ -141,12 +137,16 @@ class HeadroomOutputHook:
         self.store = store
         self.max_expand_chars = max_expand_chars
 
-    def _replace(self, match: re.Match[str]) -> str:
-        key = match.group(1)
+    def _replace(self, key: str) -> str | None:
+        if self.markers == "keep":
+            return None
         if self.markers == "expand":
             try:
                 original = retrieve(key, store=self.store)
             except RetrievalError:
+                original = None
+            except Exception:  # a store that fails must not fail the run
+                logger.warning("headroom: CCR store failed; marker left as a note", exc_info=True)
                 original = None
             if original is not None and len(original) <= self.max_expand_chars:
                 return original
@@ -154,10 +154,7 @@ class HeadroomOutputHook:
 
     def resolve_markers(self, text: str) -> tuple[str, list[str]]:
         """`text` with its markers handled per `markers`, and the hashes they named."""
-        hashes = [m.group(1) for m in _MARKER.finditer(text)]
-        if not hashes or self.markers == "keep":
-            return text, hashes
-        return _MARKER.sub(self._replace, text), hashes
+        return replace_markers(text, self._replace)
 
     def __call__(self, run_output: RunOutput) -> None:
         saved_on_input = input_savings.pop(run_output.run_id)

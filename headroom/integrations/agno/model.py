@@ -1,24 +1,22 @@
 """`HeadroomAgnoModel`: any agno `Model`, sending fewer input tokens.
 
-`HeadroomAgnoModel(Claude(...))` returns a `Claude`: an instance of a subclass of
-the provider's own class, made once per class, holding a copy of the provider's
-settings. Being a real subclass, it passes agno's class checks (native reasoning
-models are told apart by class name), and every attribute read and write,
-copy, pickle and `dataclasses` call behaves as on the bare model. It overrides
-only what Headroom changes: the four `invoke*` calls agno's tool loop makes once
-per model turn (compress a copy of the messages, then call the provider's own),
-the `response*` entry points (add `headroom_retrieve` to the tools), the tool
-call limit (retrievals are free) and token counting (offline). Headroom's own
-settings are fields prefixed ``headroom_`` so they never shadow a provider
-field such as OpenAI's `store`.
+The wrapper is a real subclass of the provider's class (see `wrapping`). It
+overrides only what Headroom changes: the four `invoke*` calls agno's tool loop
+makes once per model turn (convert the messages in, compress, convert out, then
+call the provider's own), the `response*` entry points (add `headroom_retrieve`
+to the tools), the tool call limit (retrievals are free) and token counting
+(offline). Headroom's settings are fields prefixed ``headroom_`` so they never
+shadow a provider field such as OpenAI's `store`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from agno.models.base import Model
 from agno.models.message import Message
@@ -35,21 +33,24 @@ from headroom.core import (
     compress,
     counter_for_model,
 )
+from headroom.core.ccr import is_retrieve_name
+from headroom.core.counters import Counters
+from headroom.core.options import RetrieveTool
 from headroom.core.tokens import count_message_tokens
 from headroom.core.window import context_window
 from headroom.integrations.agno import ccr
 from headroom.integrations.agno.converters import from_core, to_core
-from headroom.integrations.agno.stats import RUN_METRIC_KEYS, RunTotals, media_count, schema_text
-from headroom.integrations.agno.wrapping import FIELDS, SHARED, Wrapping, rebuild
+from headroom.integrations.agno.counting import extra_tokens
+from headroom.integrations.agno.stats import count_request, new_totals
+from headroom.integrations.agno.wrapping import Wrapping, rebuild
 
-__all__ = ["RUN_METRIC_KEYS", "HeadroomAgnoModel", "RetrieveToolMode"]
+__all__ = ["HeadroomAgnoModel"]
 
 logger = logging.getLogger("headroom")
 
-RetrieveToolMode = Literal["auto", "always", "never"]
-
-#: Media attached to a message is sent as-is; counted at a flat typical cost.
-_MEDIA_TOKENS = 765
+#: Shared, not copied, by `copy.deepcopy` (agno deep-copies models for background work).
+_SHARED = ("headroom_config", "headroom_hooks", "headroom_store", "headroom_token_counter",
+           "headroom_totals", "headroom_last_result")  # fmt: skip
 
 # For type checkers the wrapper is a Model; at run time the provider class supplies that.
 if TYPE_CHECKING:
@@ -58,6 +59,13 @@ else:
     _Base = object
 
 
+@functools.lru_cache(maxsize=64)
+def _without_tool_call(config: CompressConfig) -> CompressConfig:
+    """`config` with markers that name no call (memoized: validation costs ~50 µs)."""
+    return config.replace(markers_name_tool=False)
+
+
+@dataclasses.dataclass(init=False, eq=False, repr=False)  # fields for the per-provider classes
 class HeadroomAgnoModel(_Base, metaclass=Wrapping):
     """Wrap an agno `Model` so every request it sends is compressed by Headroom.
 
@@ -82,21 +90,23 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
         token_counter: Count tokens with this instead of the model's offline tokenizer.
         model_limit: Context window to fit into; the model's known window when omitted.
         retrieve_tool: Offer the model the `headroom_retrieve` tool: ``"auto"`` only
-            on requests that carry a lossy marker, ``"always"``, or ``"never"``.
+            on requests that carry a lossy marker, ``"always"``, or ``"never"``
+            (markers then name no call); True/False read as always/never.
 
     Raises:
         TypeError: `model` is not an agno `Model` (or is already a `HeadroomAgnoModel`).
+        ConfigurationError: `retrieve_tool` is none of those.
     """
 
-    headroom_config: CompressConfig
-    headroom_hooks: CompressionHooks | None
-    headroom_store: CCRStore | None
-    headroom_token_counter: TokenCounter | None
-    headroom_model_limit: int | None
-    headroom_retrieve_tool: RetrieveToolMode
-    headroom_totals: RunTotals
-    headroom_last_result: CompressionResult | None
-    _headroom_provider: type[Model]
+    headroom_config: CompressConfig = dataclasses.field(default_factory=CompressConfig)
+    headroom_hooks: CompressionHooks | None = None
+    headroom_store: CCRStore | None = None
+    headroom_token_counter: TokenCounter | None = None
+    headroom_model_limit: int | None = None
+    headroom_retrieve_tool: RetrieveTool = "auto"
+    headroom_totals: Counters = dataclasses.field(default_factory=new_totals, repr=False)
+    headroom_last_result: CompressionResult | None = dataclasses.field(default=None, init=False)
+    _headroom_provider: ClassVar[type[Model]]
     _headroom_root = True  # calling this class wraps (see `Wrapping`); its subclasses construct
 
     if TYPE_CHECKING:
@@ -110,7 +120,7 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
             store: CCRStore | None = None,
             token_counter: TokenCounter | None = None,
             model_limit: int | None = None,
-            retrieve_tool: RetrieveToolMode = "auto",
+            retrieve_tool: RetrieveTool | bool | None = "auto",
         ) -> None: ...
 
     # -- what the caller reads ------------------------------------------------------
@@ -119,6 +129,11 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
     def total_tokens_saved(self) -> int:
         """Input tokens saved over every request so far (this model and its copies)."""
         return self.headroom_totals.snapshot()["tokens_saved"]
+
+    @property
+    def total_calls(self) -> int:
+        """Requests compressed so far (this model and its copies)."""
+        return self.headroom_totals.snapshot()["requests"]
 
     @property
     def stats(self) -> dict[str, int]:
@@ -137,8 +152,9 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
     def unwrap(self) -> Model:
         """A bare provider model with this model's current settings (no Headroom)."""
         bare = self._headroom_provider.__new__(self._headroom_provider)
-        names = {name for name, _, _ in FIELDS} | {"_headroom_retrieve_fn"}
-        bare.__dict__.update({k: v for k, v in self.__dict__.items() if k not in names})
+        bare.__dict__.update(
+            {k: v for k, v in self.__dict__.items() if not k.startswith(("headroom_", "_headroom"))}
+        )
         return bare
 
     # -- copies ---------------------------------------------------------------------
@@ -150,7 +166,7 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> HeadroomAgnoModel:
         """The provider's own deep copy; settings, store, hooks and totals stay shared."""
-        for name in SHARED:
+        for name in _SHARED:
             value = self.__dict__.get(name)
             memo[id(value)] = value
         copied: HeadroomAgnoModel = super().__deepcopy__(memo)  # type: ignore[no-untyped-call]
@@ -163,6 +179,8 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
     ) -> tuple[list[Message], CompressionResult | None]:
         """The messages to send; the originals (and None) if anything goes wrong."""
         config = self.headroom_config
+        if self.headroom_retrieve_tool == "never" and config.markers_name_tool:
+            config = _without_tool_call(config)
         try:
             sent = to_core(messages, use_compressed_content=use_compressed_content)
             result = compress(
@@ -195,13 +213,14 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
     def _headroom_prepare(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """`invoke*` arguments with the messages compressed (and the tool offered or not)."""
         positional = "messages" not in kwargs
         messages = args[0] if positional else kwargs["messages"]
         sent, result = self._headroom_compress(
             messages, bool(kwargs.get("compress_tool_results", False))
         )
         if result is not None:
-            self.headroom_totals.add(result, kwargs.get("run_response"))
+            count_request(self.headroom_totals, result, kwargs.get("run_response"))
             self.headroom_last_result = result
         if positional:
             args = (sent, *args[1:])
@@ -211,12 +230,6 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
             kwargs["tools"] = ccr.offer_retrieve(kwargs["tools"], sent, result)
         return args, kwargs
 
-    async def _headroom_aprepare(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        # Compression is CPU work of milliseconds on large outputs: keep it off the loop.
-        return await asyncio.to_thread(self._headroom_prepare, args, kwargs)
-
     def compress_messages(
         self, messages: Sequence[Message], *, use_compressed_content: bool = False
     ) -> list[Message]:
@@ -224,7 +237,8 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
         return self._headroom_compress(messages, use_compressed_content)[0]
 
     # -- the four calls agno's loop makes once per model turn ---------------------------
-    # `super()` is the provider's own implementation (abstract only on `Model`).
+    # `super()` is the provider's own implementation (abstract only on `Model`). The async
+    # ones compress in a worker thread: milliseconds of CPU on a large output.
 
     def invoke(self, *args: Any, **kwargs: Any) -> ModelResponse:
         args, kwargs = self._headroom_prepare(args, kwargs)
@@ -232,7 +246,7 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
         return response
 
     async def ainvoke(self, *args: Any, **kwargs: Any) -> ModelResponse:
-        args, kwargs = await self._headroom_aprepare(args, kwargs)
+        args, kwargs = await asyncio.to_thread(self._headroom_prepare, args, kwargs)
         response: ModelResponse = await super().ainvoke(*args, **kwargs)  # type: ignore[safe-super]
         return response
 
@@ -241,7 +255,7 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
         yield from super().invoke_stream(*args, **kwargs)  # type: ignore[safe-super]
 
     async def ainvoke_stream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ModelResponse]:  # type: ignore[override]
-        args, kwargs = await self._headroom_aprepare(args, kwargs)
+        args, kwargs = await asyncio.to_thread(self._headroom_prepare, args, kwargs)
         async for delta in super().ainvoke_stream(*args, **kwargs):  # type: ignore[safe-super]
             yield delta
 
@@ -295,7 +309,7 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
     @staticmethod
     def _limit_charge_for(function_call_results: list[Message], result_store: Any) -> int:
         charged: int = Model._limit_charge_for(function_call_results, result_store)
-        return charged - sum(1 for m in function_call_results if ccr.is_retrieve(m.tool_name))
+        return charged - sum(1 for m in function_call_results if is_retrieve_name(m.tool_name))
 
     # -- token counting: offline, on what would actually be sent -------------------------
 
@@ -319,8 +333,7 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
             total = sum(
                 count_message_tokens(m, count) for m in to_core(sent, use_compressed_content=True)
             )
-        total += _MEDIA_TOKENS * sum(media_count(m) for m in sent)
-        return total + count(ccr.tools_text(tools)) + count(schema_text(output_schema))
+        return total + extra_tokens(sent, tools, output_schema, count)
 
     async def acount_tokens(
         self,

@@ -1,4 +1,4 @@
-"""Savings figures for agno runs: running totals and the keys each route adds to a run.
+"""Savings figures for agno runs: the keys each route adds to a run, and running totals.
 
 Agno sums `RunOutput.metrics.additional_metrics` into the session's metrics, so
 each Headroom route writes its own keys there and none overwrites another's:
@@ -13,25 +13,21 @@ each Headroom route writes its own keys there and none overwrites another's:
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from typing import Any
 
-from agno.models.message import Message
-from pydantic import BaseModel
-
 from headroom.core import CompressionResult
+from headroom.core.counters import Counters
 
 __all__ = [
     "INPUT_METRIC_KEY",
     "MANAGER_METRIC_KEYS",
     "RUN_METRIC_KEYS",
-    "RunTotals",
     "add_metrics",
+    "count_request",
     "input_savings",
-    "media_count",
-    "schema_text",
+    "new_totals",
 ]
 
 #: Keys the model wrapper adds to `RunOutput.metrics.additional_metrics`.
@@ -41,6 +37,8 @@ RUN_METRIC_KEYS = (
     "headroom_tokens_after",
     "headroom_tokens_saved",
 )
+#: The same figures in the wrapper's running totals (`model.stats`).
+_TOTAL_KEYS = tuple(key.removeprefix("headroom_") for key in RUN_METRIC_KEYS)
 #: Keys `HeadroomCompressionManager` adds (tool results compressed, tokens saved on them).
 MANAGER_METRIC_KEYS = ("headroom_tool_results_compressed", "headroom_tool_results_tokens_saved")
 #: Key for what `headroom_input_hook` saved on the run's input.
@@ -61,39 +59,18 @@ def add_metrics(run_metrics: Any, values: dict[str, int]) -> None:
         extra[key] = int(extra.get(key, 0)) + value
 
 
-class RunTotals:
-    """Running totals shared by a wrapper and its copies; safe across threads and tasks."""
+def new_totals() -> Counters:
+    """The wrapper's running totals: `model.stats` reads them."""
+    return Counters(*_TOTAL_KEYS)
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts = dict.fromkeys(
-            ("requests", "tokens_before", "tokens_after", "tokens_saved"), 0
-        )
 
-    def add(self, result: CompressionResult, run_response: Any = None) -> None:
-        """Count one request, in the totals and in the run's metrics."""
-        values = (1, result.tokens_before, result.tokens_after, result.tokens_saved)
-        with self._lock:
-            for key, value in zip(self._counts, values, strict=True):
-                self._counts[key] += value
-        add_metrics(
-            getattr(run_response, "metrics", None), dict(zip(RUN_METRIC_KEYS, values, strict=True))
-        )
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._counts)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._counts = dict.fromkeys(self._counts, 0)
-
-    def __getstate__(self) -> dict[str, int]:
-        return self.snapshot()
-
-    def __setstate__(self, state: dict[str, int]) -> None:
-        self._lock = threading.Lock()
-        self._counts = dict(state)
+def count_request(totals: Counters, result: CompressionResult, run_response: Any) -> None:
+    """Count one request in the wrapper's totals and in its run's metrics."""
+    values = (1, result.tokens_before, result.tokens_after, result.tokens_saved)
+    totals.add(dict(zip(_TOTAL_KEYS, values, strict=True)))
+    add_metrics(
+        getattr(run_response, "metrics", None), dict(zip(RUN_METRIC_KEYS, values, strict=True))
+    )
 
 
 class _InputSavings:
@@ -115,22 +92,3 @@ class _InputSavings:
 
 
 input_savings = _InputSavings()
-
-
-def schema_text(schema: Any) -> str:
-    """An output schema as the text a provider sends (for counting)."""
-    if schema is None:
-        return ""
-    if isinstance(schema, type) and issubclass(schema, BaseModel):
-        return json.dumps(schema.model_json_schema())
-    try:
-        return json.dumps(schema, default=str)
-    except (TypeError, ValueError):
-        return str(schema)
-
-
-def media_count(message: Message) -> int:
-    """Images, audio, videos and files attached to a message."""
-    return sum(
-        len(items or ()) for items in (message.images, message.audio, message.videos, message.files)
-    )

@@ -79,6 +79,10 @@ def test_retrieve_tool_modes(
     agent.run(logs_case["question"])
     assert ("headroom_retrieve" in _tool_names(fake.calls[0])) is offered_first_turn
     assert ("headroom_retrieve" in _tool_names(fake.calls[1])) is offered_after_stub
+    # Markers name the call only when the model has the tool; the output is cut either way.
+    sent = next(m.content for m in fake.calls[1]["messages"] if m.role == "tool")
+    assert "[headroom: " in sent
+    assert ("headroom_retrieve(hash=" in sent) is offered_after_stub
 
 
 def test_unknown_hash_is_answered_as_text(store: InMemoryStore) -> None:
