@@ -33,12 +33,11 @@ from headroom.core import (
     compress,
     counter_for_model,
 )
-from headroom.core.ccr import is_retrieve_name
 from headroom.core.counters import Counters
 from headroom.core.options import RetrieveTool
 from headroom.core.tokens import count_message_tokens
 from headroom.core.window import context_window
-from headroom.integrations.agno import ccr
+from headroom.integrations.agno.ccr import RetrieveInLoop, offer_retrieve
 from headroom.integrations.agno.converters import from_core, to_core
 from headroom.integrations.agno.counting import extra_tokens
 from headroom.integrations.agno.stats import count_request, new_totals
@@ -52,12 +51,6 @@ logger = logging.getLogger("headroom")
 _SHARED = ("headroom_config", "headroom_hooks", "headroom_store", "headroom_token_counter",
            "headroom_totals", "headroom_last_result")  # fmt: skip
 
-# For type checkers the wrapper is a Model; at run time the provider class supplies that.
-if TYPE_CHECKING:
-    _Base = Model
-else:
-    _Base = object
-
 
 @functools.lru_cache(maxsize=64)
 def _without_tool_call(config: CompressConfig) -> CompressConfig:
@@ -66,7 +59,7 @@ def _without_tool_call(config: CompressConfig) -> CompressConfig:
 
 
 @dataclasses.dataclass(init=False, eq=False, repr=False)  # fields for the per-provider classes
-class HeadroomAgnoModel(_Base, metaclass=Wrapping):
+class HeadroomAgnoModel(RetrieveInLoop, metaclass=Wrapping):
     """Wrap an agno `Model` so every request it sends is compressed by Headroom.
 
     Use it wherever the wrapped model would go::
@@ -227,7 +220,7 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
         else:
             kwargs = {**kwargs, "messages": sent}
         if "tools" in kwargs and self.headroom_retrieve_tool == "auto":
-            kwargs["tools"] = ccr.offer_retrieve(kwargs["tools"], sent, result)
+            kwargs["tools"] = offer_retrieve(kwargs["tools"], sent, result)
         return args, kwargs
 
     def compress_messages(
@@ -258,58 +251,6 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
         args, kwargs = await asyncio.to_thread(self._headroom_prepare, args, kwargs)
         async for delta in super().ainvoke_stream(*args, **kwargs):  # type: ignore[safe-super]
             yield delta
-
-    # -- the loop itself, with `headroom_retrieve` among the tools -----------------------
-
-    def _headroom_with_retrieve(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        config = self.headroom_config
-        if self.headroom_retrieve_tool == "never" or not (config.ccr and config.lossy):
-            return args, kwargs
-        cached = self.__dict__.get("_headroom_retrieve_fn")
-        if cached is None or cached[0] is not self.headroom_store:
-            cached = (self.headroom_store, ccr.retrieve_function(self.headroom_store))
-            self.__dict__["_headroom_retrieve_fn"] = cached
-        return ccr.with_tool(args, kwargs, cached[1])
-
-    def response(self, *args: Any, **kwargs: Any) -> ModelResponse:
-        args, kwargs = self._headroom_with_retrieve(args, kwargs)
-        response: ModelResponse = super().response(*args, **kwargs)
-        return response
-
-    async def aresponse(self, *args: Any, **kwargs: Any) -> ModelResponse:
-        args, kwargs = self._headroom_with_retrieve(args, kwargs)
-        response: ModelResponse = await super().aresponse(*args, **kwargs)
-        return response
-
-    def response_stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        args, kwargs = self._headroom_with_retrieve(args, kwargs)
-        stream: Iterator[Any] = super().response_stream(*args, **kwargs)
-        return stream
-
-    def aresponse_stream(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        args, kwargs = self._headroom_with_retrieve(args, kwargs)
-        stream: AsyncIterator[Any] = super().aresponse_stream(*args, **kwargs)
-        return stream
-
-    # -- `tool_call_limit` counts the user's tools, not retrievals ------------------------
-
-    def run_function_calls(self, function_calls: list[Any], *args: Any, **kwargs: Any) -> Any:
-        for batch, rest, kw in ccr.limit_batches(function_calls, args, kwargs):
-            yield from super().run_function_calls(batch, *rest, **kw)
-
-    async def arun_function_calls(  # type: ignore[override]
-        self, function_calls: list[Any], *args: Any, **kwargs: Any
-    ) -> Any:
-        for batch, rest, kw in ccr.limit_batches(function_calls, args, kwargs):
-            async for event in super().arun_function_calls(batch, *rest, **kw):
-                yield event
-
-    @staticmethod
-    def _limit_charge_for(function_call_results: list[Message], result_store: Any) -> int:
-        charged: int = Model._limit_charge_for(function_call_results, result_store)
-        return charged - sum(1 for m in function_call_results if is_retrieve_name(m.tool_name))
 
     # -- token counting: offline, on what would actually be sent -------------------------
 
