@@ -1,12 +1,9 @@
 """`HeadroomAgnoModel`: any agno `Model`, sending fewer input tokens.
 
-The wrapper is a real subclass of the provider's class (see `wrapping`). It
-overrides only what Headroom changes: the four `invoke*` calls agno's tool loop
-makes once per model turn (convert the messages in, compress, convert out, then
-call the provider's own), the `response*` entry points (add `headroom_retrieve`
-to the tools), the tool call limit (retrievals are free) and token counting
-(offline). Headroom's settings are fields prefixed ``headroom_`` so they never
-shadow a provider field such as OpenAI's `store`.
+A real subclass of the provider's class (see `wrapping`) that overrides only
+what Headroom changes: the four `invoke*` calls agno's loop makes once per
+model turn (convert in, compress, convert out, then the provider's own call),
+the retrieve tool's entry points (`ccr.RetrieveInLoop`) and token counting.
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
 """Savings figures for agno runs: the keys each route adds to a run, and running totals.
 
 Agno sums `RunOutput.metrics.additional_metrics` into the session's metrics, so
-each Headroom route writes its own keys there and none overwrites another's:
-
-- the model wrapper: ``headroom_requests``, ``headroom_tokens_before``,
-  ``headroom_tokens_after``, ``headroom_tokens_saved`` (every request of the run);
-- `HeadroomCompressionManager`: ``headroom_tool_results_compressed`` and
-  ``headroom_tool_results_tokens_saved`` (each tool result once, when it arrives);
-- `headroom_input_hook`: ``headroom_input_tokens_saved`` (the run's input, once),
-  added by the output hook, which reads it from `input_savings`.
+each Headroom route writes keys of its own there and none overwrites another's.
 """
 
 from __future__ import annotations
@@ -41,7 +34,8 @@ RUN_METRIC_KEYS = (
 _TOTAL_KEYS = tuple(key.removeprefix("headroom_") for key in RUN_METRIC_KEYS)
 #: Keys `HeadroomCompressionManager` adds (tool results compressed, tokens saved on them).
 MANAGER_METRIC_KEYS = ("headroom_tool_results_compressed", "headroom_tool_results_tokens_saved")
-#: Key for what `headroom_input_hook` saved on the run's input.
+#: Key for what `headroom_input_hook` saved on the run's input (the output hook adds it,
+#: taking it from `input_savings`: agno gives a pre-hook no `RunOutput`).
 INPUT_METRIC_KEY = "headroom_input_tokens_saved"
 
 #: Runs whose input savings wait for an output hook; older ones are dropped past this.
