@@ -33,7 +33,7 @@ from headroom.core import (
 from headroom.core.tokens import count_message_tokens
 from headroom.integrations.agno.ccr import retrieve_function
 from headroom.integrations.agno.converters import to_core
-from headroom.integrations.agno.stats import MANAGER_METRIC_KEYS, add_metrics
+from headroom.integrations.agno.stats import MANAGER_METRIC_KEYS, add_metrics, message_tokens
 
 if TYPE_CHECKING:
     from agno.metrics import RunMetrics
@@ -96,9 +96,8 @@ class HeadroomCompressionManager(CompressionManager):
 
     def count_tokens(self, messages: list[Message], model: Model | None = None) -> int:
         """Tokens of `messages` as they would be sent, counted offline."""
-        count = self.token_counter or counter_for_model(self._model_id(model))
-        return sum(
-            count_message_tokens(m, count) for m in to_core(messages, use_compressed_content=True)
+        return message_tokens(
+            messages, self.token_counter or counter_for_model(self._model_id(model))
         )
 
     def should_compress(

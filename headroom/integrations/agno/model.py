@@ -30,14 +30,12 @@ from headroom.core import (
     compress,
     counter_for_model,
 )
+from headroom.core.budget import warn_if_over_budget
 from headroom.core.counters import Counters
 from headroom.core.options import RetrieveTool
-from headroom.core.tokens import count_message_tokens
-from headroom.core.window import context_window
 from headroom.integrations.agno.ccr import RetrieveInLoop, offer_retrieve
 from headroom.integrations.agno.converters import from_core, to_core
-from headroom.integrations.agno.counting import extra_tokens
-from headroom.integrations.agno.stats import count_request, new_totals
+from headroom.integrations.agno.stats import count_request, extra_tokens, message_tokens, new_totals
 from headroom.integrations.agno.wrapping import Wrapping, rebuild
 
 __all__ = ["HeadroomAgnoModel"]
@@ -190,14 +188,7 @@ class HeadroomAgnoModel(RetrieveInLoop, metaclass=Wrapping):
                 raise
             logger.warning("headroom: agno request sent uncompressed after an error", exc_info=True)
             return list(messages), None
-        limit = self.headroom_model_limit or context_window(self.id)
-        if limit is not None and result.tokens_after > limit - config.output_reserve:
-            logger.warning(
-                "headroom: request to %s is %d tokens after compression, over its budget of %d "
-                "(model_limit %d minus output_reserve %d); the provider may reject it",
-                self.id, result.tokens_after, limit - config.output_reserve, limit,
-                config.output_reserve,
-            )  # fmt: skip
+        warn_if_over_budget(result, self.id, self.headroom_model_limit, config)
         return out, result
 
     def _headroom_prepare(
@@ -265,12 +256,7 @@ class HeadroomAgnoModel(RetrieveInLoop, metaclass=Wrapping):
         """
         count = self.headroom_token_counter or counter_for_model(self.id)
         sent, result = self._headroom_compress(messages, use_compressed_content=True)
-        if result is not None:
-            total = result.tokens_after
-        else:
-            total = sum(
-                count_message_tokens(m, count) for m in to_core(sent, use_compressed_content=True)
-            )
+        total = result.tokens_after if result is not None else message_tokens(sent, count)
         return total + extra_tokens(sent, tools, output_schema, count)
 
     async def acount_tokens(

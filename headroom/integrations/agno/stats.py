@@ -1,17 +1,28 @@
-"""Savings figures for agno runs: the keys each route adds to a run, and running totals.
+"""Figures for agno runs: the keys each route adds to a run, totals, offline token counts.
 
 Agno sums `RunOutput.metrics.additional_metrics` into the session's metrics, so
 each Headroom route writes keys of its own there and none overwrites another's.
+Agno calls `count_tokens` from its compression and compaction checks; Headroom
+counts offline, adding what the core's message counts do not see (media, tool
+definitions, the output schema).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
-from headroom.core import CompressionResult
+from agno.models.message import Message
+from agno.tools.function import Function
+from pydantic import BaseModel
+
+from headroom.core import CompressionResult, TokenCounter
 from headroom.core.counters import Counters
+from headroom.core.tokens import count_message_tokens
+from headroom.integrations.agno.converters import to_core
 
 __all__ = [
     "INPUT_METRIC_KEY",
@@ -19,7 +30,9 @@ __all__ = [
     "RUN_METRIC_KEYS",
     "add_metrics",
     "count_request",
+    "extra_tokens",
     "input_savings",
+    "message_tokens",
     "new_totals",
 ]
 
@@ -38,6 +51,8 @@ MANAGER_METRIC_KEYS = ("headroom_tool_results_compressed", "headroom_tool_result
 #: taking it from `input_savings`: agno gives a pre-hook no `RunOutput`).
 INPUT_METRIC_KEY = "headroom_input_tokens_saved"
 
+#: Media attached to a message is sent as-is; counted at a flat typical cost.
+_MEDIA_TOKENS = 765
 #: Runs whose input savings wait for an output hook; older ones are dropped past this.
 _PENDING_RUNS = 1024
 
@@ -86,3 +101,41 @@ class _InputSavings:
 
 
 input_savings = _InputSavings()
+
+
+def message_tokens(messages: Sequence[Message], count: TokenCounter) -> int:
+    """Tokens of `messages` as agno would send them (`compressed_content` where set)."""
+    return sum(
+        count_message_tokens(m, count) for m in to_core(messages, use_compressed_content=True)
+    )
+
+
+def _schema_text(schema: Any) -> str:
+    if schema is None:
+        return ""
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return json.dumps(schema.model_json_schema())
+    try:
+        return json.dumps(schema, default=str)
+    except (TypeError, ValueError):
+        return str(schema)
+
+
+def _tools_text(tools: Sequence[Any] | None) -> str:
+    if not tools:
+        return ""
+    return json.dumps([t.to_dict() if isinstance(t, Function) else t for t in tools], default=str)
+
+
+def _media_count(message: Message) -> int:
+    return sum(
+        len(items or ()) for items in (message.images, message.audio, message.videos, message.files)
+    )
+
+
+def extra_tokens(
+    messages: Sequence[Message], tools: Sequence[Any] | None, schema: Any, count: TokenCounter
+) -> int:
+    """Tokens of the media attached to `messages`, of `tools` and of the output `schema`."""
+    media = _MEDIA_TOKENS * sum(_media_count(m) for m in messages)
+    return media + count(_tools_text(tools)) + count(_schema_text(schema))
