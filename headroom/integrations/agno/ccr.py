@@ -30,7 +30,7 @@ from headroom.core.markers import has_markers
 from headroom.core.options import RetrieveTool
 from headroom.integrations.agno.converters import to_core
 
-__all__ = ["RetrieveInLoop", "offer_retrieve", "retrieve_function"]
+__all__ = ["RetrieveInLoop", "offer_retrieve", "retrieve_function", "retrieve_rounds"]
 
 _SPEC = retrieve_tool_openai()["function"]
 
@@ -74,14 +74,37 @@ def _is_ours(tool: Any) -> bool:
     return is_retrieve_name(_tool_name(tool)) and description == _SPEC["description"]
 
 
-def offer_retrieve(tools: Any, messages: Sequence[Any], result: CompressionResult | None) -> Any:
-    """Drop Headroom's retrieve tool from a request with nothing to retrieve (``"auto"`` mode)."""
+def retrieve_rounds(messages: Sequence[Message]) -> int:
+    """Model turns since the last user turn that called `headroom_retrieve` (this run's rounds)."""
+    rounds = 0
+    for message in reversed(messages):
+        if message.role == "user":
+            break
+        names = [(call.get("function") or {}).get("name") for call in message.tool_calls or []]
+        if message.role == "assistant" and any(map(is_retrieve_name, names)):
+            rounds += 1
+    return rounds
+
+
+def offer_retrieve(
+    tools: Any,
+    messages: Sequence[Message],
+    result: CompressionResult | None,
+    *,
+    auto: bool,
+    exhausted: bool,
+) -> Any:
+    """`tools` without Headroom's retrieve tool once the run has used its rounds, or, in
+    ``"auto"`` mode, on a request with nothing to retrieve."""
     if not tools:
         return tools
-    if result is not None and (result.ccr_hashes or has_markers(result.messages)):
-        return tools
-    if result is None and has_markers(to_core(messages)):
-        return tools
+    if not exhausted:
+        if not auto:
+            return tools
+        if result is not None and (result.ccr_hashes or has_markers(result.messages)):
+            return tools
+        if result is None and has_markers(to_core(messages)):
+            return tools
     return [t for t in tools if not _is_ours(t)]
 
 
@@ -143,12 +166,18 @@ class RetrieveInLoop(_Base):
     headroom_config: CompressConfig
     headroom_store: CCRStore | None
     headroom_retrieve_tool: RetrieveTool
+    headroom_max_retrieve_rounds: int
+
+    @property
+    def _headroom_offers(self) -> bool:
+        """Whether the model may be offered `headroom_retrieve` at all."""
+        return self.headroom_retrieve_tool != "never" and self.headroom_max_retrieve_rounds > 0
 
     def _headroom_with_retrieve(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         config = self.headroom_config
-        if self.headroom_retrieve_tool == "never" or not (config.ccr and config.lossy):
+        if not (self._headroom_offers and config.ccr and config.lossy):
             return args, kwargs
         cached = self.__dict__.get("_headroom_retrieve_fn")
         if cached is None or cached[0] is not self.headroom_store:

@@ -32,8 +32,8 @@ from headroom.core import (
 )
 from headroom.core.budget import warn_if_over_budget
 from headroom.core.counters import Counters
-from headroom.core.options import RetrieveTool
-from headroom.integrations.agno.ccr import RetrieveInLoop, offer_retrieve
+from headroom.core.options import DEFAULT_MAX_RETRIEVE_ROUNDS, RetrieveTool
+from headroom.integrations.agno.ccr import RetrieveInLoop, offer_retrieve, retrieve_rounds
 from headroom.integrations.agno.converters import from_core, to_core
 from headroom.integrations.agno.stats import count_request, extra_tokens, message_tokens, new_totals
 from headroom.integrations.agno.wrapping import Wrapping, rebuild
@@ -80,6 +80,8 @@ class HeadroomAgnoModel(RetrieveInLoop, metaclass=Wrapping):
         retrieve_tool: Offer the model the `headroom_retrieve` tool: ``"auto"`` only
             on requests that carry a lossy marker, ``"always"``, or ``"never"``
             (markers then name no call); True/False read as always/never.
+        max_retrieve_rounds: Model turns per run that may call `headroom_retrieve`;
+            then the tool is withdrawn so the model answers (``0``: never offered).
 
     Raises:
         TypeError: `model` is not an agno `Model` (or is already a `HeadroomAgnoModel`).
@@ -92,6 +94,7 @@ class HeadroomAgnoModel(RetrieveInLoop, metaclass=Wrapping):
     headroom_token_counter: TokenCounter | None = None
     headroom_model_limit: int | None = None
     headroom_retrieve_tool: RetrieveTool = "auto"
+    headroom_max_retrieve_rounds: int = DEFAULT_MAX_RETRIEVE_ROUNDS
     headroom_totals: Counters = dataclasses.field(default_factory=new_totals, repr=False)
     headroom_last_result: CompressionResult | None = dataclasses.field(default=None, init=False)
     _headroom_provider: ClassVar[type[Model]]
@@ -109,6 +112,7 @@ class HeadroomAgnoModel(RetrieveInLoop, metaclass=Wrapping):
             token_counter: TokenCounter | None = None,
             model_limit: int | None = None,
             retrieve_tool: RetrieveTool | bool | None = "auto",
+            max_retrieve_rounds: int = DEFAULT_MAX_RETRIEVE_ROUNDS,
         ) -> None: ...
 
     # -- what the caller reads ------------------------------------------------------
@@ -167,7 +171,7 @@ class HeadroomAgnoModel(RetrieveInLoop, metaclass=Wrapping):
     ) -> tuple[list[Message], CompressionResult | None]:
         """The messages to send; the originals (and None) if anything goes wrong."""
         config = self.headroom_config
-        if self.headroom_retrieve_tool == "never" and config.markers_name_tool:
+        if not self._headroom_offers and config.markers_name_tool:
             config = _without_tool_call(config)
         try:
             sent = to_core(messages, use_compressed_content=use_compressed_content)
@@ -207,8 +211,14 @@ class HeadroomAgnoModel(RetrieveInLoop, metaclass=Wrapping):
             args = (sent, *args[1:])
         else:
             kwargs = {**kwargs, "messages": sent}
-        if "tools" in kwargs and self.headroom_retrieve_tool == "auto":
-            kwargs["tools"] = offer_retrieve(kwargs["tools"], sent, result)
+        if "tools" in kwargs:
+            kwargs["tools"] = offer_retrieve(
+                kwargs["tools"],
+                sent,
+                result,
+                auto=self.headroom_retrieve_tool == "auto",
+                exhausted=retrieve_rounds(messages) >= self.headroom_max_retrieve_rounds,
+            )
         return args, kwargs
 
     def compress_messages(

@@ -19,7 +19,8 @@ from typing import Any
 from agno.models.base import Model
 
 from headroom.core import CCRStore, CompressConfig, CompressionHooks, TokenCounter
-from headroom.core.options import retrieve_tool_mode
+from headroom.core.options import DEFAULT_MAX_RETRIEVE_ROUNDS, retrieve_tool_mode
+from headroom.exceptions import ConfigurationError
 from headroom.integrations.agno.stats import new_totals
 
 __all__ = ["Wrapping", "rebuild", "subclass_for", "wrap"]
@@ -77,6 +78,7 @@ def wrap(
     token_counter: TokenCounter | None = None,
     model_limit: int | None = None,
     retrieve_tool: Any = "auto",
+    max_retrieve_rounds: int = DEFAULT_MAX_RETRIEVE_ROUNDS,
 ) -> Any:
     """`model`'s attributes in an instance of its wrapper class, with Headroom's settings."""
     if isinstance(model, root):
@@ -85,6 +87,10 @@ def wrap(
         raise TypeError(
             f"HeadroomAgnoModel wraps an agno Model (e.g. OpenAIChat, Claude, LiteLLM); got {model!r}"
         )
+    if not isinstance(max_retrieve_rounds, int) or max_retrieve_rounds < 0:
+        raise ConfigurationError(
+            f"max_retrieve_rounds must be an int >= 0, not {max_retrieve_rounds!r}"
+        )
     settings = {
         "headroom_config": config or CompressConfig(),
         "headroom_hooks": hooks,
@@ -92,6 +98,7 @@ def wrap(
         "headroom_token_counter": token_counter,
         "headroom_model_limit": model_limit,
         "headroom_retrieve_tool": retrieve_tool_mode(retrieve_tool),
+        "headroom_max_retrieve_rounds": max_retrieve_rounds,
         "headroom_totals": new_totals(),
         "headroom_last_result": None,
     }
