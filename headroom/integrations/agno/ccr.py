@@ -1,38 +1,38 @@
 """`headroom_retrieve` in agno's tool loop: the tool, when to offer it, and its free calls.
 
 The tool is an agno `Function` handed to agno's own loop, so the model's call
-runs, is logged and is stored like any other tool call. Retrievals do not count
-against the agent's `tool_call_limit`: they only undo Headroom's own compression.
+runs, is logged and is stored like any other tool call (agno is the retrieve
+loop here; the core's driver serves integrations that have none). Retrievals
+do not count against the agent's `tool_call_limit`: they only undo Headroom's
+own compression. `RetrieveInLoop` holds the `Model` overrides that do this.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
+from agno.models.base import Model
+from agno.models.message import Message
+from agno.models.response import ModelResponse
 from agno.tools.function import Function
 
-from headroom.core import CompressionResult, handle_retrieve_call, retrieve_tool_openai
-from headroom.core.retrieval import is_retrieve_name
+from headroom.core import (
+    CCRStore,
+    CompressConfig,
+    CompressionResult,
+    handle_retrieve_call,
+    retrieve_tool_openai,
+)
+from headroom.core.ccr import is_retrieve_name
+from headroom.core.markers import has_markers
+from headroom.core.options import RetrieveTool
 from headroom.integrations.agno.converters import to_core
 
-__all__ = [
-    "MARKER_CALL",
-    "has_markers",
-    "is_retrieve",
-    "limit_batches",
-    "offer_retrieve",
-    "retrieve_function",
-    "tool_name",
-    "tools_text",
-    "with_tool",
-]
+__all__ = ["RetrieveInLoop", "offer_retrieve", "retrieve_function", "retrieve_rounds"]
 
 _SPEC = retrieve_tool_openai()["function"]
-# Every lossy marker names the call that undoes it: `headroom_retrieve(hash="...")`.
-MARKER_CALL = f"{_SPEC['name']}(hash="
 
 
 def retrieve_function(store: Any = None) -> Function:
@@ -54,36 +54,61 @@ def retrieve_function(store: Any = None) -> Function:
     )
 
 
-def tool_name(tool: Any) -> str:
+def _tool_name(tool: Any) -> str:
     """The name of a tool as agno passes it: a `Function`, or a dict in either API shape."""
-    if isinstance(tool, Function):
-        return tool.name
     if isinstance(tool, Mapping):
         fn = tool.get("function")
-        if isinstance(fn, Mapping):
-            return str(fn.get("name", ""))
-        return str(tool.get("name", ""))
+        return str((fn if isinstance(fn, Mapping) else tool).get("name", ""))
     return str(getattr(tool, "name", ""))
-
-
-def is_retrieve(name: object) -> bool:
-    """Whether a tool (or tool-result) name is `headroom_retrieve`."""
-    return is_retrieve_name(name)
 
 
 def _is_ours(tool: Any) -> bool:
     """A retrieve tool Headroom added (a user's own tool of that name is left alone)."""
     if isinstance(tool, Function):
-        return is_retrieve(tool.name) and tool.description == _SPEC["description"]
-    fn = tool.get("function", tool) if isinstance(tool, Mapping) else None
-    return (
-        isinstance(fn, Mapping)
-        and is_retrieve(fn.get("name"))
-        and (fn.get("description") == _SPEC["description"])
-    )
+        description = tool.description
+    elif isinstance(tool, Mapping):
+        fn = tool.get("function", tool)
+        description = fn.get("description") if isinstance(fn, Mapping) else None
+    else:
+        return False
+    return is_retrieve_name(_tool_name(tool)) and description == _SPEC["description"]
 
 
-def with_tool(
+def retrieve_rounds(messages: Sequence[Message]) -> int:
+    """Model turns since the last user turn that called `headroom_retrieve` (this run's rounds)."""
+    rounds = 0
+    for message in reversed(messages):
+        if message.role == "user":
+            break
+        names = [(call.get("function") or {}).get("name") for call in message.tool_calls or []]
+        if message.role == "assistant" and any(map(is_retrieve_name, names)):
+            rounds += 1
+    return rounds
+
+
+def offer_retrieve(
+    tools: Any,
+    messages: Sequence[Message],
+    result: CompressionResult | None,
+    *,
+    auto: bool,
+    exhausted: bool,
+) -> Any:
+    """`tools` without Headroom's retrieve tool once the run has used its rounds, or, in
+    ``"auto"`` mode, on a request with nothing to retrieve."""
+    if not tools:
+        return tools
+    if not exhausted:
+        if not auto:
+            return tools
+        if result is not None and (result.ccr_hashes or has_markers(result.messages)):
+            return tools
+        if result is None and has_markers(to_core(messages)):
+            return tools
+    return [t for t in tools if not _is_ours(t)]
+
+
+def _with_tool(
     args: tuple[Any, ...], kwargs: dict[str, Any], fn: Function
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """`response*` arguments with `fn` among the tools (unless a retrieve tool is there)."""
@@ -92,23 +117,16 @@ def with_tool(
     else:
         tools = kwargs.get("tools")
     tools = list(tools or [])
-    if not any(is_retrieve(tool_name(t)) for t in tools):
+    if not any(is_retrieve_name(_tool_name(t)) for t in tools):
         tools.append(fn)
     return args, {**kwargs, "tools": tools}
 
 
-def offer_retrieve(tools: Any, messages: Sequence[Any], result: CompressionResult | None) -> Any:
-    """Drop Headroom's retrieve tool from a request with nothing to retrieve (``"auto"`` mode)."""
-    if not tools:
-        return tools
-    if result is not None and (result.ccr_hashes or has_markers(result.messages)):
-        return tools
-    if result is None and has_markers(to_core(messages)):
-        return tools
-    return [t for t in tools if not _is_ours(t)]
+def _is_free(call: Any) -> bool:
+    return is_retrieve_name(call.function.name)
 
 
-def limit_batches(
+def _limit_batches(
     calls: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Iterator[tuple[list[Any], tuple[Any, ...], dict[str, Any]]]:
     """Split one `run_function_calls` batch so retrievals run outside `tool_call_limit`.
@@ -117,14 +135,11 @@ def limit_batches(
     the others with the running count agno would have reached without them.
     """
     limit = kwargs.get("function_call_limit")
-    if args or limit is None or not any(is_retrieve(fc.function.name) for fc in calls):
+    if args or limit is None or not any(map(_is_free, calls)):
         yield calls, args, kwargs
         return
     count = int(kwargs.get("current_function_call_count") or 0)
-    groups = [
-        (free, list(group))
-        for free, group in itertools.groupby(calls, key=lambda fc: is_retrieve(fc.function.name))
-    ]
+    groups = [(free, list(group)) for free, group in itertools.groupby(calls, key=_is_free)]
     for i, (free, group) in enumerate(groups):
         # agno appends `additional_input` at the end of a batch: only the last group gets it.
         kw = {**kwargs, "additional_input": kwargs.get("additional_input")}
@@ -138,28 +153,70 @@ def limit_batches(
         yield group, (), kw
 
 
-def tools_text(tools: Sequence[Any] | None) -> str:
-    """Tools as the JSON a provider sends (for counting)."""
-    if not tools:
-        return ""
-    return json.dumps([t.to_dict() if isinstance(t, Function) else t for t in tools], default=str)
+# For type checkers the mixin is a Model; at run time the provider class supplies that.
+if TYPE_CHECKING:
+    _Base = Model
+else:
+    _Base = object
 
 
-def _texts(content: Any) -> list[str]:
-    if isinstance(content, str):
-        return [content]
-    if isinstance(content, list):
-        out: list[str] = []
-        for part in content:
-            if isinstance(part, str):
-                out.append(part)
-            elif isinstance(part, Mapping):
-                for key in ("text", "content"):
-                    out.extend(_texts(part.get(key)))
-        return out
-    return []
+class RetrieveInLoop(_Base):
+    """The wrapper's `response*` and tool-running overrides (`super()` is the provider's)."""
 
+    headroom_config: CompressConfig
+    headroom_store: CCRStore | None
+    headroom_retrieve_tool: RetrieveTool
+    headroom_max_retrieve_rounds: int
 
-def has_markers(messages: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether any message carries a lossy marker the model could ask to undo."""
-    return any(MARKER_CALL in text for m in messages for text in _texts(m.get("content")))
+    @property
+    def _headroom_offers(self) -> bool:
+        """Whether the model may be offered `headroom_retrieve` at all."""
+        return self.headroom_retrieve_tool != "never" and self.headroom_max_retrieve_rounds > 0
+
+    def _headroom_with_retrieve(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        config = self.headroom_config
+        if not (self._headroom_offers and config.ccr and config.lossy):
+            return args, kwargs
+        cached = self.__dict__.get("_headroom_retrieve_fn")
+        if cached is None or cached[0] is not self.headroom_store:
+            cached = (self.headroom_store, retrieve_function(self.headroom_store))
+            self.__dict__["_headroom_retrieve_fn"] = cached
+        return _with_tool(args, kwargs, cached[1])
+
+    def response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        args, kwargs = self._headroom_with_retrieve(args, kwargs)
+        response: ModelResponse = super().response(*args, **kwargs)
+        return response
+
+    async def aresponse(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        args, kwargs = self._headroom_with_retrieve(args, kwargs)
+        response: ModelResponse = await super().aresponse(*args, **kwargs)
+        return response
+
+    def response_stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        args, kwargs = self._headroom_with_retrieve(args, kwargs)
+        stream: Iterator[Any] = super().response_stream(*args, **kwargs)
+        return stream
+
+    def aresponse_stream(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        args, kwargs = self._headroom_with_retrieve(args, kwargs)
+        stream: AsyncIterator[Any] = super().aresponse_stream(*args, **kwargs)
+        return stream
+
+    def run_function_calls(self, function_calls: list[Any], *args: Any, **kwargs: Any) -> Any:
+        for batch, rest, kw in _limit_batches(function_calls, args, kwargs):
+            yield from super().run_function_calls(batch, *rest, **kw)
+
+    async def arun_function_calls(  # type: ignore[override]
+        self, function_calls: list[Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        for batch, rest, kw in _limit_batches(function_calls, args, kwargs):
+            async for event in super().arun_function_calls(batch, *rest, **kw):
+                yield event
+
+    @staticmethod
+    def _limit_charge_for(function_call_results: list[Message], result_store: Any) -> int:
+        charged: int = Model._limit_charge_for(function_call_results, result_store)
+        return charged - sum(1 for m in function_call_results if is_retrieve_name(m.tool_name))

@@ -33,7 +33,7 @@ from headroom.core import (
 from headroom.core.tokens import count_message_tokens
 from headroom.integrations.agno.ccr import retrieve_function
 from headroom.integrations.agno.converters import to_core
-from headroom.integrations.agno.stats import MANAGER_METRIC_KEYS, add_metrics
+from headroom.integrations.agno.stats import MANAGER_METRIC_KEYS, add_metrics, message_tokens
 
 if TYPE_CHECKING:
     from agno.metrics import RunMetrics
@@ -44,6 +44,13 @@ logger = logging.getLogger("headroom")
 
 # Stats are plain dict updates; async runs compress in worker threads.
 _STATS_LOCK = threading.Lock()
+#: `stats` keys: agno's own three, and the tokens Headroom saved on tool results.
+_STATS_KEYS = ("tool_results_compressed", "original_size", "compressed_size", "tokens_saved")
+
+
+def _pending(messages: list[Message]) -> list[int]:
+    """Positions of the tool results not compressed yet."""
+    return [i for i, m in enumerate(messages) if m.role == "tool" and m.compressed_content is None]
 
 
 @dataclass
@@ -89,9 +96,8 @@ class HeadroomCompressionManager(CompressionManager):
 
     def count_tokens(self, messages: list[Message], model: Model | None = None) -> int:
         """Tokens of `messages` as they would be sent, counted offline."""
-        count = self.token_counter or counter_for_model(self._model_id(model))
-        return sum(
-            count_message_tokens(m, count) for m in to_core(messages, use_compressed_content=True)
+        return message_tokens(
+            messages, self.token_counter or counter_for_model(self._model_id(model))
         )
 
     def should_compress(
@@ -104,7 +110,7 @@ class HeadroomCompressionManager(CompressionManager):
         """Whether a tool result is still uncompressed (and the token limit, if any, is reached)."""
         if not self.compress_tool_results:
             return False
-        pending = sum(1 for m in messages if m.role == "tool" and m.compressed_content is None)
+        pending = len(_pending(messages))
         if pending == 0:
             return False
         if self.compress_token_limit is not None:
@@ -124,9 +130,7 @@ class HeadroomCompressionManager(CompressionManager):
         """Write `compressed_content` on each tool result Headroom can shrink (originals stay)."""
         if not self.compress_tool_results:
             return
-        pending = [
-            i for i, m in enumerate(messages) if m.role == "tool" and m.compressed_content is None
-        ]
+        pending = _pending(messages)
         if not pending:
             return
         config = self.config or CompressConfig()
@@ -146,32 +150,23 @@ class HeadroomCompressionManager(CompressionManager):
             logger.warning("headroom: tool results left uncompressed after an error", exc_info=True)
             return
         count = self.token_counter or counter_for_model(self._model_id())
-        compressed = saved = 0
+        totals = dict.fromkeys(_STATS_KEYS, 0)
         for i in pending:
             new = result.messages[i].get("content")
             if not isinstance(new, str) or new == sent[i].get("content"):
                 continue
-            original = str(messages[i].content or "")
+            totals["original_size"] += len(str(messages[i].content or ""))
             messages[i].compressed_content = new
-            compressed += 1
-            saved += max(
-                0,
-                count_message_tokens(sent[i], count)
-                - count_message_tokens(result.messages[i], count),
-            )
+            totals["tool_results_compressed"] += 1
+            totals["compressed_size"] += len(new)
+            before, after = (count_message_tokens(m[i], count) for m in (sent, result.messages))
+            totals["tokens_saved"] += max(0, before - after)
+        if totals["tool_results_compressed"]:
             with _STATS_LOCK:
-                for key, value in (
-                    ("tool_results_compressed", 1),
-                    ("original_size", len(original)),
-                    ("compressed_size", len(new)),
-                ):
+                for key, value in totals.items():
                     self.stats[key] = self.stats.get(key, 0) + value
-        if compressed:
-            with _STATS_LOCK:
-                self.stats["tokens_saved"] = self.stats.get("tokens_saved", 0) + saved
-            add_metrics(
-                run_metrics, dict(zip(MANAGER_METRIC_KEYS, (compressed, saved), strict=True))
-            )
+            saved = (totals["tool_results_compressed"], totals["tokens_saved"])
+            add_metrics(run_metrics, dict(zip(MANAGER_METRIC_KEYS, saved, strict=True)))
 
     async def acompress(
         self, messages: list[Message], run_metrics: RunMetrics | None = None

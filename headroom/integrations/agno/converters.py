@@ -6,26 +6,18 @@ formats it for its API inside `invoke`. So the core sees that shape, and only
 the text it rewrote comes back: a changed message is a shallow copy of the
 original with its content replaced, so ids, media, metrics, reasoning,
 provider data and `from_history` survive, and the caller's objects are never
-touched.
-
-Agno turns a tool's return value into text with `str()`, so a tool returning a
-list or dict sends its Python repr (single quotes, `True`, `None`), which no
-JSON reader parses. `to_core` hands the core such a tool output as the JSON it
-stands for, so it gets the same table and record compression as JSON; when the
-core leaves it unchanged the original repr is what gets sent.
+touched. (A tool's list or dict result reaches the core as agno made it, its
+Python repr, which the core reads as the data it stands for.)
 """
 
 from __future__ import annotations
 
-import ast
-import functools
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agno.models.message import Message
 
-__all__ = ["content_field", "from_core", "to_core", "tool_text"]
+__all__ = ["content_field", "from_core", "to_core"]
 
 
 def content_field(message: Message, use_compressed_content: bool) -> str:
@@ -35,48 +27,12 @@ def content_field(message: Message, use_compressed_content: bool) -> str:
     return "content"
 
 
-#: Parsing a repr costs about 1.5 s per MB: larger outputs go to the core as they are.
-_MAX_REPR_CHARS = 2_000_000
-#: Distinct tool outputs whose JSON form is remembered (agno resends each one every turn).
-_REPR_CACHE = 64
-
-
-@functools.lru_cache(maxsize=_REPR_CACHE)
-def _repr_as_json(text: str) -> str | None:
-    """The JSON for a Python list/dict repr; None for JSON, other text or unparsable reprs."""
-    try:
-        json.loads(text)
-        return None
-    except ValueError:
-        pass
-    try:
-        value = ast.literal_eval(text)
-        if not isinstance(value, (list, dict)):
-            return None
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None
-
-
-def tool_text(text: Any) -> Any:
-    """A tool output as the core should read it: a list/dict repr becomes its JSON."""
-    if (
-        isinstance(text, str)
-        and 2 <= len(text) <= _MAX_REPR_CHARS
-        and text[0] in "[{"
-        and text[-1] in "]}"
-    ):
-        return _repr_as_json(text) or text
-    return text
-
-
 def _to_dict(message: Any, use_compressed_content: bool) -> dict[str, Any]:
     if not isinstance(message, Message):
         raise TypeError(f"Got unknown type {message!r}")
-    content = getattr(message, content_field(message, use_compressed_content))
     out: dict[str, Any] = {
         "role": message.role,
-        "content": tool_text(content) if message.role == "tool" else content,
+        "content": getattr(message, content_field(message, use_compressed_content)),
     }
     if message.tool_calls:
         out["tool_calls"] = message.tool_calls

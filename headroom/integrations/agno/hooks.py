@@ -1,16 +1,5 @@
 """Agent pre/post hooks that change the run, not just watch it.
 
-- `headroom_input_hook()`: a pre-hook that compresses large structured content
-  pasted into the user's input (logs, JSON, tables, code) before the agent
-  builds its messages, so neither this request nor any later one that replays
-  the history pays for it in full. The prose of the input is kept verbatim; what
-  a lossy step drops is stored for `headroom_retrieve`.
-- `headroom_output_hook()`: a post-hook that writes the run's Headroom figures
-  (from every route: wrapper, compression manager, input hook) to
-  ``run_output.metadata["headroom"]`` and resolves any compression marker the
-  model copied into its answer, so the user never sees ``[headroom: ...]``
-  plumbing they cannot act on.
-
 Agno gives a pre-hook the run's `RunContext` but not its `RunOutput`, so the
 input hook files its savings under the run id and the output hook of the same
 run adds them to the run's metrics.
@@ -18,16 +7,15 @@ run adds them to the run's metrics.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import re
-import threading
 from typing import Any, Literal
 
 from agno.run.agent import RunInput, RunOutput
 from agno.run.base import RunContext
 
 from headroom.core import CCRStore, CompressConfig, TokenCounter, compress, retrieve
+from headroom.core.counters import Counters
+from headroom.core.markers import replace_markers
 from headroom.exceptions import RetrievalError
 from headroom.integrations.agno.stats import (
     INPUT_METRIC_KEY,
@@ -43,19 +31,18 @@ logger = logging.getLogger("headroom")
 
 MarkerMode = Literal["expand", "strip", "keep"]
 
-_MARKER = re.compile(
-    r'\[headroom: (?:(?!\[headroom: ).)*?full original: headroom_retrieve\(hash="([0-9a-f]{16})"\)\]',
-    re.DOTALL,
-)
-_QUERY_CHARS = 600
+#: The core never compresses the last user turn (it is the question being asked), so
+#: the input goes first and this turn follows it. Its words are no relevance context.
+_NEXT_TURN = {"role": "user", "content": "(the input above)"}
 
 
 class HeadroomInputHook:
-    """Pre-hook: compress structured content pasted into the run's input.
+    """Pre-hook: compress structured content (logs, JSON, tables, code) pasted into the input.
 
-    The input is compressed as the context a question refers to: the question
-    is taken from the input's first and last lines, which is where people write
-    it around a paste. Only string inputs are rewritten.
+    It runs before the agent builds its messages, so neither this request nor any
+    later one that replays the history pays for the paste in full. The prose of
+    the input is kept verbatim; what a lossy step drops is stored for
+    `headroom_retrieve`. Only string inputs are rewritten.
     """
 
     def __init__(
@@ -70,37 +57,29 @@ class HeadroomInputHook:
         self.config = config or CompressConfig()
         self.store = store
         self.token_counter = token_counter
-        self._lock = threading.Lock()
-        self._saved = 0
+        self._totals = Counters("tokens_saved")
 
     @property
     def total_tokens_saved(self) -> int:
         """Input tokens removed from user inputs so far."""
-        with self._lock:
-            return self._saved
+        return self._totals.snapshot()["tokens_saved"]
 
     def compress_text(self, text: str) -> str:
         """`text` with its pasted structured content compressed (unchanged if nothing applies)."""
         return self._compress(text)[0]
 
     def _compress(self, text: str) -> tuple[str, int]:
-        query = (
-            text
-            if len(text) <= 2 * _QUERY_CHARS
-            else text[:_QUERY_CHARS] + "\n" + text[-_QUERY_CHARS:]
-        )
         result = compress(
-            [{"role": "user", "content": text}, {"role": "user", "content": query}],
+            [{"role": "user", "content": text}, _NEXT_TURN],
             model=self.model,
-            config=dataclasses.replace(self.config, recall=False, cache_align=False),
+            config=self.config.replace(recall=False, cache_align=False),
             store=self.store,
             token_counter=self.token_counter,
         )
         new = result.messages[0].get("content")
         if not isinstance(new, str) or len(new) >= len(text):
             return text, 0
-        with self._lock:
-            self._saved += result.tokens_saved
+        self._totals.add({"tokens_saved": result.tokens_saved})
         return new, result.tokens_saved
 
     def __call__(self, run_input: RunInput, run_context: RunContext | None = None) -> None:
@@ -117,12 +96,16 @@ class HeadroomInputHook:
 
 
 class HeadroomOutputHook:
-    """Post-hook: report the run's savings and resolve markers the model echoed.
+    """Post-hook: the run's savings to ``metadata["headroom"]``, echoed markers resolved.
+
+    Figures come from every route (wrapper, compression manager, input hook). A
+    ``[headroom: ...]`` marker the model copied into its answer is plumbing the
+    user cannot act on, so it is resolved.
 
     Args:
-        markers: What to do with a ``[headroom: ...]`` marker found in the answer:
-            ``"expand"`` replaces it with the original it stands for (when that is at
-            most `max_expand_chars`, else it becomes a plain note), ``"strip"``
+        markers: What to do with a marker found in the answer: ``"expand"``
+            replaces it with the original it stands for (when that is at most
+            `max_expand_chars`, else it becomes a plain note), ``"strip"``
             replaces it with a plain note, ``"keep"`` leaves it.
         store: The store the originals were put in (the process default if omitted).
         max_expand_chars: Largest original put back into an answer.
@@ -141,12 +124,16 @@ class HeadroomOutputHook:
         self.store = store
         self.max_expand_chars = max_expand_chars
 
-    def _replace(self, match: re.Match[str]) -> str:
-        key = match.group(1)
+    def _replace(self, key: str) -> str | None:
+        if self.markers == "keep":
+            return None
         if self.markers == "expand":
             try:
                 original = retrieve(key, store=self.store)
             except RetrievalError:
+                original = None
+            except Exception:  # a store that fails must not fail the run
+                logger.warning("headroom: CCR store failed; marker left as a note", exc_info=True)
                 original = None
             if original is not None and len(original) <= self.max_expand_chars:
                 return original
@@ -154,10 +141,7 @@ class HeadroomOutputHook:
 
     def resolve_markers(self, text: str) -> tuple[str, list[str]]:
         """`text` with its markers handled per `markers`, and the hashes they named."""
-        hashes = [m.group(1) for m in _MARKER.finditer(text)]
-        if not hashes or self.markers == "keep":
-            return text, hashes
-        return _MARKER.sub(self._replace, text), hashes
+        return replace_markers(text, self._replace)
 
     def __call__(self, run_output: RunOutput) -> None:
         saved_on_input = input_savings.pop(run_output.run_id)
@@ -179,19 +163,7 @@ class HeadroomOutputHook:
         run_output.metadata = {**(run_output.metadata or {}), "headroom": report}
 
 
-def headroom_input_hook(
-    *,
-    model: str = "gpt-4o",
-    config: CompressConfig | None = None,
-    store: CCRStore | None = None,
-    token_counter: TokenCounter | None = None,
-) -> HeadroomInputHook:
-    """A pre-hook for ``Agent(pre_hooks=[...])`` that compresses pasted structured input."""
-    return HeadroomInputHook(model=model, config=config, store=store, token_counter=token_counter)
-
-
-def headroom_output_hook(
-    *, markers: MarkerMode = "expand", store: CCRStore | None = None, max_expand_chars: int = 20_000
-) -> HeadroomOutputHook:
-    """A post-hook for ``Agent(post_hooks=[...])``: savings to metadata, echoed markers resolved."""
-    return HeadroomOutputHook(markers=markers, store=store, max_expand_chars=max_expand_chars)
+#: ``Agent(pre_hooks=[headroom_input_hook()])``: the factory is the class itself.
+headroom_input_hook = HeadroomInputHook
+#: ``Agent(post_hooks=[headroom_output_hook()])``: the factory is the class itself.
+headroom_output_hook = HeadroomOutputHook

@@ -1,24 +1,19 @@
 """`HeadroomAgnoModel`: any agno `Model`, sending fewer input tokens.
 
-`HeadroomAgnoModel(Claude(...))` returns a `Claude`: an instance of a subclass of
-the provider's own class, made once per class, holding a copy of the provider's
-settings. Being a real subclass, it passes agno's class checks (native reasoning
-models are told apart by class name), and every attribute read and write,
-copy, pickle and `dataclasses` call behaves as on the bare model. It overrides
-only what Headroom changes: the four `invoke*` calls agno's tool loop makes once
-per model turn (compress a copy of the messages, then call the provider's own),
-the `response*` entry points (add `headroom_retrieve` to the tools), the tool
-call limit (retrievals are free) and token counting (offline). Headroom's own
-settings are fields prefixed ``headroom_`` so they never shadow a provider
-field such as OpenAI's `store`.
+A real subclass of the provider's class (see `wrapping`) that overrides only
+what Headroom changes: the four `invoke*` calls agno's loop makes once per
+model turn (convert in, compress, convert out, then the provider's own call),
+the retrieve tool's entry points (`ccr.RetrieveInLoop`) and token counting.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from agno.models.base import Model
 from agno.models.message import Message
@@ -35,30 +30,31 @@ from headroom.core import (
     compress,
     counter_for_model,
 )
-from headroom.core.tokens import count_message_tokens
-from headroom.core.window import context_window
-from headroom.integrations.agno import ccr
+from headroom.core.budget import warn_if_over_budget
+from headroom.core.counters import Counters
+from headroom.core.options import DEFAULT_MAX_RETRIEVE_ROUNDS, RetrieveTool
+from headroom.integrations.agno.ccr import RetrieveInLoop, offer_retrieve, retrieve_rounds
 from headroom.integrations.agno.converters import from_core, to_core
-from headroom.integrations.agno.stats import RUN_METRIC_KEYS, RunTotals, media_count, schema_text
-from headroom.integrations.agno.wrapping import FIELDS, SHARED, Wrapping, rebuild
+from headroom.integrations.agno.stats import count_request, extra_tokens, message_tokens, new_totals
+from headroom.integrations.agno.wrapping import Wrapping, rebuild
 
-__all__ = ["RUN_METRIC_KEYS", "HeadroomAgnoModel", "RetrieveToolMode"]
+__all__ = ["HeadroomAgnoModel"]
 
 logger = logging.getLogger("headroom")
 
-RetrieveToolMode = Literal["auto", "always", "never"]
-
-#: Media attached to a message is sent as-is; counted at a flat typical cost.
-_MEDIA_TOKENS = 765
-
-# For type checkers the wrapper is a Model; at run time the provider class supplies that.
-if TYPE_CHECKING:
-    _Base = Model
-else:
-    _Base = object
+#: Shared, not copied, by `copy.deepcopy` (agno deep-copies models for background work).
+_SHARED = ("headroom_config", "headroom_hooks", "headroom_store", "headroom_token_counter",
+           "headroom_totals", "headroom_last_result")  # fmt: skip
 
 
-class HeadroomAgnoModel(_Base, metaclass=Wrapping):
+@functools.lru_cache(maxsize=64)
+def _without_tool_call(config: CompressConfig) -> CompressConfig:
+    """`config` with markers that name no call (memoized: validation costs ~50 µs)."""
+    return config.replace(markers_name_tool=False)
+
+
+@dataclasses.dataclass(init=False, eq=False, repr=False)  # fields for the per-provider classes
+class HeadroomAgnoModel(RetrieveInLoop, metaclass=Wrapping):
     """Wrap an agno `Model` so every request it sends is compressed by Headroom.
 
     Use it wherever the wrapped model would go::
@@ -82,21 +78,26 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
         token_counter: Count tokens with this instead of the model's offline tokenizer.
         model_limit: Context window to fit into; the model's known window when omitted.
         retrieve_tool: Offer the model the `headroom_retrieve` tool: ``"auto"`` only
-            on requests that carry a lossy marker, ``"always"``, or ``"never"``.
+            on requests that carry a lossy marker, ``"always"``, or ``"never"``
+            (markers then name no call); True/False read as always/never.
+        max_retrieve_rounds: Model turns per run that may call `headroom_retrieve`;
+            then the tool is withdrawn so the model answers (``0``: never offered).
 
     Raises:
         TypeError: `model` is not an agno `Model` (or is already a `HeadroomAgnoModel`).
+        ConfigurationError: `retrieve_tool` is none of those.
     """
 
-    headroom_config: CompressConfig
-    headroom_hooks: CompressionHooks | None
-    headroom_store: CCRStore | None
-    headroom_token_counter: TokenCounter | None
-    headroom_model_limit: int | None
-    headroom_retrieve_tool: RetrieveToolMode
-    headroom_totals: RunTotals
-    headroom_last_result: CompressionResult | None
-    _headroom_provider: type[Model]
+    headroom_config: CompressConfig = dataclasses.field(default_factory=CompressConfig)
+    headroom_hooks: CompressionHooks | None = None
+    headroom_store: CCRStore | None = None
+    headroom_token_counter: TokenCounter | None = None
+    headroom_model_limit: int | None = None
+    headroom_retrieve_tool: RetrieveTool = "auto"
+    headroom_max_retrieve_rounds: int = DEFAULT_MAX_RETRIEVE_ROUNDS
+    headroom_totals: Counters = dataclasses.field(default_factory=new_totals, repr=False)
+    headroom_last_result: CompressionResult | None = dataclasses.field(default=None, init=False)
+    _headroom_provider: ClassVar[type[Model]]
     _headroom_root = True  # calling this class wraps (see `Wrapping`); its subclasses construct
 
     if TYPE_CHECKING:
@@ -110,7 +111,8 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
             store: CCRStore | None = None,
             token_counter: TokenCounter | None = None,
             model_limit: int | None = None,
-            retrieve_tool: RetrieveToolMode = "auto",
+            retrieve_tool: RetrieveTool | bool | None = "auto",
+            max_retrieve_rounds: int = DEFAULT_MAX_RETRIEVE_ROUNDS,
         ) -> None: ...
 
     # -- what the caller reads ------------------------------------------------------
@@ -119,6 +121,11 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
     def total_tokens_saved(self) -> int:
         """Input tokens saved over every request so far (this model and its copies)."""
         return self.headroom_totals.snapshot()["tokens_saved"]
+
+    @property
+    def total_calls(self) -> int:
+        """Requests compressed so far (this model and its copies)."""
+        return self.headroom_totals.snapshot()["requests"]
 
     @property
     def stats(self) -> dict[str, int]:
@@ -137,8 +144,9 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
     def unwrap(self) -> Model:
         """A bare provider model with this model's current settings (no Headroom)."""
         bare = self._headroom_provider.__new__(self._headroom_provider)
-        names = {name for name, _, _ in FIELDS} | {"_headroom_retrieve_fn"}
-        bare.__dict__.update({k: v for k, v in self.__dict__.items() if k not in names})
+        bare.__dict__.update(
+            {k: v for k, v in self.__dict__.items() if not k.startswith(("headroom_", "_headroom"))}
+        )
         return bare
 
     # -- copies ---------------------------------------------------------------------
@@ -150,7 +158,7 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> HeadroomAgnoModel:
         """The provider's own deep copy; settings, store, hooks and totals stay shared."""
-        for name in SHARED:
+        for name in _SHARED:
             value = self.__dict__.get(name)
             memo[id(value)] = value
         copied: HeadroomAgnoModel = super().__deepcopy__(memo)  # type: ignore[no-untyped-call]
@@ -163,6 +171,8 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
     ) -> tuple[list[Message], CompressionResult | None]:
         """The messages to send; the originals (and None) if anything goes wrong."""
         config = self.headroom_config
+        if not self._headroom_offers and config.markers_name_tool:
+            config = _without_tool_call(config)
         try:
             sent = to_core(messages, use_compressed_content=use_compressed_content)
             result = compress(
@@ -182,40 +192,34 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
                 raise
             logger.warning("headroom: agno request sent uncompressed after an error", exc_info=True)
             return list(messages), None
-        limit = self.headroom_model_limit or context_window(self.id)
-        if limit is not None and result.tokens_after > limit - config.output_reserve:
-            logger.warning(
-                "headroom: request to %s is %d tokens after compression, over its budget of %d "
-                "(model_limit %d minus output_reserve %d); the provider may reject it",
-                self.id, result.tokens_after, limit - config.output_reserve, limit,
-                config.output_reserve,
-            )  # fmt: skip
+        warn_if_over_budget(result, self.id, self.headroom_model_limit, config)
         return out, result
 
     def _headroom_prepare(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """`invoke*` arguments with the messages compressed (and the tool offered or not)."""
         positional = "messages" not in kwargs
         messages = args[0] if positional else kwargs["messages"]
         sent, result = self._headroom_compress(
             messages, bool(kwargs.get("compress_tool_results", False))
         )
         if result is not None:
-            self.headroom_totals.add(result, kwargs.get("run_response"))
+            count_request(self.headroom_totals, result, kwargs.get("run_response"))
             self.headroom_last_result = result
         if positional:
             args = (sent, *args[1:])
         else:
             kwargs = {**kwargs, "messages": sent}
-        if "tools" in kwargs and self.headroom_retrieve_tool == "auto":
-            kwargs["tools"] = ccr.offer_retrieve(kwargs["tools"], sent, result)
+        if "tools" in kwargs:
+            kwargs["tools"] = offer_retrieve(
+                kwargs["tools"],
+                sent,
+                result,
+                auto=self.headroom_retrieve_tool == "auto",
+                exhausted=retrieve_rounds(messages) >= self.headroom_max_retrieve_rounds,
+            )
         return args, kwargs
-
-    async def _headroom_aprepare(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        # Compression is CPU work of milliseconds on large outputs: keep it off the loop.
-        return await asyncio.to_thread(self._headroom_prepare, args, kwargs)
 
     def compress_messages(
         self, messages: Sequence[Message], *, use_compressed_content: bool = False
@@ -224,7 +228,8 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
         return self._headroom_compress(messages, use_compressed_content)[0]
 
     # -- the four calls agno's loop makes once per model turn ---------------------------
-    # `super()` is the provider's own implementation (abstract only on `Model`).
+    # `super()` is the provider's own implementation (abstract only on `Model`). The async
+    # ones compress in a worker thread: milliseconds of CPU on a large output.
 
     def invoke(self, *args: Any, **kwargs: Any) -> ModelResponse:
         args, kwargs = self._headroom_prepare(args, kwargs)
@@ -232,7 +237,7 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
         return response
 
     async def ainvoke(self, *args: Any, **kwargs: Any) -> ModelResponse:
-        args, kwargs = await self._headroom_aprepare(args, kwargs)
+        args, kwargs = await asyncio.to_thread(self._headroom_prepare, args, kwargs)
         response: ModelResponse = await super().ainvoke(*args, **kwargs)  # type: ignore[safe-super]
         return response
 
@@ -241,61 +246,9 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
         yield from super().invoke_stream(*args, **kwargs)  # type: ignore[safe-super]
 
     async def ainvoke_stream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ModelResponse]:  # type: ignore[override]
-        args, kwargs = await self._headroom_aprepare(args, kwargs)
+        args, kwargs = await asyncio.to_thread(self._headroom_prepare, args, kwargs)
         async for delta in super().ainvoke_stream(*args, **kwargs):  # type: ignore[safe-super]
             yield delta
-
-    # -- the loop itself, with `headroom_retrieve` among the tools -----------------------
-
-    def _headroom_with_retrieve(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        config = self.headroom_config
-        if self.headroom_retrieve_tool == "never" or not (config.ccr and config.lossy):
-            return args, kwargs
-        cached = self.__dict__.get("_headroom_retrieve_fn")
-        if cached is None or cached[0] is not self.headroom_store:
-            cached = (self.headroom_store, ccr.retrieve_function(self.headroom_store))
-            self.__dict__["_headroom_retrieve_fn"] = cached
-        return ccr.with_tool(args, kwargs, cached[1])
-
-    def response(self, *args: Any, **kwargs: Any) -> ModelResponse:
-        args, kwargs = self._headroom_with_retrieve(args, kwargs)
-        response: ModelResponse = super().response(*args, **kwargs)
-        return response
-
-    async def aresponse(self, *args: Any, **kwargs: Any) -> ModelResponse:
-        args, kwargs = self._headroom_with_retrieve(args, kwargs)
-        response: ModelResponse = await super().aresponse(*args, **kwargs)
-        return response
-
-    def response_stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        args, kwargs = self._headroom_with_retrieve(args, kwargs)
-        stream: Iterator[Any] = super().response_stream(*args, **kwargs)
-        return stream
-
-    def aresponse_stream(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        args, kwargs = self._headroom_with_retrieve(args, kwargs)
-        stream: AsyncIterator[Any] = super().aresponse_stream(*args, **kwargs)
-        return stream
-
-    # -- `tool_call_limit` counts the user's tools, not retrievals ------------------------
-
-    def run_function_calls(self, function_calls: list[Any], *args: Any, **kwargs: Any) -> Any:
-        for batch, rest, kw in ccr.limit_batches(function_calls, args, kwargs):
-            yield from super().run_function_calls(batch, *rest, **kw)
-
-    async def arun_function_calls(  # type: ignore[override]
-        self, function_calls: list[Any], *args: Any, **kwargs: Any
-    ) -> Any:
-        for batch, rest, kw in ccr.limit_batches(function_calls, args, kwargs):
-            async for event in super().arun_function_calls(batch, *rest, **kw):
-                yield event
-
-    @staticmethod
-    def _limit_charge_for(function_call_results: list[Message], result_store: Any) -> int:
-        charged: int = Model._limit_charge_for(function_call_results, result_store)
-        return charged - sum(1 for m in function_call_results if ccr.is_retrieve(m.tool_name))
 
     # -- token counting: offline, on what would actually be sent -------------------------
 
@@ -313,14 +266,8 @@ class HeadroomAgnoModel(_Base, metaclass=Wrapping):
         """
         count = self.headroom_token_counter or counter_for_model(self.id)
         sent, result = self._headroom_compress(messages, use_compressed_content=True)
-        if result is not None:
-            total = result.tokens_after
-        else:
-            total = sum(
-                count_message_tokens(m, count) for m in to_core(sent, use_compressed_content=True)
-            )
-        total += _MEDIA_TOKENS * sum(media_count(m) for m in sent)
-        return total + count(ccr.tools_text(tools)) + count(schema_text(output_schema))
+        total = result.tokens_after if result is not None else message_tokens(sent, count)
+        return total + extra_tokens(sent, tools, output_schema, count)
 
     async def acount_tokens(
         self,

@@ -1,14 +1,10 @@
-"""Savings figures for agno runs: running totals and the keys each route adds to a run.
+"""Figures for agno runs: the keys each route adds to a run, totals, offline token counts.
 
 Agno sums `RunOutput.metrics.additional_metrics` into the session's metrics, so
-each Headroom route writes its own keys there and none overwrites another's:
-
-- the model wrapper: ``headroom_requests``, ``headroom_tokens_before``,
-  ``headroom_tokens_after``, ``headroom_tokens_saved`` (every request of the run);
-- `HeadroomCompressionManager`: ``headroom_tool_results_compressed`` and
-  ``headroom_tool_results_tokens_saved`` (each tool result once, when it arrives);
-- `headroom_input_hook`: ``headroom_input_tokens_saved`` (the run's input, once),
-  added by the output hook, which reads it from `input_savings`.
+each Headroom route writes keys of its own there and none overwrites another's.
+Agno calls `count_tokens` from its compression and compaction checks; Headroom
+counts offline, adding what the core's message counts do not see (media, tool
+definitions, the output schema).
 """
 
 from __future__ import annotations
@@ -16,22 +12,28 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from agno.models.message import Message
+from agno.tools.function import Function
 from pydantic import BaseModel
 
-from headroom.core import CompressionResult
+from headroom.core import CompressionResult, TokenCounter
+from headroom.core.counters import Counters
+from headroom.core.tokens import count_message_tokens
+from headroom.integrations.agno.converters import to_core
 
 __all__ = [
     "INPUT_METRIC_KEY",
     "MANAGER_METRIC_KEYS",
     "RUN_METRIC_KEYS",
-    "RunTotals",
     "add_metrics",
+    "count_request",
+    "extra_tokens",
     "input_savings",
-    "media_count",
-    "schema_text",
+    "message_tokens",
+    "new_totals",
 ]
 
 #: Keys the model wrapper adds to `RunOutput.metrics.additional_metrics`.
@@ -41,11 +43,16 @@ RUN_METRIC_KEYS = (
     "headroom_tokens_after",
     "headroom_tokens_saved",
 )
+#: The same figures in the wrapper's running totals (`model.stats`).
+_TOTAL_KEYS = tuple(key.removeprefix("headroom_") for key in RUN_METRIC_KEYS)
 #: Keys `HeadroomCompressionManager` adds (tool results compressed, tokens saved on them).
 MANAGER_METRIC_KEYS = ("headroom_tool_results_compressed", "headroom_tool_results_tokens_saved")
-#: Key for what `headroom_input_hook` saved on the run's input.
+#: Key for what `headroom_input_hook` saved on the run's input (the output hook adds it,
+#: taking it from `input_savings`: agno gives a pre-hook no `RunOutput`).
 INPUT_METRIC_KEY = "headroom_input_tokens_saved"
 
+#: Media attached to a message is sent as-is; counted at a flat typical cost.
+_MEDIA_TOKENS = 765
 #: Runs whose input savings wait for an output hook; older ones are dropped past this.
 _PENDING_RUNS = 1024
 
@@ -61,39 +68,18 @@ def add_metrics(run_metrics: Any, values: dict[str, int]) -> None:
         extra[key] = int(extra.get(key, 0)) + value
 
 
-class RunTotals:
-    """Running totals shared by a wrapper and its copies; safe across threads and tasks."""
+def new_totals() -> Counters:
+    """The wrapper's running totals: `model.stats` reads them."""
+    return Counters(*_TOTAL_KEYS)
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts = dict.fromkeys(
-            ("requests", "tokens_before", "tokens_after", "tokens_saved"), 0
-        )
 
-    def add(self, result: CompressionResult, run_response: Any = None) -> None:
-        """Count one request, in the totals and in the run's metrics."""
-        values = (1, result.tokens_before, result.tokens_after, result.tokens_saved)
-        with self._lock:
-            for key, value in zip(self._counts, values, strict=True):
-                self._counts[key] += value
-        add_metrics(
-            getattr(run_response, "metrics", None), dict(zip(RUN_METRIC_KEYS, values, strict=True))
-        )
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._counts)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._counts = dict.fromkeys(self._counts, 0)
-
-    def __getstate__(self) -> dict[str, int]:
-        return self.snapshot()
-
-    def __setstate__(self, state: dict[str, int]) -> None:
-        self._lock = threading.Lock()
-        self._counts = dict(state)
+def count_request(totals: Counters, result: CompressionResult, run_response: Any) -> None:
+    """Count one request in the wrapper's totals and in its run's metrics."""
+    values = (1, result.tokens_before, result.tokens_after, result.tokens_saved)
+    totals.add(dict(zip(_TOTAL_KEYS, values, strict=True)))
+    add_metrics(
+        getattr(run_response, "metrics", None), dict(zip(RUN_METRIC_KEYS, values, strict=True))
+    )
 
 
 class _InputSavings:
@@ -117,8 +103,14 @@ class _InputSavings:
 input_savings = _InputSavings()
 
 
-def schema_text(schema: Any) -> str:
-    """An output schema as the text a provider sends (for counting)."""
+def message_tokens(messages: Sequence[Message], count: TokenCounter) -> int:
+    """Tokens of `messages` as agno would send them (`compressed_content` where set)."""
+    return sum(
+        count_message_tokens(m, count) for m in to_core(messages, use_compressed_content=True)
+    )
+
+
+def _schema_text(schema: Any) -> str:
     if schema is None:
         return ""
     if isinstance(schema, type) and issubclass(schema, BaseModel):
@@ -129,8 +121,21 @@ def schema_text(schema: Any) -> str:
         return str(schema)
 
 
-def media_count(message: Message) -> int:
-    """Images, audio, videos and files attached to a message."""
+def _tools_text(tools: Sequence[Any] | None) -> str:
+    if not tools:
+        return ""
+    return json.dumps([t.to_dict() if isinstance(t, Function) else t for t in tools], default=str)
+
+
+def _media_count(message: Message) -> int:
     return sum(
         len(items or ()) for items in (message.images, message.audio, message.videos, message.files)
     )
+
+
+def extra_tokens(
+    messages: Sequence[Message], tools: Sequence[Any] | None, schema: Any, count: TokenCounter
+) -> int:
+    """Tokens of the media attached to `messages`, of `tools` and of the output `schema`."""
+    media = _MEDIA_TOKENS * sum(_media_count(m) for m in messages)
+    return media + count(_tools_text(tools)) + count(_schema_text(schema))

@@ -1,12 +1,12 @@
 """How `HeadroomAgnoModel(model)` becomes an instance of the model's own class.
 
 For each provider class (`OpenAIChat`, `Claude`, ...) one subclass is made, the
-first time it is wrapped: bases ``(HeadroomAgnoModel, provider)``, the provider's
-name (agno recognises native reasoning models by class name), and Headroom's
-settings added as dataclass fields prefixed ``headroom_``, so `dataclasses`
-calls and copies carry them and they never shadow a provider field such as
-OpenAI's `store`. Wrapping copies the provider's attributes into an instance of
-that subclass; pickling rebuilds the subclass from the provider class.
+first time it is wrapped: bases ``(HeadroomAgnoModel, provider)``, the
+provider's name (agno recognises native reasoning models by class name), and
+made a dataclass, so `dataclasses` calls and copies carry the provider's fields
+and Headroom's ``headroom_`` ones. Wrapping copies the provider's attributes
+into an instance of that subclass; pickling rebuilds the subclass from the
+provider class.
 """
 
 from __future__ import annotations
@@ -19,25 +19,11 @@ from typing import Any
 from agno.models.base import Model
 
 from headroom.core import CCRStore, CompressConfig, CompressionHooks, TokenCounter
-from headroom.integrations.agno.stats import RunTotals
+from headroom.core.options import DEFAULT_MAX_RETRIEVE_ROUNDS, retrieve_tool_mode
+from headroom.exceptions import ConfigurationError
+from headroom.integrations.agno.stats import new_totals
 
-__all__ = ["FIELDS", "SHARED", "Wrapping", "rebuild", "subclass_for", "wrap"]
-
-#: Headroom's fields on every wrapper class: (name, annotation, default or dataclass field).
-FIELDS: tuple[tuple[str, str, Any], ...] = (
-    ("headroom_config", "CompressConfig", dataclasses.field(default_factory=CompressConfig)),
-    ("headroom_hooks", "CompressionHooks | None", None),
-    ("headroom_store", "CCRStore | None", None),
-    ("headroom_token_counter", "TokenCounter | None", None),
-    ("headroom_model_limit", "int | None", None),
-    ("headroom_retrieve_tool", "str", "auto"),
-    ("headroom_totals", "RunTotals", dataclasses.field(default_factory=RunTotals, repr=False)),
-    ("headroom_last_result", "CompressionResult | None", dataclasses.field(default=None, init=False)),
-)  # fmt: skip
-
-#: Shared, not copied, by `copy.deepcopy` (agno deep-copies models for background work).
-SHARED = ("headroom_config", "headroom_hooks", "headroom_store", "headroom_token_counter",
-          "headroom_totals", "headroom_last_result")  # fmt: skip
+__all__ = ["Wrapping", "rebuild", "subclass_for", "wrap"]
 
 
 class Wrapping(ABCMeta):
@@ -65,21 +51,19 @@ def subclass_for(root: type, provider: type[Model]) -> type[Any]:
 
 def _make_subclass(root: type, provider: type[Model]) -> type[Any]:
     namespace: dict[str, Any] = {
-        "__annotations__": {name: annotation for name, annotation, _ in FIELDS},
         "__module__": root.__module__,
         "__qualname__": f"{root.__qualname__}[{provider.__qualname__}]",
         "__doc__": f"{provider.__name__}, compressed by Headroom (see `{root.__name__}`).",
         "_headroom_provider": provider,
-        **{name: default for name, _, default in FIELDS},
     }
     cls: type[Any] = Wrapping(provider.__name__, (root, provider), namespace)
+    # The provider's fields first, then the `headroom_` fields declared on `root`.
     return dataclasses.dataclass(eq=False, repr=False)(cls)
 
 
 def rebuild(root: type, provider: type[Model], state: dict[str, Any]) -> Any:
     """A wrapper of class `provider` with `state` as its attributes (also the unpickler)."""
-    cls = subclass_for(root, provider)
-    wrapper = object.__new__(cls)
+    wrapper = object.__new__(subclass_for(root, provider))
     wrapper.__dict__.update(state)
     return wrapper
 
@@ -93,7 +77,8 @@ def wrap(
     store: CCRStore | None = None,
     token_counter: TokenCounter | None = None,
     model_limit: int | None = None,
-    retrieve_tool: str = "auto",
+    retrieve_tool: Any = "auto",
+    max_retrieve_rounds: int = DEFAULT_MAX_RETRIEVE_ROUNDS,
 ) -> Any:
     """`model`'s attributes in an instance of its wrapper class, with Headroom's settings."""
     if isinstance(model, root):
@@ -102,19 +87,19 @@ def wrap(
         raise TypeError(
             f"HeadroomAgnoModel wraps an agno Model (e.g. OpenAIChat, Claude, LiteLLM); got {model!r}"
         )
-    if retrieve_tool not in ("auto", "always", "never"):
-        raise ValueError(
-            f"retrieve_tool must be 'auto', 'always' or 'never', not {retrieve_tool!r}"
+    if not isinstance(max_retrieve_rounds, int) or max_retrieve_rounds < 0:
+        raise ConfigurationError(
+            f"max_retrieve_rounds must be an int >= 0, not {max_retrieve_rounds!r}"
         )
-    wrapper = rebuild(root, type(model), dict(model.__dict__))
-    wrapper.__dict__.update(
-        headroom_config=config or CompressConfig(),
-        headroom_hooks=hooks,
-        headroom_store=store,
-        headroom_token_counter=token_counter,
-        headroom_model_limit=model_limit,
-        headroom_retrieve_tool=retrieve_tool,
-        headroom_totals=RunTotals(),
-        headroom_last_result=None,
-    )
-    return wrapper
+    settings = {
+        "headroom_config": config or CompressConfig(),
+        "headroom_hooks": hooks,
+        "headroom_store": store,
+        "headroom_token_counter": token_counter,
+        "headroom_model_limit": model_limit,
+        "headroom_retrieve_tool": retrieve_tool_mode(retrieve_tool),
+        "headroom_max_retrieve_rounds": max_retrieve_rounds,
+        "headroom_totals": new_totals(),
+        "headroom_last_result": None,
+    }
+    return rebuild(root, type(model), {**model.__dict__, **settings})

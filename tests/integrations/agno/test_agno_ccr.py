@@ -11,6 +11,7 @@ from agno.models.message import Message
 from agno_kit import ScriptedModel, make_tool, tool_call, tool_output
 
 from headroom.core import InMemoryStore
+from headroom.exceptions import ConfigurationError
 from headroom.integrations.agno import HeadroomAgnoModel, retrieve_function
 
 MARKER = re.compile(r'headroom_retrieve\(hash="([0-9a-f]{16})"\)')
@@ -79,6 +80,10 @@ def test_retrieve_tool_modes(
     agent.run(logs_case["question"])
     assert ("headroom_retrieve" in _tool_names(fake.calls[0])) is offered_first_turn
     assert ("headroom_retrieve" in _tool_names(fake.calls[1])) is offered_after_stub
+    # Markers name the call only when the model has the tool; the output is cut either way.
+    sent = next(m.content for m in fake.calls[1]["messages"] if m.role == "tool")
+    assert "[headroom: " in sent
+    assert ("headroom_retrieve(hash=" in sent) is offered_after_stub
 
 
 def test_unknown_hash_is_answered_as_text(store: InMemoryStore) -> None:
@@ -176,3 +181,48 @@ async def test_limit_still_applies_to_the_users_tools(
     assert "Tool call limit reached" in _answer_to(sent, "call_2")
     # Results follow the order of the calls.
     assert [m.tool_call_id for m in sent if m.role == "tool"][-2:] == ["call_2", "call_r"]
+
+
+@pytest.mark.parametrize("rounds", [1, 3])
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_tool_is_withdrawn_after_the_round_limit(
+    rounds: int, stream: bool, logs_case: dict[str, Any], store: InMemoryStore
+) -> None:
+    """Retrievals are outside tool_call_limit, so the round limit is what makes the model answer."""
+    fake = ScriptedModel()
+
+    def retrieve_while_offered(messages: list[Message]) -> dict[str, Any]:
+        if "headroom_retrieve" in _tool_names(fake.calls[-1]):
+            return _retrieve_from_marker(messages)
+        return {"content": "answer"}
+
+    read = {"tool_calls": [tool_call("read_logs", {"target": "auth.log"})]}
+    fake.script = [read, *[retrieve_while_offered] * 6]
+    model = HeadroomAgnoModel(fake, store=store, max_retrieve_rounds=rounds)
+    agent = Agent(
+        model=model, tools=[make_tool("read_logs", tool_output(logs_case))], tool_call_limit=1
+    )
+
+    if stream:
+        list(agent.run(logs_case["question"], stream=True))
+    else:
+        agent.run(logs_case["question"])
+
+    offered = ["headroom_retrieve" in _tool_names(call) for call in fake.calls]
+    # nothing to retrieve on the first turn; offered for `rounds` turns, then withdrawn
+    assert offered == [False] + [True] * rounds + [False]
+    assert fake.calls[-1]["messages"][-1].tool_name == "headroom_retrieve"
+
+
+def test_zero_rounds_never_offers_the_tool(logs_case: dict[str, Any], store: InMemoryStore) -> None:
+    fake = ScriptedModel(script=[{"tool_calls": [tool_call("read_logs", {"target": "a"})]}])
+    model = HeadroomAgnoModel(fake, store=store, max_retrieve_rounds=0)
+    Agent(model=model, tools=[make_tool("read_logs", tool_output(logs_case))]).run("q")
+    assert not any("headroom_retrieve" in _tool_names(call) for call in fake.calls)
+    sent = next(m.content for m in fake.calls[1]["messages"] if m.role == "tool")
+    assert "[headroom: " in sent and "headroom_retrieve(hash=" not in sent
+
+
+def test_bad_round_limit_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="max_retrieve_rounds"):
+        HeadroomAgnoModel(ScriptedModel(), max_retrieve_rounds=-1)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from agno.media import Audio, File, Image, Video
 from agno.models.message import Message
 from agno_kit import order_records
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from headroom.integrations.agno import from_core, to_core
@@ -132,6 +130,7 @@ def _messages(draw: st.DrawFn) -> list[Message]:
     return out
 
 
+@settings(deadline=None)  # a pause on a loaded machine is no failure: speed is benchmarked
 @given(_messages(), st.data())
 def test_round_trip_changes_only_what_the_core_changed(
     messages: list[Message], data: st.DataObject
@@ -157,30 +156,20 @@ def test_round_trip_changes_only_what_the_core_changed(
 # -- tool outputs agno turned into text with str(): Python reprs of lists and dicts -----------
 
 
-def test_python_reprs_reach_the_core_as_json() -> None:
-    rows = order_records(1, 5, 2)
-    as_repr = str(rows)
-    assert "'" in as_repr and "None" in as_repr  # what agno sends for a list return value
-    tool = Message(role="tool", tool_call_id="c1", content=as_repr)
-    sent = to_core([tool])[0]["content"]
-    assert json.loads(sent) == json.loads(json.dumps(rows))
-    # Unchanged by the core: the original repr is what goes out.
-    assert from_core([tool], to_core([tool]), to_core([tool]))[0] is tool
-
-
 @pytest.mark.parametrize(
     "text",
     [
+        str(order_records(1, 5, 2)),  # what agno sends for a list return value
         '{"already": "json"}',
-        "[1, 2, 3]",
-        "{'when': datetime.datetime(2024, 1, 1)}",  # not a literal: left as text
-        "[not, a, list",
-        "{'a': float('nan')}",
+        "{'when': datetime.datetime(2024, 1, 1)}",
         "['unbalanced'",
     ],
 )
-def test_other_tool_texts_are_left_alone(text: str) -> None:
-    assert to_core([Message(role="tool", tool_call_id="c", content=text)])[0]["content"] == text
+def test_tool_texts_reach_the_core_as_agno_made_them(text: str) -> None:
+    """The core reads a repr as the data it stands for; the converter does not rewrite it."""
+    tool = Message(role="tool", tool_call_id="c", content=text)
+    assert to_core([tool])[0]["content"] == text
+    assert from_core([tool], to_core([tool]), to_core([tool]))[0] is tool
 
 
 def test_repr_of_user_text_is_not_touched() -> None:

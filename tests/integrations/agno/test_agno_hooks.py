@@ -103,6 +103,16 @@ def test_output_hook_does_not_expand_huge_originals(
     assert "[headroom: " not in content and tool_output(logs_case) not in content
 
 
+def test_output_hook_survives_a_failing_store(logs_case: dict[str, Any]) -> None:
+    class FailingReads(InMemoryStore):
+        def get(self, key: str) -> str | None:
+            raise ConnectionError("store down")
+
+    agent, _ = _echoing_agent(logs_case, FailingReads(), max_expand_chars=10**7)
+    content = str(agent.run(logs_case["question"]).content)
+    assert "[headroom: " not in content and "omitted; the original is kept under" in content
+
+
 def test_output_hook_keeps_the_agents_metadata(store: InMemoryStore) -> None:
     shared = {"team": "ops"}
     agent = Agent(

@@ -24,6 +24,7 @@ from agno_kit import (
 from pydantic import BaseModel
 
 from headroom.core import CompressConfig, InMemoryStore
+from headroom.exceptions import ConfigurationError
 from headroom.integrations.agno import HeadroomAgnoModel
 from headroom.integrations.agno import model as model_module
 
@@ -341,9 +342,12 @@ def test_wrapping_twice_is_refused() -> None:
         HeadroomAgnoModel(HeadroomAgnoModel(ScriptedModel()))
 
 
-def test_bad_retrieve_mode_is_refused() -> None:
-    with pytest.raises(ValueError, match="retrieve_tool"):
+def test_retrieve_mode_uses_the_shared_option() -> None:
+    with pytest.raises(ConfigurationError, match="retrieve_tool"):
         HeadroomAgnoModel(ScriptedModel(), retrieve_tool="sometimes")  # type: ignore[arg-type]
+    # the shared reading of the old booleans (headroom.core.options.retrieve_tool_mode)
+    assert HeadroomAgnoModel(ScriptedModel(), retrieve_tool=False).headroom_retrieve_tool == "never"
+    assert HeadroomAgnoModel(ScriptedModel(), retrieve_tool=True).headroom_retrieve_tool == "always"
 
 
 def test_is_the_provider_with_its_settings() -> None:

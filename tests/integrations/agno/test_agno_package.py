@@ -24,6 +24,16 @@ def test_public_surface() -> None:
         assert getattr(agno_integration, name) is not None
 
 
+def test_every_module_declares_all_and_exports_what_it_names() -> None:
+    import pkgutil
+
+    for info in pkgutil.iter_modules(agno_integration.__path__):
+        module = importlib.import_module(f"{agno_integration.__name__}.{info.name}")
+        assert isinstance(module.__all__, list), module.__name__
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name}"
+
+
 def test_missing_agno_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(sys.modules):
         if (

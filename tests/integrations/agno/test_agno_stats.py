@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from typing import Any
 
 from agno.agent import Agent
@@ -16,7 +15,7 @@ from headroom.integrations.agno import (
     headroom_input_hook,
     headroom_output_hook,
 )
-from headroom.integrations.agno.stats import RunTotals, input_savings
+from headroom.integrations.agno.stats import input_savings
 
 
 def _pasted(case: dict[str, Any]) -> str:
@@ -106,15 +105,6 @@ def test_session_metrics_sum_each_key(logs_case: dict[str, Any], store: InMemory
         assert summed[key] == sum(extra.get(key, 0) for extra in per_run), key
     assert summed["headroom_tokens_saved"] == model.total_tokens_saved
     assert summed["headroom_tool_results_tokens_saved"] == manager.total_tokens_saved > 10_000
-
-
-def test_totals_pickle_without_their_lock() -> None:
-    totals = RunTotals()
-    totals._counts["tokens_saved"] = 7
-    loaded = pickle.loads(pickle.dumps(totals))
-    assert loaded.snapshot()["tokens_saved"] == 7
-    loaded.reset()
-    assert loaded.snapshot()["tokens_saved"] == 0 and totals.snapshot()["tokens_saved"] == 7
 
 
 def test_team_session_sums_leader_and_member(
