@@ -42,11 +42,13 @@ class _SdkAdapter(RetrieveAdapter):
     """A wire format's core adapter over SDK response objects (read as their JSON).
 
     The pipeline has already decided to offer the tool and added it, so the
-    request may be offered as it is; the final SDK object goes back unchanged.
+    request may be offered as it is; the final SDK object goes back unchanged,
+    except for retrieve calls made after the tool was withdrawn (`drop`).
     """
 
-    def __init__(self, inner: RetrieveAdapter) -> None:
+    def __init__(self, inner: RetrieveAdapter, drop: Callable[[Any], Any] | None = None) -> None:
         self.inner = inner
+        self.drop = drop
 
     def can_offer(self, body: Any) -> bool:
         return True
@@ -63,6 +65,9 @@ class _SdkAdapter(RetrieveAdapter):
     def follow_up(self, body: Any, response: Any, answers: list[tuple[RetrieveCall, str]]) -> Any:
         return self.inner.follow_up(body, _as_json(response), answers)
 
+    def drop_calls(self, response: Any, calls: list[RetrieveCall]) -> Any:
+        return self.drop(response) if self.drop is not None else response
+
 
 class RetrieveLoop:
     """Answers the retrieve calls of one request.
@@ -72,6 +77,8 @@ class RetrieveLoop:
         store: Where the originals are (the process default if None).
         enabled: Whether the tool was offered; if not, responses pass as they are.
         max_rounds: Follow-up requests allowed.
+        drop: Removes retrieve calls from an SDK response (made after the
+            tool was withdrawn), so the caller never sees them.
     """
 
     def __init__(
@@ -80,8 +87,10 @@ class RetrieveLoop:
         store: CCRStore | None,
         enabled: bool,
         max_rounds: int = MAX_RETRIEVE_ROUNDS,
+        drop: Callable[[Any], Any] | None = None,
     ) -> None:
         self.adapter = adapter
+        self.drop = drop
         self.store = store
         self.enabled = enabled
         self.max_rounds = max_rounds
@@ -100,7 +109,7 @@ class RetrieveLoop:
         response, _ = run_with_retrieval(
             body,
             lambda request: create(**request),
-            adapter=_SdkAdapter(self.adapter),
+            adapter=_SdkAdapter(self.adapter, self.drop),
             max_rounds=self.max_rounds,
             offer=self.enabled,
             answer=self.answer,
@@ -116,7 +125,7 @@ class RetrieveLoop:
         response, _ = await arun_with_retrieval(
             body,
             call,
-            adapter=_SdkAdapter(self.adapter),
+            adapter=_SdkAdapter(self.adapter, self.drop),
             max_rounds=self.max_rounds,
             offer=self.enabled,
             answer=self.answer,
@@ -147,7 +156,7 @@ def relay_sync(
         body,
         open_round,
         relay,
-        adapter=_SdkAdapter(loop.adapter),
+        adapter=_SdkAdapter(loop.adapter, loop.drop),
         max_rounds=loop.max_rounds,
         offer=loop.enabled,
         answer=loop.answer,
@@ -174,7 +183,7 @@ async def relay_async(
         body,
         open_round,
         relay,
-        adapter=_SdkAdapter(loop.adapter),
+        adapter=_SdkAdapter(loop.adapter, loop.drop),
         max_rounds=loop.max_rounds,
         offer=loop.enabled,
         answer=loop.answer,

@@ -369,7 +369,7 @@ def test_anthropic_stream_merges_to_what_the_call_returns() -> None:
 class _HoldingRelay:
     """Relays chat chunks live and holds back from the first retrieve-call fragment on."""
 
-    def start_round(self, intercept: bool) -> None:
+    def start_round(self, intercept: bool, hide: bool) -> None:
         self.intercept, self.held = intercept, False
         self.events: list[dict[str, Any]] = []
 
