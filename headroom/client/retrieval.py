@@ -13,7 +13,7 @@ from typing import Any
 
 from headroom.client.streaming import StreamRelay
 from headroom.core.ccr import handle_retrieve_call
-from headroom.core.retrieval import RetrieveAdapter, RetrieveCall
+from headroom.core.retrieval import ObjectAdapter, RetrieveAdapter, RetrieveCall
 from headroom.core.retrieve_loop import (
     arelay_with_retrieval,
     arun_with_retrieval,
@@ -33,40 +33,12 @@ __all__ = [
 MAX_RETRIEVE_ROUNDS = 3
 
 
-def _as_json(response: Any) -> Any:
-    dump = getattr(response, "model_dump", None)
-    return dump(mode="json", exclude_none=True) if callable(dump) else response
-
-
-class _SdkAdapter(RetrieveAdapter):
-    """A wire format's core adapter over SDK response objects (read as their JSON).
-
-    The pipeline has already decided to offer the tool and added it, so the
-    request may be offered as it is; the final SDK object goes back unchanged,
-    except for retrieve calls made after the tool was withdrawn (`drop`).
-    """
-
-    def __init__(self, inner: RetrieveAdapter, drop: Callable[[Any], Any] | None = None) -> None:
-        self.inner = inner
-        self.drop = drop
+class _SdkAdapter(ObjectAdapter):
+    """The wire format's adapter over SDK objects; the pipeline has already
+    decided to offer the tool and added it, so the request is offered as it is."""
 
     def can_offer(self, body: Any) -> bool:
         return True
-
-    def add_tool(self, body: Any) -> Any:
-        return self.inner.add_tool(body)
-
-    def withdraw_tool(self, body: Any) -> Any:
-        return self.inner.withdraw_tool(body)
-
-    def calls(self, response: Any) -> list[RetrieveCall]:
-        return self.inner.calls(_as_json(response))
-
-    def follow_up(self, body: Any, response: Any, answers: list[tuple[RetrieveCall, str]]) -> Any:
-        return self.inner.follow_up(body, _as_json(response), answers)
-
-    def drop_calls(self, response: Any, calls: list[RetrieveCall]) -> Any:
-        return self.drop(response) if self.drop is not None else response
 
 
 class RetrieveLoop:

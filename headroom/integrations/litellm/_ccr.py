@@ -19,10 +19,12 @@ from typing import Any
 from headroom.core import CCRStore, handle_retrieve_call
 from headroom.core.retrieval import (
     RETRIEVE_ADAPTERS,
-    RetrieveAdapter,
+    ObjectAdapter,
     RetrieveCall,
     RoundsSummary,
     add_usage,
+    as_json,
+    is_retrieve_name,
 )
 from headroom.core.retrieve_loop import answer_calls
 from headroom.integrations.litellm._compressor import RequestCompressor
@@ -55,18 +57,6 @@ def _capabilities() -> tuple[bool, str | None]:
 _AGENTIC_LOOP, _CONVERTED_STREAM_KEY = _capabilities()
 
 
-def _json(obj: Any) -> Any:
-    """LiteLLM's response objects (pydantic models, dicts of them) as plain JSON values."""
-    dump = getattr(obj, "model_dump", None)
-    if callable(dump):
-        return _json(dump(exclude_none=True))
-    if isinstance(obj, Mapping):
-        return {str(k): _json(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json(v) for v in obj]
-    return obj
-
-
 def _api(data: Any) -> str:
     """The wire format of a response: Anthropic Messages has a content list."""
     anthropic = isinstance(data, dict) and isinstance(data.get("content"), list)
@@ -75,7 +65,7 @@ def _api(data: Any) -> str:
 
 def retrieve_calls(response: Any) -> list[RetrieveCall]:
     """The `headroom_retrieve` calls in a chat or Anthropic Messages response."""
-    data = _json(response)
+    data = as_json(response)
     return RETRIEVE_ADAPTERS[_api(data)].calls(data)
 
 
@@ -116,42 +106,24 @@ class Answerer:
         return handle_retrieve_call(call.arguments, store=self.store)
 
 
-class ResponseAdapter(RetrieveAdapter):
-    """The core's chat adapter over LiteLLM `ModelResponse` objects (read as their JSON).
+def _drop_retrieve_calls(response: Any) -> Any:
+    """A `ModelResponse` without `headroom_retrieve` calls (made after the tool was withdrawn)."""
+    for choice in getattr(response, "choices", None) or []:
+        message = getattr(choice, "message", None)
+        found = getattr(message, "tool_calls", None) or []
+        kept = [c for c in found if not is_retrieve_name(getattr(c.function, "name", None))]
+        if message is not None and len(kept) != len(found):
+            message.tool_calls = kept or None
+            if not kept and choice.finish_reason == "tool_calls":
+                choice.finish_reason = "stop"
+    return response
 
-    The final object goes back to the caller with the earlier rounds' usage
-    added and any retrieve call made after the tool was withdrawn removed.
-    """
 
-    inner = RETRIEVE_ADAPTERS["openai_chat"]
+class ResponseAdapter(ObjectAdapter):
+    """The core's chat adapter over LiteLLM `ModelResponse` objects, usage summed over rounds."""
 
-    def tool_name(self, tool: Any) -> object:
-        return self.inner.tool_name(tool)
-
-    def add_tool(self, body: Any) -> Any:
-        return self.inner.add_tool(body)
-
-    def calls(self, response: Any) -> list[RetrieveCall]:
-        return self.inner.calls(_json(response))
-
-    def follow_up(self, body: Any, response: Any, answers: list[tuple[RetrieveCall, str]]) -> Any:
-        return self.inner.follow_up(body, _json(response), answers)
-
-    def usage(self, response: Any) -> dict[str, Any] | None:
-        usage = _json(getattr(response, "usage", None))
-        return usage if isinstance(usage, dict) else None
-
-    def drop_calls(self, response: Any, calls: list[RetrieveCall]) -> Any:
-        ids = {call.id for call in calls}
-        for choice in getattr(response, "choices", None) or []:
-            message = getattr(choice, "message", None)
-            found = getattr(message, "tool_calls", None) or []
-            kept = [c for c in found if getattr(c, "id", None) not in ids]
-            if message is not None and len(kept) != len(found):
-                message.tool_calls = kept or None
-                if not kept and choice.finish_reason == "tool_calls":
-                    choice.finish_reason = "stop"
-        return response
+    def __init__(self) -> None:
+        super().__init__("openai_chat", _drop_retrieve_calls)
 
     def finish(self, response: Any, summary: RoundsSummary) -> Any:
         total = add_usage(summary.usage, self.usage(response))
@@ -244,7 +216,7 @@ class AgenticRetrieval(RequestCompressor):
 
         calls = [RetrieveCall(str(c["id"]), c["arguments"]) for c in tools.get("tool_calls", [])]
         answers = await asyncio.to_thread(answer_calls, calls, None, self.answerer(messages))
-        data = _json(response)
+        data = as_json(response)
         body = RETRIEVE_ADAPTERS[_api(data)].follow_up({"messages": list(messages)}, data, answers)
         params = dict(anthropic_messages_optional_request_params or {})
         max_tokens = params.pop("max_tokens", None) or kwargs.get("max_tokens")
