@@ -1,11 +1,6 @@
-"""Answering a model's `headroom_retrieve` calls for LiteLLM.
-
-Two drivers run the rounds: LiteLLM's own agentic loop (async calls, the
-proxy: `AgenticRetrieval` supplies its hooks), and the core's loop
-(`headroom.core.retrieve_loop`) for the wrappers, over LiteLLM's response
-objects (`ResponseAdapter`). Both find calls and build follow-ups with the
-core adapters and answer through one `Answerer`, which answers only hashes
-this callback issued and the sent request names.
+"""Answering `headroom_retrieve` for LiteLLM: in LiteLLM's agentic loop (async calls, the
+proxy: `AgenticRetrieval`) and in the core loop the wrappers run (`ResponseAdapter`).
+Both use the core adapters and one `Answerer` (only hashes we issued for this request).
 """
 
 from __future__ import annotations
@@ -37,12 +32,8 @@ _HASH = re.compile(r"[0-9a-f]{16}")
 
 
 def _capabilities() -> tuple[bool, str | None]:
-    """Whether this LiteLLM runs agentic-loop plans, and its converted-stream flag.
-
-    Both arrived in recent releases. Without the loop nothing would answer a
-    `headroom_retrieve` call, so the tool is not offered; without the flag a
-    stream cannot be turned into one response and back, so streams get no tool.
-    """
+    """Whether this LiteLLM runs agentic-loop plans (else no tool is offered), and its
+    converted-stream flag (else streams get no tool: they cannot be looped)."""
     try:
         from litellm.types.integrations import custom_logger as types
     except ImportError:
@@ -52,8 +43,7 @@ def _capabilities() -> tuple[bool, str | None]:
     return loop, key if isinstance(key, str) and loop else None
 
 
-# LiteLLM's flag for "the callback turned a stream into a single response so the
-# agentic loop can inspect it; re-wrap the final answer as a stream".
+# The flag: "a stream turned into one response for the loop; re-stream the answer".
 _AGENTIC_LOOP, _CONVERTED_STREAM_KEY = _capabilities()
 
 
@@ -140,7 +130,7 @@ class AgenticRetrieval(RequestCompressor):
 
     def answerer(self, sent: Sequence[Any]) -> Answerer:
         """The `Answerer` for a request that sent `sent`."""
-        return Answerer(sent, self._memo.issued, self._store, self.remote)
+        return Answerer(sent, self._memo.issued, self.store, self.remote)
 
     def _can_answer(self, call_type: str, kwargs: Mapping[str, Any]) -> bool:
         """Whether LiteLLM's agentic loop will let us answer `headroom_retrieve` on this path."""

@@ -1,9 +1,8 @@
 """One LiteLLM request in, its compressed kwargs out (in-process or through a Headroom server).
 
-`RequestCompressor` is the part of `HeadroomCallback` every hook and wrapper
-calls: it decides whether a request is worth compressing, protects what must
-stay byte-stable (cache breakpoints, text this callback already wrote), runs
-the core (or the server), and writes the savings into LiteLLM's metadata.
+`RequestCompressor`, the part of `HeadroomCallback` every hook and wrapper calls,
+decides whether a request is worth it, protects what must stay byte-stable (cache
+breakpoints, text this callback wrote), runs the core and records the savings.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ from headroom.integrations.litellm._request import (
 from headroom.integrations.litellm._savings import Savings
 from headroom.integrations.litellm.remote import RemoteCompressor
 
-__all__ = ["RequestCompressor", "context_window", "pinned", "remote_for"]
+__all__ = ["RequestCompressor", "context_window", "remote_for"]
 
 logger = logging.getLogger("headroom.litellm")
 
@@ -104,27 +103,6 @@ class _Protecting(CompressionHooks):
         self._inner.post_compress(event)
 
 
-class _Pinned(CCRStore):
-    """The caller's store, always truthy: the core falls back to the default store
-    when handed one that is falsy (an empty `InMemoryStore` has ``len() == 0``)."""
-
-    def __init__(self, inner: CCRStore) -> None:
-        self.inner = inner
-
-    def put(self, key: str, original: str) -> None:
-        self.inner.put(key, original)
-
-    def get(self, key: str) -> str | None:
-        return self.inner.get(key)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-def pinned(store: CCRStore | None) -> CCRStore | None:
-    return _Pinned(store) if store is not None else None
-
-
 @dataclass(frozen=True)
 class _Job:
     messages: list[Message]
@@ -143,7 +121,7 @@ class RequestCompressor:
     config: CompressConfig
     retrieval: bool
     remote: RemoteCompressor | None
-    _store: CCRStore | None
+    store: CCRStore | None
     _memo: OutputMemo
     _savings: Savings
 
@@ -228,7 +206,7 @@ class RequestCompressor:
             model_limit=self._limit(job.model),
             config=config,
             hooks=hooks,
-            store=self._store,
+            store=self.store,
         )
 
     def _finish(

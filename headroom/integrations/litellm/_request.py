@@ -1,10 +1,8 @@
 """Pure request plumbing shared by the LiteLLM hooks and wrappers (no LiteLLM import).
 
-Which call types are chat (and their wire format), a request's messages as
-plain dicts, where its cache breakpoints sit, where per-call savings go in
-LiteLLM's metadata, and a memo of what this callback already produced (so a request
-that passes through two hooks, or comes back in an agentic follow-up, is not
-compressed twice: the core is not idempotent on its own output).
+Chat call types and their wire format, messages as plain dicts, cache breakpoints,
+where savings go in LiteLLM's metadata, and a memo of what this callback produced
+(a request through two hooks, or an agentic follow-up, is not compressed twice).
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from headroom.core.messages import Message, find_slots
-from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveAdapter
+from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveAdapter, as_json
 
 __all__ = [
     "CHAT_CALL_TYPES",
@@ -50,24 +48,12 @@ def call_type_name(call_type: Any) -> str:
 
 
 def plain_messages(messages: Any) -> list[Message] | None:
-    """The messages as plain dicts; SDK message objects (e.g. a previous response's
-    `choices[0].message`, appended to the history) become dicts. None if impossible."""
+    """The messages as plain dicts (SDK message objects, e.g. a previous response's
+    `choices[0].message` appended to the history, become dicts); None if impossible."""
     if not isinstance(messages, list) or not messages:
         return None
-    if all(isinstance(m, dict) for m in messages):
-        return messages
-    out: list[Message] = []
-    for m in messages:
-        if isinstance(m, Mapping):
-            out.append(dict(m))
-        elif callable(getattr(m, "model_dump", None)):
-            dumped = m.model_dump(exclude_none=True)
-            if not isinstance(dumped, dict):
-                return None
-            out.append(dumped)
-        else:
-            return None
-    return out
+    plain = messages if all(isinstance(m, dict) for m in messages) else as_json(messages)
+    return plain if all(isinstance(m, dict) for m in plain) else None
 
 
 def _has_cache_control(node: Any) -> bool:

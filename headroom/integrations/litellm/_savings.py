@@ -20,26 +20,16 @@ __all__ = ["Savings"]
 _MAX_PENDING = 4096
 
 
-def _metadata_dicts(kwargs: Any) -> list[Mapping[str, Any]]:
-    """Every place LiteLLM may carry a call's metadata in a logging event's kwargs."""
-    found: list[Mapping[str, Any]] = []
-    if not isinstance(kwargs, Mapping):
-        return found
-    params = kwargs.get("litellm_params")
-    for holder in (params, kwargs):
-        if isinstance(holder, Mapping):
-            for key in ("metadata", "litellm_metadata"):
-                value = holder.get(key)
-                if isinstance(value, Mapping):
-                    found.append(value)
-    return found
-
-
 def _compression_id(kwargs: Any) -> str | None:
-    for metadata in _metadata_dicts(kwargs):
-        stats = metadata.get("headroom")
-        if isinstance(stats, Mapping) and isinstance(stats.get("id"), str):
-            return str(stats["id"])
+    """The id in a call's metadata, wherever LiteLLM carries it in a logging event's kwargs."""
+    if not isinstance(kwargs, Mapping):
+        return None
+    for holder in (kwargs.get("litellm_params"), kwargs):
+        for key in ("metadata", "litellm_metadata"):
+            metadata = holder.get(key) if isinstance(holder, Mapping) else None
+            stats = metadata.get("headroom") if isinstance(metadata, Mapping) else None
+            if isinstance(stats, Mapping) and isinstance(stats.get("id"), str):
+                return str(stats["id"])
     return None
 
 

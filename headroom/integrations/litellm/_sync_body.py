@@ -21,9 +21,6 @@ _SIGNED_BODY_PROVIDERS = frozenset({"bedrock", "sagemaker", "sagemaker_chat"})
 # Headers of an AWS SigV4-signed request, for any other provider that signs.
 _SIGNATURE_HEADERS = frozenset({"x-amz-date", "x-amz-content-sha256", "x-amz-security-token"})
 
-#: Compresses `{"model", "messages"}` kwargs; None leaves the request as it is.
-Compress = Callable[[Mapping[str, Any]], "dict[str, Any] | None"]
-
 
 def _body_is_signed(details: Mapping[str, Any]) -> bool:
     if str(details.get("custom_llm_provider") or "") in _SIGNED_BODY_PROVIDERS:
@@ -47,12 +44,11 @@ def _is_sync_chat(details: Mapping[str, Any]) -> bool:
     )
 
 
-def rewrite_sync_body(model: Any, details: Any, compress: Compress) -> None:
-    """Compress the body in LiteLLM's call `details` in place, and record the savings there.
-
-    Only the dicts LiteLLM built for this call are replaced (its body's
-    ``messages``, its ``litellm_params`` metadata); the caller's list is not touched.
-    """
+def rewrite_sync_body(
+    model: Any, details: Any, compress: Callable[[Mapping[str, Any]], dict[str, Any] | None]
+) -> None:
+    """Compress the body in LiteLLM's call `details` in place and record the savings there:
+    only dicts LiteLLM built for this call change (never the caller's list)."""
     if not isinstance(details, dict) or not _is_sync_chat(details) or _body_is_signed(details):
         return
     extra = details.get("additional_args")

@@ -10,11 +10,9 @@ LiteLLM has no single pre-request hook. Measured from the provider's side
 * Sync `litellm.completion`, `Router.completion`, `batch_completion`:
   `log_pre_api_call` (`_sync_body`; HTTP providers only, no retrieval).
 
-Several hooks fire for one call, and the core is not idempotent on its own
-output, so the callback remembers what it produced and never compresses it
-again. Each hook converts LiteLLM's arguments in, calls `RequestCompressor`
-(`_compressor`), and converts the result out; retrieval is `_ccr`, savings
-accounting `_savings`.
+Several hooks fire for one call: the callback remembers what it produced and
+never compresses it again. Each hook converts LiteLLM's arguments in, calls
+`RequestCompressor` (`_compressor`) and converts out; retrieval is `_ccr`.
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ from litellm.integrations.custom_logger import CustomLogger
 from headroom.core import CCRStore, CompressConfig, CompressionHooks
 from headroom.core.tokens import count_message_tokens, counter_for_model
 from headroom.integrations.litellm._ccr import AgenticRetrieval
-from headroom.integrations.litellm._compressor import context_window, pinned, remote_for
+from headroom.integrations.litellm._compressor import context_window, remote_for
 from headroom.integrations.litellm._request import (
     CHAT_CALL_TYPES,
     OutputMemo,
@@ -49,11 +47,10 @@ def _smallest_window(deployments: Any) -> tuple[int, str] | None:
     """The smallest input window the Router's deployments declare (or the cost map knows)."""
     found: list[tuple[int, str]] = []
     for deployment in deployments if isinstance(deployments, list) else []:
-        params = deployment.get("litellm_params") if isinstance(deployment, Mapping) else None
-        info = deployment.get("model_info") if isinstance(deployment, Mapping) else None
-        model = str(params.get("model") or "") if isinstance(params, Mapping) else ""
-        declared = info.get("max_input_tokens") if isinstance(info, Mapping) else None
-        size = declared if isinstance(declared, int) else context_window(model) if model else None
+        params = deployment.get("litellm_params") or {} if isinstance(deployment, Mapping) else {}
+        info = deployment.get("model_info") or {} if isinstance(deployment, Mapping) else {}
+        model = str(params.get("model") or "")
+        size = info.get("max_input_tokens") or (context_window(model) if model else None)
         if isinstance(size, int) and size > 0:
             found.append((size, model))
     return min(found) if found else None
@@ -97,7 +94,6 @@ class HeadroomCallback(AgenticRetrieval, CustomLogger):  # type: ignore[misc]
         self.hooks = hooks
         self.config = config or CompressConfig()
         self.store = store
-        self._store = pinned(store)
         self.retrieval = retrieval
         self.remote = remote_for(api_key, api_url, timeout)
         self._memo = OutputMemo()
@@ -225,38 +221,30 @@ class HeadroomCallback(AgenticRetrieval, CustomLogger):  # type: ignore[misc]
         request_kwargs: dict[str, Any] | None = None,
         parent_otel_span: Any = None,
     ) -> list[Any]:
-        """Async Router only; keeps every deployment. Says once when pre-call checks will refuse.
+        """Async Router only; keeps every deployment, and says once when pre-call checks refuse.
 
-        `Router(enable_pre_call_checks=True)` counts the caller's own messages
-        right after this hook and before any hook that may change them (see
-        docs/litellm.md): a request that fits only once compressed is refused
-        there. This hook cannot change what is counted without rewriting the
-        caller's list, so it logs how to send such requests instead.
+        `Router(enable_pre_call_checks=True)` counts the caller's own list right
+        after this hook, the last one before the check; changing what it counts
+        would mean rewriting the caller's list (see docs/litellm.md).
         """
-        if not self._warned_router and messages:
-            await self._warn_if_over_window(messages, healthy_deployments)
-        return healthy_deployments
-
-    async def _warn_if_over_window(self, messages: list[Any], deployments: list[Any]) -> None:
-        window = _smallest_window(deployments)
+        window = None if self._warned_router else _smallest_window(healthy_deployments)
         plain = plain_messages(messages)
         if window is None or plain is None or upper_bound_tokens(plain) <= window[0]:
-            return
+            return healthy_deployments
         count = counter_for_model(window[1] or "gpt-4o")
         tokens = await asyncio.to_thread(lambda: sum(count_message_tokens(m, count) for m in plain))
-        if tokens <= window[0] or self._warned_router:
-            return
-        self._warned_router = True
-        logger.warning(
-            "headroom: this request has %d tokens before compression, over the %d-token window of "
-            "Router deployment %r. A Router with enable_pre_call_checks=True refuses it "
-            "(ContextWindowExceededError) before any LiteLLM callback can compress it; send such "
-            "requests with headroom.integrations.litellm.acompletion(..., router=router) (or "
-            "completion(..., router=router)), which compress first.",
-            tokens,
-            window[0],
-            window[1],
-        )
+        if tokens > window[0] and not self._warned_router:
+            self._warned_router = True
+            logger.warning(
+                "headroom: this request has %d tokens before compression, over the %d-token window "
+                "of Router deployment %r. A Router with enable_pre_call_checks=True refuses it "
+                "(ContextWindowExceededError) before any LiteLLM callback can compress it; send it "
+                "with headroom.integrations.litellm.acompletion(..., router=router) (or "
+                "completion(..., router=router)), which compress first.",
+                tokens,
+                *window,
+            )
+        return healthy_deployments
 
     def __repr__(self) -> str:
         return f"HeadroomCallback(mode={self.mode!r}, min_tokens={self.min_tokens}, model_limit={self.model_limit})"

@@ -16,6 +16,7 @@ import litellm
 
 from headroom.core.retrieve_loop import arun_with_retrieval, run_with_retrieval
 from headroom.integrations.litellm._ccr import ResponseAdapter
+from headroom.integrations.litellm._request import metadata_key
 from headroom.integrations.litellm.callback import HeadroomCallback
 
 __all__ = ["acompletion", "completion", "default_callback"]
@@ -49,9 +50,7 @@ def _offer(cb: HeadroomCallback, request: Mapping[str, Any], send: Mapping[str, 
     """Offer `headroom_retrieve` here: content was stubbed, and the call does not stream."""
     if send is request or request.get("stream") or not cb.retrieval:
         return False
-    holders = (send.get("metadata"), send.get("litellm_metadata"))
-    stats = [h["headroom"] for h in holders if isinstance(h, Mapping) and "headroom" in h]
-    return bool(stats and stats[0].get("ccr_hashes"))
+    return bool(send[metadata_key(request, "completion")]["headroom"]["ccr_hashes"])
 
 
 def completion(
