@@ -132,7 +132,7 @@ class AgenticRetrieval(RequestCompressor):
         """The `Answerer` for a request that sent `sent`."""
         return Answerer(sent, self._memo.issued, self.store, self.remote)
 
-    def _can_answer(self, call_type: str, kwargs: Mapping[str, Any]) -> bool:
+    def answers_in_loop(self, call_type: str, kwargs: Mapping[str, Any]) -> bool:
         """Whether LiteLLM's agentic loop will let us answer `headroom_retrieve` on this path."""
         if not _AGENTIC_LOOP:
             return False

@@ -170,7 +170,7 @@ class HeadroomCallback(AgenticRetrieval, CustomLogger):  # type: ignore[misc]
         name = call_type_name(call_type)
         if name not in CHAT_CALL_TYPES:
             return data
-        new = await self.acompress_request(data, name, add_tool=self._can_answer(name, data))
+        new = await self.acompress_request(data, name, add_tool=self.answers_in_loop(name, data))
         return new if new is not None else data
 
     async def async_pre_call_deployment_hook(
@@ -188,7 +188,9 @@ class HeadroomCallback(AgenticRetrieval, CustomLogger):  # type: ignore[misc]
                     "sent uncompressed; pass messages=... (or use headroom.integrations.litellm.acompletion)"
                 )
             return None
-        new = await self.acompress_request(kwargs, name, add_tool=self._can_answer(name, kwargs))
+        new = await self.acompress_request(
+            kwargs, name, add_tool=self.answers_in_loop(name, kwargs)
+        )
         converted = self._as_converted_stream(name, new or kwargs, new is not None)
         return converted if converted is not None else new
 

@@ -91,13 +91,13 @@ async def acompletion(
     Useful when messages are passed positionally, and before a Router's
     pre-call checks. With the callback in ``litellm.callbacks`` the hooks see
     the compressed request and leave it alone, and LiteLLM's agentic loop
-    answers `headroom_retrieve` (streams too); otherwise the core loop answers
-    it here, as in `completion`.
+    answers `headroom_retrieve` where it runs (streams too); otherwise the
+    core loop answers it here, as in `completion` (not for streams).
     """
     cb = callback or default_callback()
     request = _request(args, kwargs)
-    registered = any(c is cb for c in litellm.callbacks)
-    send = await cb.acompress_request(request, "acompletion", add_tool=registered) or request
+    in_loop = any(c is cb for c in litellm.callbacks) and cb.answers_in_loop("acompletion", request)
+    send = await cb.acompress_request(request, "acompletion", add_tool=in_loop) or request
     call = router.acompletion if router is not None else litellm.acompletion
 
     async def once(body: dict[str, Any]) -> Any:
@@ -107,7 +107,7 @@ async def acompletion(
         send,
         once,
         adapter=ResponseAdapter(),
-        offer=not registered and _offer(cb, request, send),
+        offer=not in_loop and _offer(cb, request, send),
         answer=cb.answerer(send.get("messages") or []),
     )
     cb.confirm(send)
