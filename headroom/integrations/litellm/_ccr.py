@@ -6,6 +6,7 @@ Both use the core adapters and one `Answerer` (only hashes we issued for this re
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -79,12 +80,16 @@ class Answerer:
         store: CCRStore | None,
         remote: RemoteCompressor | None,
     ) -> None:
+        self.sent, self.issued, self.store, self.remote = sent, issued, store, remote
+
+    @functools.cached_property
+    def named(self) -> set[str]:
+        """The hashes the sent request names (read on the first call: most requests have none)."""
         try:
-            text = json.dumps(list(sent), ensure_ascii=False, default=str)
+            text = json.dumps(list(self.sent), ensure_ascii=False, default=str)
         except (TypeError, ValueError):
-            text = str(sent)
-        self.named = set(_HASH.findall(text))
-        self.issued, self.store, self.remote = issued, store, remote
+            text = str(self.sent)
+        return set(_HASH.findall(text))
 
     def __call__(self, call: RetrieveCall) -> str:
         key = _key(call)
