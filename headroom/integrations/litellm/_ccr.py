@@ -134,7 +134,6 @@ class AgenticRetrieval(RequestCompressor):
     """The `CustomLogger` hooks with which LiteLLM's agentic loop answers `headroom_retrieve`."""
 
     def answerer(self, sent: Sequence[Any]) -> Answerer:
-        """The `Answerer` for a request that sent `sent`."""
         return Answerer(sent, self._memo.issued, self.store, self.remote)
 
     def answers_in_loop(self, call_type: str, kwargs: Mapping[str, Any]) -> bool:
@@ -148,11 +147,8 @@ class AgenticRetrieval(RequestCompressor):
     def _as_converted_stream(
         self, call_type: str, kwargs: dict[str, Any], compressed: bool
     ) -> dict[str, Any] | None:
-        """A stream offering our tool asks for one whole response, re-wrapped by LiteLLM.
-
-        LiteLLM's agentic loop only sees whole responses. LiteLLM 1.110 also
-        stashes `stream_options` (invalid without `stream`): use its helper if any.
-        """
+        """A stream offering our tool asks for one whole response (the loop sees only those),
+        re-streamed by LiteLLM; 1.110's helper also stashes `stream_options`."""
         key = _CONVERTED_STREAM_KEY
         if not (
             key is not None

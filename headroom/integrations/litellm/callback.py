@@ -155,12 +155,8 @@ class HeadroomCallback(AgenticRetrieval, CustomLogger):  # type: ignore[misc]
     # ------------------------------------------------------------ LiteLLM hooks
 
     def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
-        """Sync `completion`, `Router.completion`, `batch_completion`: rewrite the body in place.
-
-        Async calls also pass here: the deployment hook already compressed them
-        and they are skipped. No `headroom_retrieve` tool: no agentic loop runs
-        on sync calls to answer it.
-        """
+        """Sync `completion`, `Router.completion`, `batch_completion`: rewrite the body in place
+        (async calls pass here too and are skipped). No tool: no loop runs to answer it."""
         rewrite_sync_body(model, kwargs, self.compress_request)
 
     async def async_pre_call_hook(
