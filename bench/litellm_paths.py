@@ -135,6 +135,19 @@ class Bench:
             )
         )
 
+    def small_router(self) -> Any:
+        """A deployment whose window the raw request exceeds and the compressed one fits."""
+        return litellm.Router(
+            model_list=[
+                {
+                    "model_name": "small",
+                    "litellm_params": {"model": "openai/gpt-4o-mini", **self.openai},
+                    "model_info": {"max_input_tokens": 8_000},
+                }
+            ],
+            enable_pre_call_checks=True,
+        )
+
     # ------------------------------------------------------------- SDK, sync
 
     def sync_rows(self) -> None:
@@ -205,16 +218,7 @@ class Bench:
         self.record("`litellm.batch_completion` (2 requests)", "/chat/completions", m, cb)
 
         cb = self.fresh()
-        small = litellm.Router(
-            model_list=[
-                {
-                    "model_name": "small",
-                    "litellm_params": {"model": "openai/gpt-4o-mini", **self.openai},
-                    "model_info": {"max_input_tokens": 8_000},
-                }
-            ],
-            enable_pre_call_checks=True,
-        )
+        small = self.small_router()
         with contextlib.suppress(litellm.ContextWindowExceededError):
             small.completion(model="small", messages=m)
         self.settle(cb, 1)
@@ -327,6 +331,29 @@ class Bench:
             m,
             cb,
             "2 attempts",
+        )
+
+        cb = self.fresh()
+        small = self.small_router()
+        with contextlib.suppress(litellm.ContextWindowExceededError):
+            await small.acompletion(model="small", messages=m)
+        await self.asettle(cb, 1)
+        self.record(
+            "`Router(enable_pre_call_checks=True).acompletion`, fits only compressed",
+            "/chat/completions",
+            m,
+            cb,
+            "rejected by the Router before any hook that can change it; a warning names the wrapper",
+        )
+        cb = self.fresh()
+        await acompletion(model="small", messages=m, router=small)
+        await self.asettle(cb, 1)
+        self.record(
+            "same, through `headroom.integrations.litellm.acompletion(router=...)`",
+            "/chat/completions",
+            m,
+            cb,
+            model="small",
         )
 
         system, am = _anthropic()

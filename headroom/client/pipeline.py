@@ -197,7 +197,12 @@ class Pipeline:
             and result.messages != _plain(sdk_kwargs.get("messages"))
         ):
             body = {**sdk_kwargs, "messages": result.messages}
-            if offer_retrieve and self.ccr_retrieve and result.ccr_hashes:
+            if (
+                offer_retrieve
+                and self.ccr_retrieve
+                and result.ccr_hashes
+                and self.provider.adapter.can_offer(body)  # not over the caller's own tool
+            ):
                 body = self.provider.adapter.add_tool(body)
                 offered = True
         return Prepared(model, options, body, result, offered)
@@ -286,4 +291,9 @@ class Pipeline:
             log("headroom: metrics not persisted (the request went through)", exc_info=first)
 
     def loop(self, prepared: Prepared) -> RetrieveLoop:
-        return RetrieveLoop(self.provider.adapter, self.ccr_store, prepared.offered)
+        return RetrieveLoop(
+            self.provider.adapter,
+            self.ccr_store,
+            prepared.offered,
+            drop=self.provider.hide_retrieve_calls,
+        )

@@ -13,7 +13,7 @@ from typing import Any
 
 from headroom.client.streaming import StreamRelay
 from headroom.core.ccr import handle_retrieve_call
-from headroom.core.retrieval import RetrieveAdapter, RetrieveCall
+from headroom.core.retrieval import ObjectAdapter, RetrieveAdapter, RetrieveCall
 from headroom.core.retrieve_loop import (
     arelay_with_retrieval,
     arun_with_retrieval,
@@ -33,35 +33,12 @@ __all__ = [
 MAX_RETRIEVE_ROUNDS = 3
 
 
-def _as_json(response: Any) -> Any:
-    dump = getattr(response, "model_dump", None)
-    return dump(mode="json", exclude_none=True) if callable(dump) else response
-
-
-class _SdkAdapter(RetrieveAdapter):
-    """A wire format's core adapter over SDK response objects (read as their JSON).
-
-    The pipeline has already decided to offer the tool and added it, so the
-    request may be offered as it is; the final SDK object goes back unchanged.
-    """
-
-    def __init__(self, inner: RetrieveAdapter) -> None:
-        self.inner = inner
+class _SdkAdapter(ObjectAdapter):
+    """The wire format's adapter over SDK objects; the pipeline has already
+    decided to offer the tool and added it, so the request is offered as it is."""
 
     def can_offer(self, body: Any) -> bool:
         return True
-
-    def add_tool(self, body: Any) -> Any:
-        return self.inner.add_tool(body)
-
-    def withdraw_tool(self, body: Any) -> Any:
-        return self.inner.withdraw_tool(body)
-
-    def calls(self, response: Any) -> list[RetrieveCall]:
-        return self.inner.calls(_as_json(response))
-
-    def follow_up(self, body: Any, response: Any, answers: list[tuple[RetrieveCall, str]]) -> Any:
-        return self.inner.follow_up(body, _as_json(response), answers)
 
 
 class RetrieveLoop:
@@ -72,6 +49,8 @@ class RetrieveLoop:
         store: Where the originals are (the process default if None).
         enabled: Whether the tool was offered; if not, responses pass as they are.
         max_rounds: Follow-up requests allowed.
+        drop: Removes retrieve calls from an SDK response (made after the
+            tool was withdrawn), so the caller never sees them.
     """
 
     def __init__(
@@ -80,8 +59,10 @@ class RetrieveLoop:
         store: CCRStore | None,
         enabled: bool,
         max_rounds: int = MAX_RETRIEVE_ROUNDS,
+        drop: Callable[[Any], Any] | None = None,
     ) -> None:
         self.adapter = adapter
+        self.drop = drop
         self.store = store
         self.enabled = enabled
         self.max_rounds = max_rounds
@@ -100,7 +81,7 @@ class RetrieveLoop:
         response, _ = run_with_retrieval(
             body,
             lambda request: create(**request),
-            adapter=_SdkAdapter(self.adapter),
+            adapter=_SdkAdapter(self.adapter, self.drop),
             max_rounds=self.max_rounds,
             offer=self.enabled,
             answer=self.answer,
@@ -116,7 +97,7 @@ class RetrieveLoop:
         response, _ = await arun_with_retrieval(
             body,
             call,
-            adapter=_SdkAdapter(self.adapter),
+            adapter=_SdkAdapter(self.adapter, self.drop),
             max_rounds=self.max_rounds,
             offer=self.enabled,
             answer=self.answer,
@@ -147,7 +128,7 @@ def relay_sync(
         body,
         open_round,
         relay,
-        adapter=_SdkAdapter(loop.adapter),
+        adapter=_SdkAdapter(loop.adapter, loop.drop),
         max_rounds=loop.max_rounds,
         offer=loop.enabled,
         answer=loop.answer,
@@ -174,7 +155,7 @@ async def relay_async(
         body,
         open_round,
         relay,
-        adapter=_SdkAdapter(loop.adapter),
+        adapter=_SdkAdapter(loop.adapter, loop.drop),
         max_rounds=loop.max_rounds,
         offer=loop.enabled,
         answer=loop.answer,

@@ -5,7 +5,8 @@ the model starts a ``headroom_retrieve`` call, that call and the rest of that
 response are held back; Headroom answers it, asks the model again, and the
 follow-up's chunks continue the same stream, so the caller sees one answer.
 A retrieve call that cannot be answered (another tool call was already relayed,
-or no rounds are left) is filtered out of what the caller sees. One relay per
+or no rounds are left) is filtered out of what the caller sees; on a request
+where Headroom offered no tool, every call passes as it came. One relay per
 wire format (a `headroom.core.retrieve_loop.LiveRelay`); the core's
 `relay_with_retrieval` drives them (see `headroom.client.retrieval`).
 """
@@ -34,12 +35,15 @@ class StreamRelay(ABC):
     def __init__(self) -> None:
         self.round = -1
         self.intercept = False
+        self.hide = True
         self.held = False
 
-    def start_round(self, intercept: bool) -> None:
-        """A new upstream response begins; `intercept`: a retrieve call may be answered."""
+    def start_round(self, intercept: bool, hide: bool = True) -> None:
+        """A new upstream response begins; `intercept`: a retrieve call may be answered;
+        `hide`: the tool is Headroom's, so one that is not answered is filtered out."""
         self.round += 1
         self.intercept = intercept
+        self.hide = hide or intercept
         self.held = False
 
     @abstractmethod
@@ -54,8 +58,8 @@ class StreamRelay(ABC):
 class OpenAIChatRelay(StreamRelay):
     """Chat Completions chunks (``ChatCompletionChunk``); only the first choice is watched."""
 
-    def start_round(self, intercept: bool) -> None:
-        super().start_round(intercept)
+    def start_round(self, intercept: bool, hide: bool = True) -> None:
+        super().start_round(intercept, hide)
         self.text = ""
         self.calls: dict[int, dict[str, Any]] = {}
         self.retrieve_indexes: set[int] = set()
@@ -75,7 +79,7 @@ class OpenAIChatRelay(StreamRelay):
             if tc.function is not None:
                 entry["function"]["name"] += tc.function.name or ""
                 entry["function"]["arguments"] += tc.function.arguments or ""
-            if is_retrieve_name(entry["function"]["name"]):
+            if self.hide and is_retrieve_name(entry["function"]["name"]):
                 self.retrieve_indexes.add(tc.index)
             indexes.append(tc.index)
         return indexes
@@ -152,8 +156,8 @@ class AnthropicRelay(StreamRelay):
         super().__init__()
         self.next_index = 0
 
-    def start_round(self, intercept: bool) -> None:
-        super().start_round(intercept)
+    def start_round(self, intercept: bool, hide: bool = True) -> None:
+        super().start_round(intercept, hide)
         self.index_map: dict[int, int] = {}
         self.blocks: dict[int, dict[str, Any]] = {}
         self.retrieve_blocks: set[int] = set()
@@ -191,7 +195,7 @@ class AnthropicRelay(StreamRelay):
             return [item] if self.round == 0 else []
         if kind == "content_block_start":
             block = item.content_block
-            if block.type == "tool_use" and is_retrieve_name(block.name):
+            if block.type == "tool_use" and self.hide and is_retrieve_name(block.name):
                 self.retrieve_blocks.add(item.index)
                 if self.intercept and not self.foreign:
                     self.held = True

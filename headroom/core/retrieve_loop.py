@@ -14,6 +14,10 @@ model-call function, so every integration gets the same rules:
 * After `max_rounds` answered rounds the tool is withdrawn and the model is
   called once more, so the caller always gets an answer, never a call to a
   tool it does not know (a retrieve call the model makes anyway is dropped).
+* Live relays (`relay_with_retrieval`) hide a retrieve call they cannot
+  answer (no rounds left, or another tool call already reached the caller)
+  when the tool is Headroom's in that request; they leave every call alone
+  on a request where Headroom offered no tool.
 * Usage is summed over every round into the final response.
 * Streams: a round in which the tool is offered is buffered until it is known
   whether it calls the tool (a retrieve call shows up, or the round ends); a
@@ -89,6 +93,7 @@ class _Loop:
     ) -> None:
         self.adapter, self.store, self.max_rounds = adapter, store, max_rounds
         self.offered = offer and max_rounds > 0 and adapter.can_offer(body)
+        self.ours = self.offered  # the tool is Headroom's in this request (stays so once withdrawn)
         self.request = adapter.add_tool(body) if self.offered else body
         self.rounds = 0
         self.usage: dict[str, Any] | None = None
@@ -248,8 +253,13 @@ class LiveRelay(Protocol):
     same stream (it renumbers and hides what a spliced stream must not repeat).
     """
 
-    def start_round(self, intercept: bool) -> None:
-        """A new model response begins; `intercept`: a retrieve call may be held back."""
+    def start_round(self, intercept: bool, hide: bool) -> None:
+        """A new model response begins.
+
+        `intercept`: a retrieve call may be held back and answered. `hide`: the
+        tool is Headroom's here, so a retrieve call that is not intercepted is
+        removed from what the caller sees (False: the caller's own tool).
+        """
 
     def feed(self, item: Any) -> list[Any]:
         """What the caller sees of one received item."""
@@ -279,7 +289,7 @@ def relay_with_retrieval(
     """
     loop = _Loop(body, _adapter(adapter), store, max_rounds, offer)
     while True:
-        relay.start_round(loop.offered)
+        relay.start_round(loop.offered, loop.ours)
         for item in stream(loop.request):
             yield from relay.feed(item)
         held = relay.finish()
@@ -303,7 +313,7 @@ async def arelay_with_retrieval(
     """`relay_with_retrieval` for an async stream; answers run off the event loop."""
     loop = _Loop(body, _adapter(adapter), store, max_rounds, offer)
     while True:
-        relay.start_round(loop.offered)
+        relay.start_round(loop.offered, loop.ours)
         async for item in stream(loop.request):
             for out in relay.feed(item):
                 yield out

@@ -109,11 +109,15 @@ class StreamDialect(ABC):
         offset: int,
         can_intercept: bool,
         earlier_usage: dict[str, Any] | None = None,
+        hide: bool = False,
     ) -> None:
         self.round_no = round_no
         self.offset = offset
         self.can_intercept = can_intercept
+        self.hide = hide or can_intercept  # a retrieve call not intercepted is held back too
+        self.hidden = False  # a retrieve call was hidden (it could not be answered)
         self.forwarded = 0  # items (content blocks / tool calls) the client has seen
+        self.numbers: dict[int, int] = {}  # upstream item index -> the client's index
         self.tool_forwarded = False
         self.earlier_usage = earlier_usage or {}  # summed usage of the rounds before this one
         self.usage: dict[str, Any] = {}  # this round's usage, as reported so far
@@ -140,6 +144,12 @@ class StreamDialect(ABC):
     def error_event(message: str) -> bytes:
         """An in-stream error in this format (the HTTP status is already sent)."""
 
+    def _number(self, index: int) -> int:
+        """The client's index for a newly forwarded item: hidden items leave no gap."""
+        self.numbers[index] = self.offset + self.forwarded
+        self.forwarded += 1
+        return self.numbers[index]
+
 
 class _Anthropic(StreamDialect):
     api = "anthropic_messages"
@@ -150,8 +160,9 @@ class _Anthropic(StreamDialect):
         offset: int,
         can_intercept: bool,
         earlier_usage: dict[str, Any] | None = None,
+        hide: bool = False,
     ) -> None:
-        super().__init__(round_no, offset, can_intercept, earlier_usage)
+        super().__init__(round_no, offset, can_intercept, earlier_usage, hide)
         self.blocks: dict[int, dict[str, Any]] = {}
         self.order: list[int] = []
         self.held: set[int] = set()
@@ -162,7 +173,8 @@ class _Anthropic(StreamDialect):
         return bool(self.calls)
 
     def _send(self, name: str, data: dict[str, Any]) -> bytes:
-        data = {**data, "index": self.offset + int(data.get("index", 0))}
+        index = int(data.get("index", 0))
+        data = {**data, "index": self.numbers.get(index, self.offset + index)}
         return f"event: {name}\ndata: {_compact(data)}\n\n".encode()
 
     def event(self, raw: bytes) -> bytes | None:
@@ -183,10 +195,17 @@ class _Anthropic(StreamDialect):
             self.usage = max_usage(self.usage, data.get("usage"))
         if kind in ("message_delta", "message_stop") and self.intercepting:
             return None  # the follow-up's own end of message closes the stream
-        if kind == "message_delta" and self.round_no > 0:
-            # The client is told about every round it caused, not only the last.
-            total = add_usage(self.earlier_usage, self.usage)
-            return f"event: {kind}\ndata: {_compact({**data, 'usage': total})}\n\n".encode()
+        raw_delta = data.get("delta")
+        delta: dict[str, Any] = raw_delta if isinstance(raw_delta, dict) else {}
+        only_hidden = (
+            self.hidden and not self.tool_forwarded and delta.get("stop_reason") == "tool_use"
+        )
+        if kind == "message_delta" and (self.round_no > 0 or only_hidden):
+            if self.round_no > 0:  # the client is told about every round it caused
+                data = {**data, "usage": add_usage(self.earlier_usage, self.usage)}
+            if only_hidden:  # the only calls were hidden: the message ends as an answer
+                data = {**data, "delta": {**delta, "stop_reason": "end_turn"}}
+            return f"event: {kind}\ndata: {_compact(data)}\n\n".encode()
         return raw + b"\n\n"
 
     def _start(self, data: dict[str, Any]) -> bool:
@@ -200,11 +219,15 @@ class _Anthropic(StreamDialect):
                 self.blocks[index] = {**block, "_json": ""}
                 self.calls.append(index)
             return False
+        if is_call and self.hide:  # ours, but it cannot be answered here
+            self.held.add(index)
+            self.hidden = True
+            return False
         if block["type"] in ("tool_use", "server_tool_use"):
             self.tool_forwarded = True
         self.blocks[index] = {**block, "_json": ""}
         self.order.append(index)
-        self.forwarded += 1
+        self._number(index)
         return True
 
     def _delta(self, data: dict[str, Any]) -> bool:
@@ -247,8 +270,9 @@ class _OpenAIChat(StreamDialect):
         offset: int,
         can_intercept: bool,
         earlier_usage: dict[str, Any] | None = None,
+        hide: bool = False,
     ) -> None:
-        super().__init__(round_no, offset, can_intercept, earlier_usage)
+        super().__init__(round_no, offset, can_intercept, earlier_usage, hide)
         self.text = ""
         self.calls: dict[int, dict[str, str]] = {}  # tool-call index -> id, name, arguments
         self.held: set[int] = set()
@@ -296,7 +320,7 @@ class _OpenAIChat(StreamDialect):
             index = int(call.get("index", 0))
             function = call.get("function") or {}
             name = function.get("name")
-            if name is not None and index not in self.held and index not in self.calls:
+            if name is not None and index not in self.held and index not in self.numbers:
                 is_call = is_retrieve_name(name)
                 if self.intercepting or (
                     is_call and self.can_intercept and not self.tool_forwarded
@@ -308,14 +332,17 @@ class _OpenAIChat(StreamDialect):
                             "name": str(name),
                             "arguments": "",
                         }
+                elif is_call and self.hide:  # ours, but it cannot be answered here
+                    self.held.add(index)
+                    self.hidden = True
                 else:
                     self.tool_forwarded = True
-                    self.forwarded += 1
+                    self._number(index)
             if index in self.held:
                 if index in self.calls:
                     self.calls[index]["arguments"] += str(function.get("arguments") or "")
                 continue
-            passed.append({**call, "index": self.offset + index})
+            passed.append({**call, "index": self.numbers.get(index, self.offset + index)})
         if "tool_calls" in delta:
             if passed:
                 delta["tool_calls"] = passed
@@ -323,6 +350,8 @@ class _OpenAIChat(StreamDialect):
                 del delta["tool_calls"]
         if self.intercepting and choice.get("finish_reason"):
             return None  # the follow-up's own finish closes the message
+        if choice.get("finish_reason") == "tool_calls" and self.hidden and not self.tool_forwarded:
+            choice = {**choice, "finish_reason": "stop"}  # the only calls were hidden
         if (
             not delta
             and choice.get("finish_reason") is None
@@ -376,12 +405,12 @@ class _SseRelay:
         self.round_no, self.offset = -1, 0
         self.usage: dict[str, Any] = {}  # summed usage of the rounds before this one
 
-    def start_round(self, intercept: bool) -> None:
+    def start_round(self, intercept: bool, hide: bool = False) -> None:
         if self.current is not None:  # the last round was held back: this one continues it
             self.usage = add_usage(self.usage, self.current.usage)
             self.offset += self.current.forwarded
         self.round_no += 1
-        self.current = self.dialect(self.round_no, self.offset, intercept, self.usage)
+        self.current = self.dialect(self.round_no, self.offset, intercept, self.usage, hide)
 
     def feed(self, item: bytes | _Rest) -> list[bytes]:
         assert self.current is not None

@@ -13,7 +13,7 @@ import pytest
 from headroom import HeadroomClient, OpenAIProvider, retrieve
 from headroom.client.retrieval import MAX_RETRIEVE_ROUNDS
 from headroom.core.store import InMemoryStore
-from tests.client.conftest import openai_conversation
+from tests.client.conftest import RecordingUpstream, openai_conversation
 
 
 class InsistentModel:
@@ -142,3 +142,51 @@ def test_a_planted_fact_is_sent_or_retrievable(seed: int, store_url: str) -> Non
         hashes = client.chat.completions.simulate(model="gpt-4o", messages=messages).ccr_hashes
         assert any(fact in retrieve(h, store=store) for h in hashes), (shape, at)
         assert any(h in sent for h in hashes)  # the marker names where the original is
+
+
+def _sdk_client(base_url: str, store_url: str) -> HeadroomClient:
+    sdk = openai.OpenAI(base_url=base_url + "/v1", api_key="sk-test", max_retries=0, timeout=30)
+    return HeadroomClient(original_client=sdk, provider=OpenAIProvider(), store_url=store_url)
+
+
+def _calls_and_finish(response: Any, stream: bool) -> tuple[list[str], str | None]:
+    """The tool names the caller sees, and the last finish reason."""
+    if not stream:
+        choice = response.choices[0]
+        return [c.function.name for c in choice.message.tool_calls or []], choice.finish_reason
+    chunks = [c for c in response if c.choices]
+    names = [
+        c.function.name for ch in chunks for c in ch.choices[0].delta.tool_calls or [] if c.function
+    ]
+    finishes = [ch.choices[0].finish_reason for ch in chunks if ch.choices[0].finish_reason]
+    return [n for n in names if n], finishes[-1] if finishes else None
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_a_retrieve_call_past_the_limit_never_reaches_the_caller(
+    fake: RecordingUpstream, base_url: str, store_url: str, stream: bool
+) -> None:
+    """A model that calls our tool even once it is withdrawn: the caller gets an answer."""
+    client = _sdk_client(base_url, store_url)
+    response = client.chat.completions.create(
+        model="stubborn", messages=openai_conversation(43), stream=stream
+    )
+    assert _calls_and_finish(response, stream) == ([], "stop")
+    assert len(fake.calls) == 1 + MAX_RETRIEVE_ROUNDS
+    assert "tools" not in fake.calls[-1].body
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("markers", [False, True], ids=["small", "compressed"])
+def test_a_callers_own_retrieve_tool_is_left_alone(
+    fake: RecordingUpstream, base_url: str, store_url: str, stream: bool, markers: bool
+) -> None:
+    """Headroom never offers (or answers) a tool the caller already defines."""
+    own = {"type": "function", "function": {"name": "headroom_retrieve", "parameters": {}}}
+    messages = openai_conversation(44) if markers else [{"role": "user", "content": "look it up"}]
+    client = _sdk_client(base_url, store_url)
+    response = client.chat.completions.create(
+        model="greedy", messages=messages, tools=[own], stream=stream
+    )
+    assert _calls_and_finish(response, stream) == (["headroom_retrieve"], "tool_calls")
+    assert len(fake.calls) == 1 and fake.calls[0].body["tools"] == [own]

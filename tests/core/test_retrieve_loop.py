@@ -369,7 +369,7 @@ def test_anthropic_stream_merges_to_what_the_call_returns() -> None:
 class _HoldingRelay:
     """Relays chat chunks live and holds back from the first retrieve-call fragment on."""
 
-    def start_round(self, intercept: bool) -> None:
+    def start_round(self, intercept: bool, hide: bool) -> None:
         self.intercept, self.held = intercept, False
         self.events: list[dict[str, Any]] = []
 
@@ -410,3 +410,30 @@ def test_a_live_relay_withdraws_the_tool_at_the_limit_async() -> None:
     events = asyncio.run(run())
     assert len(model.requests) == 2 and "tools" not in model.requests[-1]
     assert _text(events).startswith("Let me look. answer 2:")
+
+
+def test_an_object_adapter_reads_sdk_objects_and_drops_strays_its_own_way() -> None:
+    """Responses stay the SDK's objects; calls and follow-ups come from their JSON."""
+    from dataclasses import dataclass
+
+    from headroom.core.retrieval import ObjectAdapter, as_json
+
+    @dataclass
+    class Sdk:  # a pydantic-like object: only `model_dump` is used
+        data: dict[str, Any]
+
+        def model_dump(self, exclude_none: bool = False) -> dict[str, Any]:
+            return self.data
+
+    call = {"id": "c1", "type": "function", "function": {"name": "x__headroom_retrieve"}}
+    call["function"]["arguments"] = '{"hash": "abcdefabcdefabcd"}'
+    response = Sdk({"choices": [{"message": {"role": "assistant", "tool_calls": [call]}}]})
+    dropped: list[Any] = []
+    adapter = ObjectAdapter("openai_chat", drop=lambda r: dropped.append(r) or r)
+    assert as_json({"a": [response]}) == {"a": [response.data]}
+    (found,) = adapter.calls(response)
+    assert found.arguments == {"hash": "abcdefabcdefabcd"}
+    follow = adapter.follow_up({"messages": []}, response, [(found, "text")])
+    assert follow["messages"][-1] == {"role": "tool", "tool_call_id": "c1", "content": "text"}
+    assert adapter.drop_calls(response, []) is response and dropped == []
+    assert adapter.drop_calls(response, [found]) is response and dropped == [response]

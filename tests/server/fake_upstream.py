@@ -7,7 +7,8 @@ Streaming requests get three SSE events, spaced in time.
 Misbehaviour is chosen by the request's ``model`` (OpenAI chat route):
 ``cut`` drops the connection mid-response, ``stall`` stops sending after the
 first bytes, ``truncate`` announces a longer body than it sends, ``greedy``
-calls ``headroom_retrieve`` on every turn unless ``tool_choice`` is ``none``.
+calls ``headroom_retrieve`` on every turn unless ``tool_choice`` is ``none``,
+``stubborn`` calls it on every turn whatever it was offered or told.
 Every response reports ``usage`` so tests can check sums over rounds.
 """
 
@@ -104,7 +105,9 @@ class FakeUpstream:
             return JSONResponse({"error": {"message": "not JSON"}}, status_code=400)
         if body.get("model") in ("cut", "stall", "truncate"):
             return _Broken(body["model"], body.get("stream") is True)
-        if body.get("model") == "greedy" and body.get("tool_choice") != "none":
+        if body.get("model") == "stubborn" or (
+            body.get("model") == "greedy" and body.get("tool_choice") != "none"
+        ):
             return self._greedy(body)
         if body.get("model") == "slow":
             await asyncio.sleep(3)

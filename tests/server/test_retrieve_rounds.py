@@ -135,3 +135,63 @@ def test_a_store_that_fails_on_read_answers_the_model_and_goes_on(
     assert ("part2" if stream else "final answer") in r.text
     answer = fake.calls[-1].body["messages"][-1]
     assert answer["role"] == "tool" and answer["content"].startswith("headroom_retrieve error")
+
+
+def _chat(proxy: str, body: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The raw answer and, for a stream, its parsed chunks."""
+    with httpx.stream("POST", proxy + "/v1/chat/completions", json=body, timeout=30) as r:
+        assert r.status_code == 200
+        raw = r.read().decode()
+    if not body.get("stream"):
+        return raw, []
+    chunks = [
+        json.loads(line[5:])
+        for line in raw.splitlines()
+        if line.startswith("data:") and "[DONE]" not in line
+    ]
+    return raw, chunks
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+def test_a_retrieve_call_past_the_limit_never_reaches_the_client(
+    proxy: str, fake: FakeUpstream, stream: bool
+) -> None:
+    """A model that calls our tool even after it was withdrawn: the client gets an answer."""
+    body = {"model": "stubborn", "stream": stream, "messages": case("p-db-biggestfile")["messages"]}
+    raw, chunks = _chat(proxy, body)
+    assert len(fake.calls) == ROUNDS + 1 and fake.calls[-1].body["tool_choice"] == "none"
+    assert "headroom_retrieve" not in raw
+    if stream:
+        assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]][-1] == "stop"
+    else:
+        choice = json.loads(raw)["choices"][0]
+        assert "tool_calls" not in choice["message"] and choice["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+@pytest.mark.parametrize("markers", [False, True], ids=["small", "compressed"])
+def test_a_callers_own_retrieve_tool_is_left_alone(
+    proxy: str, fake: FakeUpstream, stream: bool, markers: bool
+) -> None:
+    """Headroom never offers (or answers) a tool the caller already defines."""
+    own = {"type": "function", "function": {"name": "headroom_retrieve", "parameters": {}}}
+    small = [{"role": "user", "content": "look up 0123456789abcdef"}]
+    body = {
+        "model": "greedy",
+        "stream": stream,
+        "tools": [own],
+        "messages": case("p-db-biggestfile")["messages"] if markers else small,
+    }
+    raw, chunks = _chat(proxy, body)
+    assert len(fake.calls) == 1 and fake.calls[0].body["tools"] == [own]
+    if stream:
+        names = [
+            c["function"]["name"]
+            for chunk in chunks
+            if chunk["choices"]
+            for c in chunk["choices"][0]["delta"].get("tool_calls") or []
+        ]
+        assert names == ["headroom_retrieve"]
+    else:
+        call = json.loads(raw)["choices"][0]["message"]["tool_calls"][0]
+        assert call["function"]["name"] == "headroom_retrieve"

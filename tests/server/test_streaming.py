@@ -101,30 +101,45 @@ async def test_thinking_and_text_before_the_call_are_echoed_with_their_signature
     assert user["content"][0]["content"] == "original for abcdefabcdefabcd"
 
 
-async def test_a_tool_call_already_streamed_means_no_interception() -> None:
+async def test_a_tool_call_already_streamed_hides_our_call_and_keeps_the_clients() -> None:
+    """The client's `bash` call has reached it, so ours cannot be answered: it never sees it."""
     other = block(
         0,
         {"type": "tool_use", "id": "x", "name": "bash", "input": {}},
         {"type": "input_json_delta", "partial_json": "{}"},
     )
-    first = [start(), *other, *retrieve_block(1), *end("tool_use")]
+    text = block(2, {"type": "text", "text": ""}, {"type": "text_delta", "text": "done"})
+    first = [start(), *other, *retrieve_block(1), *text, *end("tool_use")]
     events, sent = await run(first, [])
     assert sent == []
-    names = [e["content_block"].get("name") for e in events if e["type"] == "content_block_start"]
-    assert names == ["bash", "headroom_retrieve"]  # relayed as is; the client owns both calls
+    starts = [e for e in events if e["type"] == "content_block_start"]
+    assert [(e["index"], e["content_block"].get("name")) for e in starts] == [
+        (0, "bash"),
+        (1, None),
+    ]
+    assert "headroom_retrieve" not in json.dumps(events)
+    stop = next(e for e in events if e["type"] == "message_delta")["delta"]["stop_reason"]
+    assert stop == "tool_use"  # bash still has to run
 
 
-async def test_calls_after_the_rounds_run_out_reach_the_client() -> None:
+async def test_calls_after_the_rounds_run_out_are_hidden_and_the_message_ends() -> None:
     again = response([start(), *retrieve_block(0, "t2"), *end("tool_use")])
     events, sent = await run([start(), *retrieve_block(0), *end("tool_use")], [again], rounds=1)
     assert len(sent) == 1
-    assert [e["content_block"]["id"] for e in events if e["type"] == "content_block_start"] == [
-        "t2"
-    ]
-    assert (
-        next(e for e in events if e["type"] == "message_delta")["delta"]["stop_reason"]
-        == "tool_use"
-    )
+    assert not [e for e in events if e["type"] == "content_block_start"]
+    assert "headroom_retrieve" not in json.dumps(events)
+    stop = next(e for e in events if e["type"] == "message_delta")["delta"]["stop_reason"]
+    assert stop == "end_turn"
+
+
+async def test_a_callers_own_retrieve_tool_is_relayed_untouched() -> None:
+    """No rounds (Headroom offered no tool): the call is the client's, shown as it came."""
+    events, sent = await run([start(), *retrieve_block(0), *end("tool_use")], [], rounds=0)
+    assert sent == []
+    names = [e["content_block"].get("name") for e in events if e["type"] == "content_block_start"]
+    assert names == ["headroom_retrieve"]
+    stop = next(e for e in events if e["type"] == "message_delta")["delta"]["stop_reason"]
+    assert stop == "tool_use"
 
 
 async def test_a_failing_follow_up_ends_the_stream_with_an_error_event() -> None:
@@ -199,7 +214,7 @@ async def test_openai_text_before_the_call_is_echoed_and_usage_of_the_first_resp
     }
 
 
-async def test_openai_other_tool_first_means_no_interception() -> None:
+async def test_openai_other_tool_first_hides_our_call() -> None:
     other = {
         "index": 0,
         "id": "x",
@@ -214,13 +229,25 @@ async def test_openai_other_tool_first_means_no_interception() -> None:
     ]
     events, sent = await run(first, [], dialect="openai_chat")
     assert sent == []
-    names = [
-        c["function"].get("name")
+    calls = [
+        (c["index"], c["function"].get("name"))
         for e in events
         if e.get("choices")
         for c in e["choices"][0]["delta"].get("tool_calls", [])
     ]
-    assert names == ["bash", "headroom_retrieve", None]
+    assert calls == [(0, "bash")]
+    finish = [e["choices"][0]["finish_reason"] for e in events if e.get("choices")]
+    assert finish[-1] == "tool_calls"  # bash still has to run
+
+
+async def test_openai_calls_after_the_rounds_run_out_are_hidden() -> None:
+    again = response([*openai_retrieve("r2"), _chunk({}, "tool_calls"), "data: [DONE]\n\n"])
+    first = [*openai_retrieve(), _chunk({}, "tool_calls"), "data: [DONE]\n\n"]
+    events, sent = await run(first, [again], rounds=1, dialect="openai_chat")
+    assert len(sent) == 1
+    assert not any(e["choices"][0]["delta"].get("tool_calls") for e in events if e.get("choices"))
+    finish = [e["choices"][0]["finish_reason"] for e in events if e.get("choices")]
+    assert finish[-1] == "stop"
 
 
 async def test_openai_follow_up_failure_is_an_error_chunk() -> None:

@@ -1,10 +1,8 @@
 """Pure request plumbing shared by the LiteLLM hooks and wrappers (no LiteLLM import).
 
-Which call types are chat, where a request's cache breakpoints sit, how the
-`headroom_retrieve` tool is added, where per-call savings go in LiteLLM's
-metadata, and a memo of what this callback already produced (so a request
-that passes through two hooks, or comes back in an agentic follow-up, is not
-compressed twice: the core is not idempotent on its own output).
+Chat call types and their wire format, messages as plain dicts, cache breakpoints,
+where savings go in LiteLLM's metadata, and a memo of what this callback produced
+(a request through two hooks, or an agentic follow-up, is not compressed twice).
 """
 
 from __future__ import annotations
@@ -14,22 +12,21 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
-from headroom.core import RETRIEVE_TOOL_NAME, retrieve_tool_anthropic, retrieve_tool_openai
-from headroom.core.messages import find_slots
+from headroom.core.messages import Message, find_slots
+from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveAdapter, as_json
 
 __all__ = [
     "CHAT_CALL_TYPES",
     "OutputMemo",
-    "ToolShape",
     "cache_breakpoint_index",
     "call_type_name",
     "has_retrieve_tool",
     "metadata_key",
-    "tool_shape",
+    "plain_messages",
+    "retrieve_adapter",
     "upper_bound_tokens",
-    "with_retrieve_tool",
     "with_stats",
 ]
 
@@ -37,14 +34,11 @@ __all__ = [
 #: call type (embeddings, images, audio, moderation, responses...) is left alone.
 CHAT_CALL_TYPES = frozenset({"completion", "acompletion", "anthropic_messages"})
 
-ToolShape = Literal["openai", "anthropic"]
 
-# call type -> the tool schema its `tools` parameter takes.
-_TOOL_SHAPES: dict[str, ToolShape] = {
-    "completion": "openai",
-    "acompletion": "openai",
-    "anthropic_messages": "anthropic",
-}
+def retrieve_adapter(call_type: str) -> RetrieveAdapter:
+    """The core's retrieve adapter for a call type's wire format (tools, calls, follow-ups)."""
+    api = "anthropic_messages" if call_type == "anthropic_messages" else "openai_chat"
+    return RETRIEVE_ADAPTERS[api]
 
 
 def call_type_name(call_type: Any) -> str:
@@ -53,8 +47,13 @@ def call_type_name(call_type: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def tool_shape(call_type: str) -> ToolShape:
-    return _TOOL_SHAPES.get(call_type, "openai")
+def plain_messages(messages: Any) -> list[Message] | None:
+    """The messages as plain dicts (SDK message objects, e.g. a previous response's
+    `choices[0].message` appended to the history, become dicts); None if impossible."""
+    if not isinstance(messages, list) or not messages:
+        return None
+    plain = messages if all(isinstance(m, dict) for m in messages) else as_json(messages)
+    return plain if all(isinstance(m, dict) for m in plain) else None
 
 
 def _has_cache_control(node: Any) -> bool:
@@ -79,27 +78,12 @@ def cache_breakpoint_index(messages: Sequence[Mapping[str, Any]]) -> int:
     return -1
 
 
-def _tool_name(tool: Any) -> str | None:
-    if not isinstance(tool, Mapping):
-        return None
-    fn = tool.get("function")
-    if isinstance(fn, Mapping) and isinstance(fn.get("name"), str):
-        return str(fn["name"])
-    name = tool.get("name")
-    return name if isinstance(name, str) else None
-
-
 def has_retrieve_tool(tools: Any) -> bool:
-    return isinstance(tools, list) and any(_tool_name(t) == RETRIEVE_TOOL_NAME for t in tools)
-
-
-def with_retrieve_tool(tools: Any, shape: ToolShape) -> list[Any]:
-    """A new tools list ending with `headroom_retrieve` (unchanged if already there)."""
-    existing = list(tools) if isinstance(tools, list) else []
-    if has_retrieve_tool(existing):
-        return existing
-    tool = retrieve_tool_anthropic() if shape == "anthropic" else retrieve_tool_openai()
-    return [*existing, tool]
+    """Whether a tools list, in either shape, names `headroom_retrieve` (the core's rule)."""
+    return isinstance(tools, list) and any(
+        not RETRIEVE_ADAPTERS[api].can_offer({"tools": tools})
+        for api in ("openai_chat", "anthropic_messages")
+    )
 
 
 def metadata_key(kwargs: Mapping[str, Any], call_type: str) -> str:

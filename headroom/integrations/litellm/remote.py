@@ -180,6 +180,15 @@ class RemoteCompressor:
             client.post(url, json=body, headers=self._headers()), timeout=self.timeout
         )
 
+    def _failed(self, exc: Exception) -> CompressionResult | None:
+        logger.warning(
+            "headroom: %s unreachable or slower than %.1fs (%s); sending the request uncompressed",
+            self.url,
+            self.timeout,
+            type(exc).__name__,
+        )
+        return None
+
     def compress(
         self, messages: Sequence[Mapping[str, Any]], model: str, model_limit: int | None = None
     ) -> CompressionResult | None:
@@ -187,13 +196,7 @@ class RemoteCompressor:
         try:
             response = self._post(self.url, self._body(messages, model, model_limit))
         except httpx.HTTPError as exc:
-            logger.warning(
-                "headroom: %s unreachable or slower than %.1fs (%s); sending the request uncompressed",
-                self.url,
-                self.timeout,
-                type(exc).__name__,
-            )
-            return None
+            return self._failed(exc)
         return self._finish(response, messages)
 
     async def acompress(
@@ -203,23 +206,8 @@ class RemoteCompressor:
         try:
             response = await self._apost(self.url, self._body(messages, model, model_limit))
         except (httpx.HTTPError, asyncio.TimeoutError) as exc:
-            logger.warning(
-                "headroom: %s unreachable or slower than %.1fs (%s); sending the request uncompressed",
-                self.url,
-                self.timeout,
-                type(exc).__name__,
-            )
-            return None
+            return self._failed(exc)
         return self._finish(response, messages)
-
-    def _retrieved(self, response: httpx.Response, key: str) -> str:
-        if response.status_code // 100 != 2:
-            return f"headroom_retrieve error: the server answered {response.status_code} for hash {key!r}"
-        try:
-            original = response.json().get("original_content")
-        except (ValueError, AttributeError):
-            original = None
-        return original if isinstance(original, str) else "headroom_retrieve error: malformed reply"
 
     def retrieve(self, hash: str, query: str | None = None) -> str:
         """The original behind `hash` from the server's `/v1/retrieve`; errors come back as text."""
@@ -227,17 +215,13 @@ class RemoteCompressor:
             response = self._post(f"{self.api_url}/v1/retrieve", {"hash": hash, "query": query})
         except httpx.HTTPError as exc:
             return f"headroom_retrieve error: the Headroom server is unreachable ({type(exc).__name__})"
-        return self._retrieved(response, hash)
-
-    async def aretrieve(self, hash: str, query: str | None = None) -> str:
-        """`retrieve` without blocking the event loop."""
+        if response.status_code // 100 != 2:
+            return f"headroom_retrieve error: the server answered {response.status_code} for hash {hash!r}"
         try:
-            response = await self._apost(
-                f"{self.api_url}/v1/retrieve", {"hash": hash, "query": query}
-            )
-        except (httpx.HTTPError, asyncio.TimeoutError) as exc:
-            return f"headroom_retrieve error: the Headroom server is unreachable ({type(exc).__name__})"
-        return self._retrieved(response, hash)
+            original = response.json().get("original_content")
+        except (ValueError, AttributeError):
+            original = None
+        return original if isinstance(original, str) else "headroom_retrieve error: malformed reply"
 
     def close(self) -> None:
         """Close the sync client (async clients close with their event loop)."""

@@ -14,14 +14,14 @@ from typing import Any
 
 import litellm
 
+from headroom.core.retrieve_loop import arun_with_retrieval, run_with_retrieval
+from headroom.integrations.litellm._ccr import ResponseAdapter
+from headroom.integrations.litellm._request import metadata_key
 from headroom.integrations.litellm.callback import HeadroomCallback
 
 __all__ = ["acompletion", "completion", "default_callback"]
 
 _default: HeadroomCallback | None = None
-
-#: Retrieval round trips the sync wrapper answers before returning the response as is.
-MAX_RETRIEVAL_ROUNDS = 3
 
 
 def default_callback() -> HeadroomCallback:
@@ -46,6 +46,13 @@ def _request(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]
     return request
 
 
+def _offer(cb: HeadroomCallback, request: Mapping[str, Any], send: Mapping[str, Any]) -> bool:
+    """Offer `headroom_retrieve` here: content was stubbed, and the call does not stream."""
+    if send is request or request.get("stream") or not cb.retrieval:
+        return False
+    return bool(send[metadata_key(request, "completion")]["headroom"]["ccr_hashes"])
+
+
 def completion(
     *args: Any, callback: HeadroomCallback | None = None, router: Any = None, **kwargs: Any
 ) -> Any:
@@ -58,23 +65,21 @@ def completion(
         **kwargs: Everything else `litellm.completion` takes.
 
     When content was stubbed and the call does not stream, `headroom_retrieve`
-    is offered to the model and its calls are answered here (up to
-    `MAX_RETRIEVAL_ROUNDS`), so the caller only sees the final answer.
+    is offered to the model and its calls are answered here by the core loop
+    (`headroom.core.retrieve_loop`), so the caller only sees the final answer.
     """
     cb = callback or default_callback()
     request = _request(args, kwargs)
-    answer_here = not request.get("stream")
-    send = cb.compress_request(request, "completion", add_tool=answer_here) or request
+    send = cb.compress_request(request, "completion") or request
     call = router.completion if router is not None else litellm.completion
-    response = call(**send)
+    response, _ = run_with_retrieval(
+        send,
+        lambda body: call(**body),
+        adapter=ResponseAdapter(),
+        offer=_offer(cb, request, send),
+        answer=cb.answerer(send.get("messages") or []),
+    )
     cb.confirm(send)
-    if answer_here and send is not request:
-        for _ in range(MAX_RETRIEVAL_ROUNDS):
-            followup = cb.retrieval_followup(response, send["messages"])
-            if followup is None:
-                break
-            send = {**send, "messages": followup}
-            response = call(**send)
     return response
 
 
@@ -83,16 +88,27 @@ async def acompletion(
 ) -> Any:
     """`litellm.acompletion` (or `router.acompletion`) with the request compressed first.
 
-    Useful when messages are passed positionally. With the callback also in
-    ``litellm.callbacks`` the hooks see the compressed request and leave it
-    alone, and LiteLLM's agentic loop answers `headroom_retrieve`; otherwise
-    the tool is not offered.
+    Useful when messages are passed positionally, and before a Router's
+    pre-call checks. With the callback in ``litellm.callbacks`` the hooks see
+    the compressed request and leave it alone, and LiteLLM's agentic loop
+    answers `headroom_retrieve` where it runs (streams too); otherwise the
+    core loop answers it here, as in `completion` (not for streams).
     """
     cb = callback or default_callback()
     request = _request(args, kwargs)
-    registered = any(c is cb for c in litellm.callbacks)
-    send = await cb.acompress_request(request, "acompletion", add_tool=registered) or request
+    in_loop = any(c is cb for c in litellm.callbacks) and cb.answers_in_loop("acompletion", request)
+    send = await cb.acompress_request(request, "acompletion", add_tool=in_loop) or request
     call = router.acompletion if router is not None else litellm.acompletion
-    response = await call(**send)
+
+    async def once(body: dict[str, Any]) -> Any:
+        return await call(**body)
+
+    response, _ = await arun_with_retrieval(
+        send,
+        once,
+        adapter=ResponseAdapter(),
+        offer=not in_loop and _offer(cb, request, send),
+        answer=cb.answerer(send.get("messages") or []),
+    )
     cb.confirm(send)
     return response

@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 import litellm
+import pytest
 
 from headroom import InMemoryStore, retrieve_tool_openai
-from headroom.integrations.litellm import HeadroomCallback, completion
+from headroom.integrations.litellm import HeadroomCallback, _ccr, acompletion, completion
 from tests.integrations.litellm.conftest import anthropic_case, logs_case
 from tests.integrations.litellm.fakes import (
     FakeProvider,
@@ -83,6 +84,78 @@ def test_sync_wrapper_answers_a_retrieve_call(fake: FakeProvider) -> None:
     response = completion(model="fake/gpt-4o", messages=messages, callback=cb)
     assert response.choices[0].message.content == "fake answer"
     assert _answered_with_original(fake.requests[1]["messages"], messages)
+
+
+def test_sync_wrapper_ends_with_an_answer_at_the_round_limit(stub: StubServer) -> None:
+    """The core loop: three answered rounds, then one call without the tool; usage summed."""
+    cb = HeadroomCallback(store=InMemoryStore())
+    messages = logs_case()
+    stub.replies.extend([retrieve_first_marker] * 5)  # a model that never stops asking
+    response = completion(
+        model="openai/gpt-4o",
+        messages=messages,
+        callback=cb,
+        api_base=f"{stub.url}/v1",
+        api_key="k",
+    )
+    bodies = stub.bodies("/chat/completions")
+    assert len(bodies) == 4
+    assert all(
+        [t["function"]["name"] for t in b["tools"]] == ["headroom_retrieve"] for b in bodies[:3]
+    )
+    assert "tools" not in bodies[3]
+    assert _answered_with_original(bodies[1]["messages"], messages)
+    choice = response.choices[0]
+    assert not choice.message.tool_calls and choice.finish_reason == "stop"
+    assert response.usage.prompt_tokens == 4 and response.usage.total_tokens == 8
+
+
+def test_sync_wrapper_with_the_callback_registered_sends_the_original_back(
+    stub: StubServer,
+) -> None:
+    """The body hook sees the follow-up too: it must not stub the answer again."""
+    _register()
+    messages = logs_case()
+    stub.replies.append(retrieve_first_marker)
+    completion(model="openai/gpt-4o", messages=messages, api_base=f"{stub.url}/v1", api_key="k")
+    first, second = stub.bodies("/chat/completions")
+    assert was_compressed(first["messages"], messages)
+    assert _answered_with_original(second["messages"], messages)
+    assert second["messages"][: len(first["messages"])] == first["messages"]
+
+
+async def test_async_wrapper_answers_for_an_unregistered_callback(stub: StubServer) -> None:
+    cb = HeadroomCallback(store=InMemoryStore())
+    messages = logs_case()
+    stub.replies.append(retrieve_first_marker)
+    response = await acompletion(
+        model="openai/gpt-4o",
+        messages=messages,
+        callback=cb,
+        api_base=f"{stub.url}/v1",
+        api_key="k",
+    )
+    assert response.choices[0].message.content == "stub answer"
+    first, second = stub.bodies("/chat/completions")
+    assert was_compressed(first["messages"], messages)
+    assert _answered_with_original(second["messages"], messages)
+
+
+async def test_async_wrapper_answers_when_litellm_runs_no_agentic_loop(
+    stub: StubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registered callback on a LiteLLM without the loop: the wrapper's core loop answers."""
+    monkeypatch.setattr(_ccr, "_AGENTIC_LOOP", False)
+    _register()
+    messages = logs_case()
+    stub.replies.append(retrieve_first_marker)
+    response = await acompletion(
+        model="openai/gpt-4o", messages=messages, api_base=f"{stub.url}/v1", api_key="k"
+    )
+    assert response.choices[0].message.content == "stub answer"
+    first, second = stub.bodies("/chat/completions")
+    assert [t["function"]["name"] for t in first["tools"]] == ["headroom_retrieve"]
+    assert _answered_with_original(second["messages"], messages)
 
 
 async def test_anthropic_messages_native_round_trip(stub: StubServer) -> None:

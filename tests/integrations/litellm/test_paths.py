@@ -158,6 +158,39 @@ def test_pre_call_checks_run_before_every_callback_hook(stub: StubServer) -> Non
     assert stub.bodies("/chat/completions") == []
 
 
+async def test_async_router_rejection_is_explained_once_and_the_callers_list_is_kept(
+    stub: StubServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The only hook before the async Router's window check gets the caller's own list: we warn, not rewrite."""
+    _register()
+    messages = logs_case()
+    snapshot = copy.deepcopy(messages)
+    router = _small_window_router(stub)
+    with caplog.at_level(logging.WARNING, logger="headroom.litellm"):
+        for _ in range(2):
+            with pytest.raises(litellm.ContextWindowExceededError):
+                await router.acompletion(model="small", messages=messages)
+    warnings = [
+        r.getMessage() for r in caplog.records if "enable_pre_call_checks" in r.getMessage()
+    ]
+    assert len(warnings) == 1
+    assert (
+        "acompletion(..., router=router)" in warnings[0] and "'openai/gpt-4o-mini'" in warnings[0]
+    )
+    assert messages == snapshot
+    assert stub.bodies("/chat/completions") == []
+
+
+async def test_requests_within_the_routers_window_log_nothing(
+    stub: StubServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    _register()
+    router = _small_window_router(stub)
+    with caplog.at_level(logging.WARNING, logger="headroom.litellm"):
+        await router.acompletion(model="small", messages=[{"role": "user", "content": "hi"}])
+    assert not [r for r in caplog.records if "enable_pre_call_checks" in r.getMessage()]
+
+
 def test_sync_wrapper_compresses_before_the_routers_pre_call_checks(stub: StubServer) -> None:
     _register()
     messages = logs_case()

@@ -152,7 +152,7 @@ async def test_total_tokens_saved_under_concurrency(fake: FakeProvider) -> None:
 
 
 def test_unknown_models_fall_back_to_the_core_window() -> None:
-    from headroom.integrations.litellm.callback import _context_window
+    from headroom.integrations.litellm._compressor import context_window as _context_window
 
     assert _context_window("gpt-4o") == 128_000
     assert _context_window("openai/gpt-4o") == 128_000

@@ -11,11 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from headroom import retrieve_tool_anthropic, retrieve_tool_openai
-from headroom.integrations.litellm import HeadroomCallback, callback
+from headroom.integrations.litellm import HeadroomCallback, _ccr
 from headroom.integrations.litellm._request import (
     cache_breakpoint_index,
+    has_retrieve_tool,
     metadata_key,
-    with_retrieve_tool,
+    retrieve_adapter,
     with_stats,
 )
 from headroom.integrations.litellm.remote import parse_compress_reply
@@ -60,15 +61,18 @@ def test_with_stats_never_mutates_and_keeps_existing_metadata(
         max_size=4,
     )
 )
-def test_with_retrieve_tool_is_idempotent_and_copies(tools: list[dict[str, Any]]) -> None:
+def test_adding_the_retrieve_tool_is_idempotent_and_copies(tools: list[dict[str, Any]]) -> None:
+    adapter = retrieve_adapter("acompletion")
     before = copy.deepcopy(tools)
-    once = with_retrieve_tool(tools, "openai")
+    once = adapter.add_tool({"tools": tools})["tools"]
     assert tools == before
-    assert with_retrieve_tool(once, "openai") == once
+    assert adapter.add_tool({"tools": once})["tools"] == once
     given_count = sum(t["function"]["name"] == "headroom_retrieve" for t in tools)
     assert sum(t["function"]["name"] == "headroom_retrieve" for t in once) == max(1, given_count)
     assert once[: len(tools)] == tools  # the caller's tools come first, as they were
-    assert with_retrieve_tool(None, "anthropic") == [retrieve_tool_anthropic()]
+    assert has_retrieve_tool(once) and not has_retrieve_tool(None)
+    anthropic = retrieve_adapter("anthropic_messages").add_tool({})
+    assert anthropic["tools"] == [retrieve_tool_anthropic()]
 
 
 def test_cache_breakpoints_on_messages_blocks_and_tool_results() -> None:
@@ -129,7 +133,7 @@ async def test_without_the_agentic_loop_no_tool_is_offered(
     fake: FakeProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An older LiteLLM would never answer headroom_retrieve, so it is not offered; compression still happens."""
-    monkeypatch.setattr(callback, "_AGENTIC_LOOP", False)
+    monkeypatch.setattr(_ccr, "_AGENTIC_LOOP", False)
     litellm.callbacks = [HeadroomCallback()]
     messages = logs_case()
     await litellm.acompletion(model="fake/gpt-4o", messages=messages)
@@ -140,7 +144,7 @@ async def test_without_the_agentic_loop_no_tool_is_offered(
 async def test_without_stream_conversion_streams_stay_streams(
     fake: FakeProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(callback, "_CONVERTED_STREAM_KEY", None)
+    monkeypatch.setattr(_ccr, "_CONVERTED_STREAM_KEY", None)
     litellm.callbacks = [HeadroomCallback()]
     messages = logs_case()
     stream = await litellm.acompletion(model="fake/gpt-4o", messages=messages, stream=True)
