@@ -31,7 +31,7 @@ from headroom import CCRStore, CompressConfig, CompressionHooks
 from headroom.core.options import DEFAULT_MAX_RETRIEVE_ROUNDS, RetrieveTool
 from headroom.core.tokens import count_message_tokens, counter_for_model
 from headroom.integrations.langchain import calls, settings
-from headroom.integrations.langchain.compression import DEFAULT_CONFIG, model_name_of
+from headroom.integrations.langchain.compression import DEFAULT_CONFIG
 from headroom.integrations.langchain.converters import to_core
 from headroom.integrations.langchain.runnables import reroute
 
@@ -89,18 +89,14 @@ class HeadroomChatModel(BaseChatModel):
     stop: list[str] | None = None
     streaming: bool = False
 
-    _totals: calls.Totals = PrivateAttr(default_factory=calls.Totals)
-    _extra_call_kwargs: dict[str, Any] = PrivateAttr(default_factory=dict)
-    _retrieve_tools: list[Any] | None = PrivateAttr(default=None)
-    _pending: dict[tuple[int, ...], list[calls.Prepared]] = PrivateAttr(default_factory=dict)
-    _configurable: Any = PrivateAttr(default=None)
+    _state: calls.State = PrivateAttr(default_factory=calls.State)
 
     def __init__(self, wrapped_model: Any = None, /, **kwargs: Any) -> None:
         if wrapped_model is not None:
             kwargs["wrapped_model"] = wrapped_model
         configurable = settings.unwrap_configurable(kwargs)
         super().__init__(**kwargs)
-        self._configurable = configurable
+        calls.state(self).configurable = configurable
 
     def _for_call(self, config: RunnableConfig | None) -> HeadroomChatModel:
         return settings.for_call(self, config)
@@ -136,15 +132,15 @@ class HeadroomChatModel(BaseChatModel):
     @property
     def total_tokens_saved(self) -> int:
         """Input tokens saved by every call so far (shared with bound copies)."""
-        return self._totals.tokens_saved
+        return calls.state(self).totals.snapshot()["tokens_saved"]
 
     @property
     def total_calls(self) -> int:
         """Model calls made through this wrapper and its bound copies."""
-        return self._totals.calls
+        return calls.state(self).totals.snapshot()["requests"]
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = {**self._extra_call_kwargs, **kwargs}
+        params = {**calls.state(self).extra_kwargs, **kwargs}
         return self.wrapped_model._get_ls_params(
             stop=stop if stop is not None else (list(self.stop) if self.stop else None), **params
         )
@@ -165,11 +161,8 @@ class HeadroomChatModel(BaseChatModel):
             async_api=async_api, run_manager=run_manager, **kwargs
         )
 
-    def _tokenizer_name(self) -> str:
-        return self.tokenizer_model or model_name_of(self.wrapped_model)
-
     def get_num_tokens(self, text: str) -> int:
-        return counter_for_model(self._tokenizer_name())(text)
+        return counter_for_model(calls.tokenizer_name(self))(text)
 
     def get_num_tokens_from_messages(
         self,
@@ -177,7 +170,7 @@ class HeadroomChatModel(BaseChatModel):
         tools: Sequence[Any] | None = None,
     ) -> int:
         """Tokens of `messages` (and `tools`), counted offline with the wrapped model's tokenizer."""
-        count = counter_for_model(self._tokenizer_name())
+        count = counter_for_model(calls.tokenizer_name(self))
         total = sum(count_message_tokens(m, count) for m in to_core(messages))
         if tools:
             total += count(json.dumps([convert_to_openai_tool(t) for t in tools], sort_keys=True))
@@ -282,6 +275,31 @@ class HeadroomChatModel(BaseChatModel):
             return
         async for chunk in stream:
             yield chunk
+
+    def _generate_with_cache(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if calls.bookkeeping_needed(self, run_manager, kwargs, async_api=False):
+            return super()._generate_with_cache(messages, stop, run_manager, **kwargs)
+        return calls.with_run_ids(
+            self._generate(messages, stop, run_manager, **kwargs), run_manager
+        )
+
+    async def _agenerate_with_cache(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if calls.bookkeeping_needed(self, run_manager, kwargs, async_api=True):
+            return await super()._agenerate_with_cache(messages, stop, run_manager, **kwargs)
+        result = await self._agenerate(messages, stop, run_manager, **kwargs)
+        return calls.with_run_ids(result, run_manager)
 
     def _generate(
         self,
