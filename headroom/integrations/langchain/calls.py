@@ -11,44 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from langchain_core.caches import BaseCache
 from langchain_core.callbacks import (
-    AsyncCallbackManager,
     AsyncCallbackManagerForLLMRun,
-    BaseCallbackHandler,
-    CallbackManager,
     CallbackManagerForLLMRun,
 )
-from langchain_core.globals import get_llm_cache
-from langchain_core.messages import AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult, LLMResult
-from langchain_core.runnables import RunnableBinding, RunnableConfig, ensure_config
-from langchain_core.tracers._streaming import _StreamingCallbackHandler
-from langchain_core.tracers.base import BaseTracer
-from langchain_core.utils.utils import LC_ID_PREFIX
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import RunnableBinding
 
 from headroom import CompressConfig
 from headroom.core.ccr import is_retrieve_name, retrieve_tool_openai
 from headroom.core.options import retrieve_tool_mode
-from headroom.core.retrieval import RoundsSummary
-from headroom.core.retrieve_loop import (
-    arun_with_retrieval,
-    astream_with_retrieval,
-    run_with_retrieval,
-    stream_with_retrieval,
-)
 from headroom.core.totals import SavingsTotals
 from headroom.integrations.langchain.compression import Compressed, compress_messages, model_name_of
 from headroom.integrations.langchain.streaming import (
     ChatRequest,
     ChatRetrieveAdapter,
-    as_chunk,
-    natively_streams,
     tool_name,
 )
 
@@ -59,16 +41,12 @@ __all__ = [
     "OFF_LOOP_CHARS",
     "Prepared",
     "State",
-    "agenerate",
     "aprepare",
-    "astream",
-    "config_with_stats",
-    "generate",
+    "find",
     "offer_kwargs",
     "prepare",
     "registered",
     "run_kwargs",
-    "stream",
 ]
 
 logger = logging.getLogger("headroom")
@@ -118,6 +96,7 @@ class Prepared:
     compressed: Compressed
     offer: bool
     stats: dict[str, Any]
+    callbacks: Any = None  # for the rounds' child runs of a stream (see `rounds.for_stream`)
 
 
 def _key(messages: Sequence[BaseMessage]) -> tuple[int, ...]:
@@ -218,12 +197,6 @@ def run_kwargs(
     }
 
 
-def config_with_stats(config: RunnableConfig | None, prepared: Prepared) -> RunnableConfig:
-    """A stream's config whose run metadata carries the stats."""
-    config = ensure_config(config)
-    return {**config, "metadata": {**(config.get("metadata") or {}), "headroom": _stats(prepared)}}
-
-
 class registered:
     """Make prepared requests findable by the model paths for the length of a call.
 
@@ -246,13 +219,14 @@ class registered:
                 self.pending.pop(key, None)
 
 
-def _loop_for(
+def find(
     llm: HeadroomChatModel,
     messages: list[BaseMessage],
     stop: list[str] | None,
     kwargs: dict[str, Any],
-) -> tuple[ChatRequest, dict[str, Any], list[str] | None]:
-    """The loop's first request, its options and the stop words, for prepared messages."""
+) -> tuple[Prepared, ChatRequest, dict[str, Any], list[str] | None]:
+    """For messages a model path got: their prepared request, the loop's first request,
+    its options and the stop words."""
     st = state(llm)
     entries = st.pending.get(_key(messages))
     prepared = entries[-1] if entries else None
@@ -271,197 +245,4 @@ def _loop_for(
         "offer": prepared.offer,
     }
     default_stop = list(llm.stop) if llm.stop else None
-    return request, options, stop if stop is not None else default_stop
-
-
-def bookkeeping_needed(
-    llm: HeadroomChatModel, run_manager: RunManager, kwargs: dict[str, Any], async_api: bool
-) -> bool:
-    """Whether LangChain's own `_generate_with_cache` must run for the wrapper.
-
-    It serves the wrapper's `cache=` and `rate_limiter=`, implicit streaming
-    (`astream_events`, v2 stream handlers) and v1 output; without any of them
-    it only costs time (a signature inspection per call), so it is skipped.
-    """
-    cache = llm.cache
-    if llm.rate_limiter is not None or cache is True or isinstance(cache, BaseCache):
-        return True
-    if (cache is None and get_llm_cache() is not None) or llm.output_version == "v1":
-        return True
-    if llm._should_stream(async_api=async_api, run_manager=run_manager, **kwargs):
-        return True
-    protocol = getattr(llm, "_should_use_protocol_streaming", None)  # langchain-core >= 1.4
-    return bool(protocol and protocol(async_api=async_api, run_manager=run_manager, **kwargs))
-
-
-def with_run_ids(result: ChatResult, run_manager: RunManager) -> ChatResult:
-    """Message ids from the run, where the model gave none (as LangChain's own path does)."""
-    for index, generation in enumerate(result.generations):
-        if run_manager is not None and generation.message.id is None:
-            generation.message.id = f"{LC_ID_PREFIX}-{run_manager.run_id}-{index}"
-    return result
-
-
-def _round_callbacks(run_manager: RunManager) -> Any:
-    """Callbacks for one provider call: a child of the wrapper's run, for tracers only.
-
-    Tracers (LangSmith and others) so show each round: what was sent, what came
-    back. Handlers that stream tokens to the caller (`astream_events`, LangGraph's
-    messages mode) or count usage stay on the wrapper's run alone, which carries
-    the answer and the usage of every round: a retrieval round is never streamed
-    to the caller, nor counted twice. None (no child runs) without a tracer.
-    """
-    if run_manager is None:
-        return None
-    tracers: list[BaseCallbackHandler] = [
-        h
-        for h in run_manager.handlers
-        if isinstance(h, BaseTracer) and not isinstance(h, _StreamingCallbackHandler)
-    ]
-    if not tracers:
-        return None
-    manager = (
-        AsyncCallbackManager
-        if isinstance(run_manager, AsyncCallbackManagerForLLMRun)
-        else CallbackManager
-    )
-    return manager(
-        tracers,
-        tracers,
-        parent_run_id=run_manager.run_id,
-        tags=list(run_manager.inheritable_tags),
-        inheritable_tags=list(run_manager.inheritable_tags),
-        metadata=dict(run_manager.inheritable_metadata),
-        inheritable_metadata=dict(run_manager.inheritable_metadata),
-    )
-
-
-def _result(output: LLMResult) -> ChatResult:
-    generations = cast("list[ChatGeneration]", output.generations[0])
-    return ChatResult(generations=generations, llm_output=output.llm_output)
-
-
-def _chunk(message: BaseMessage) -> ChatGenerationChunk:
-    if isinstance(message, AIMessageChunk):
-        return ChatGenerationChunk(message=message)
-    return as_chunk(ChatGeneration(message=message))  # a model that answered in one piece
-
-
-def _finish(options: dict[str, Any], result: Any, run_manager: RunManager) -> ChatResult:
-    if not options["offer"]:  # one call: the loop's bookkeeping was not needed
-        result = options["adapter"].finish(result, RoundsSummary())
-    annotate_trace(run_manager, result.llm_output["headroom"])
-    return cast("ChatResult", result)
-
-
-def generate(
-    llm: HeadroomChatModel,
-    messages: list[BaseMessage],
-    stop: list[str] | None,
-    run_manager: CallbackManagerForLLMRun | None,
-    kwargs: dict[str, Any],
-) -> ChatResult:
-    request, options, stop = _loop_for(llm, messages, stop, kwargs)
-    model, callbacks = llm.wrapped_model, _round_callbacks(run_manager)
-
-    def call(req: ChatRequest) -> ChatResult:
-        if callbacks is None:
-            return model._generate_with_cache(req.messages, stop=stop, **req.kwargs)
-        return _result(model.generate([req.messages], stop, callbacks, **req.kwargs))
-
-    if not options["offer"]:
-        return _finish(options, call(request), run_manager)
-    return _finish(options, run_with_retrieval(request, call, **options)[0], run_manager)
-
-
-async def agenerate(
-    llm: HeadroomChatModel,
-    messages: list[BaseMessage],
-    stop: list[str] | None,
-    run_manager: AsyncCallbackManagerForLLMRun | None,
-    kwargs: dict[str, Any],
-) -> ChatResult:
-    request, options, stop = _loop_for(llm, messages, stop, kwargs)
-    model, callbacks = llm.wrapped_model, _round_callbacks(run_manager)
-
-    async def call(req: ChatRequest) -> ChatResult:
-        if callbacks is None:
-            return await model._agenerate_with_cache(req.messages, stop=stop, **req.kwargs)
-        return _result(await model.agenerate([req.messages], stop, callbacks, **req.kwargs))
-
-    if not options["offer"]:
-        return _finish(options, await call(request), run_manager)
-    return _finish(options, (await arun_with_retrieval(request, call, **options))[0], run_manager)
-
-
-def stream(
-    llm: HeadroomChatModel,
-    messages: list[BaseMessage],
-    stop: list[str] | None,
-    run_manager: CallbackManagerForLLMRun | None,
-    kwargs: dict[str, Any],
-) -> Iterator[ChatGenerationChunk]:
-    request, options, stop = _loop_for(llm, messages, stop, kwargs)
-    model, callbacks = llm.wrapped_model, _round_callbacks(run_manager)
-
-    def round_stream(req: ChatRequest) -> Iterator[ChatGenerationChunk]:
-        if callbacks is not None:  # a child run per round, through the model's own `stream`
-            config: RunnableConfig = {"callbacks": callbacks}
-            yield from map(_chunk, model.stream(req.messages, config, stop=stop, **req.kwargs))
-        elif natively_streams(model, async_api=False) and not model._streaming_disabled(
-            **req.kwargs
-        ):
-            if model.rate_limiter:
-                model.rate_limiter.acquire(blocking=True)
-            yield from model._stream(req.messages, stop=stop, **req.kwargs)
-        else:
-            result = model._generate_with_cache(req.messages, stop=stop, **req.kwargs)
-            yield as_chunk(result.generations[0])
-
-    yield from stream_with_retrieval(request, round_stream, **options)
-
-
-async def astream(
-    llm: HeadroomChatModel,
-    messages: list[BaseMessage],
-    stop: list[str] | None,
-    run_manager: AsyncCallbackManagerForLLMRun | None,
-    kwargs: dict[str, Any],
-) -> AsyncIterator[ChatGenerationChunk]:
-    request, options, stop = _loop_for(llm, messages, stop, kwargs)
-    model, callbacks = llm.wrapped_model, _round_callbacks(run_manager)
-
-    async def round_stream(req: ChatRequest) -> AsyncIterator[ChatGenerationChunk]:
-        if callbacks is not None:
-            config: RunnableConfig = {"callbacks": callbacks}
-            async for message in model.astream(req.messages, config, stop=stop, **req.kwargs):
-                yield _chunk(message)
-        elif natively_streams(model, async_api=True) and not model._streaming_disabled(
-            **req.kwargs
-        ):
-            if model.rate_limiter:
-                await model.rate_limiter.aacquire(blocking=True)
-            async for chunk in model._astream(req.messages, stop=stop, **req.kwargs):
-                yield chunk
-        else:
-            result = await model._agenerate_with_cache(req.messages, stop=stop, **req.kwargs)
-            yield as_chunk(result.generations[0])
-
-    async for chunk in astream_with_retrieval(request, round_stream, **options):
-        yield chunk
-
-
-def annotate_trace(run_manager: RunManager, stats: dict[str, Any]) -> None:
-    """Put the stats in the run's metadata for tracers (LangSmith and others)."""
-    if run_manager is None:
-        return
-    for handler in run_manager.handlers:
-        if not isinstance(handler, BaseTracer):
-            continue
-        run = handler.run_map.get(str(run_manager.run_id))
-        if run is None:
-            continue
-        try:
-            run.extra.setdefault("metadata", {})["headroom"] = dict(stats)
-        except (AttributeError, TypeError):  # a tracer with its own run type
-            logger.debug("headroom: could not annotate run of %r", handler)
+    return prepared, request, options, stop if stop is not None else default_stop

@@ -30,7 +30,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from headroom import CCRStore, CompressConfig, CompressionHooks
 from headroom.core.options import DEFAULT_MAX_RETRIEVE_ROUNDS, RetrieveTool
 from headroom.core.tokens import count_message_tokens, counter_for_model
-from headroom.integrations.langchain import calls, settings
+from headroom.integrations.langchain import calls, rounds, settings
 from headroom.integrations.langchain.compression import DEFAULT_CONFIG
 from headroom.integrations.langchain.converters import to_core
 from headroom.integrations.langchain.runnables import reroute
@@ -241,10 +241,11 @@ class HeadroomChatModel(BaseChatModel):
             yield from super().stream(input, config, stop=stop, **kwargs)  # via generate
         else:
             prepared = calls.prepare(self, self._convert_input(input).to_messages(), kwargs)
+            config, prepared = rounds.for_stream(self, config, prepared, async_api=False)
             with calls.registered(self, [prepared]):
                 yield from super().stream(
                     prepared.compressed.messages,
-                    calls.config_with_stats(config, prepared),
+                    config,
                     stop=stop,
                     **calls.offer_kwargs(self, kwargs, [prepared]),
                 )
@@ -264,10 +265,11 @@ class HeadroomChatModel(BaseChatModel):
         else:
             messages = self._convert_input(input).to_messages()
             prepared = await calls.aprepare(self, messages, kwargs)
+            config, prepared = rounds.for_stream(self, config, prepared, async_api=True)
             with calls.registered(self, [prepared]):
                 async for chunk in super().astream(
                     prepared.compressed.messages,
-                    calls.config_with_stats(config, prepared),
+                    config,
                     stop=stop,
                     **calls.offer_kwargs(self, kwargs, [prepared]),
                 ):
@@ -283,11 +285,10 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if calls.bookkeeping_needed(self, run_manager, kwargs, async_api=False):
+        if not rounds.bookkeeping_needed(self, run_manager, kwargs, async_api=False):
+            return self._generate(messages, stop, run_manager, **kwargs)
+        with rounds.with_run(self, run_manager):
             return super()._generate_with_cache(messages, stop, run_manager, **kwargs)
-        return calls.with_run_ids(
-            self._generate(messages, stop, run_manager, **kwargs), run_manager
-        )
 
     async def _agenerate_with_cache(
         self,
@@ -296,10 +297,10 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if calls.bookkeeping_needed(self, run_manager, kwargs, async_api=True):
+        if not rounds.bookkeeping_needed(self, run_manager, kwargs, async_api=True):
+            return await self._agenerate(messages, stop, run_manager, **kwargs)
+        with rounds.with_run(self, run_manager):
             return await super()._agenerate_with_cache(messages, stop, run_manager, **kwargs)
-        result = await self._agenerate(messages, stop, run_manager, **kwargs)
-        return calls.with_run_ids(result, run_manager)
 
     def _generate(
         self,
@@ -308,7 +309,7 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return calls.generate(self, messages, stop, run_manager, kwargs)
+        return rounds.generate(self, messages, stop, run_manager, kwargs)
 
     async def _agenerate(
         self,
@@ -317,7 +318,7 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return await calls.agenerate(self, messages, stop, run_manager, kwargs)
+        return await rounds.agenerate(self, messages, stop, run_manager, kwargs)
 
     def _stream(
         self,
@@ -326,7 +327,7 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        return calls.stream(self, messages, stop, run_manager, kwargs)
+        return rounds.stream(self, messages, stop, run_manager, kwargs)
 
     async def _astream(
         self,
@@ -335,7 +336,7 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        async for chunk in calls.astream(self, messages, stop, run_manager, kwargs):
+        async for chunk in rounds.astream(self, messages, stop, run_manager, kwargs):
             yield chunk
 
     def bind_tools(
