@@ -81,6 +81,10 @@ def bookkeeping_needed(
         return True
     if (cache is None and get_llm_cache() is not None) or llm.output_version == "v1":
         return True
+    handlers = run_manager.handlers if run_manager is not None else ()
+    if not handlers and not kwargs.get("stream") and not llm.streaming:
+        if not llm.wrapped_model.__dict__.get("streaming"):
+            return False  # nothing could ask LangChain to stream (the checks below are slow)
     if llm._should_stream(async_api=async_api, run_manager=run_manager, **kwargs):
         return True
     protocol = getattr(llm, "_should_use_protocol_streaming", None)  # langchain-core >= 1.4
