@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from headroom import RETRIEVE_TOOL_NAME, CCRStore, handle_retrieve_call, retrieve_tool_openai
 
-__all__ = ["RETRIEVE_TOOL_NAME", "retrieve_tool", "retrieve_tool_schema"]
+__all__ = ["RETRIEVE_TOOL_NAME", "retrieve_tool"]
 
 
 class _RetrieveArgs(BaseModel):
@@ -23,11 +23,6 @@ class _RetrieveArgs(BaseModel):
     query: str | None = Field(
         default=None, description="Optional: words to look for; only matching parts are returned."
     )
-
-
-def retrieve_tool_schema() -> dict[str, Any]:
-    """The tool definition in OpenAI shape, for `bind_tools` of any chat model."""
-    return retrieve_tool_openai()
 
 
 def retrieve_tool(store: CCRStore | None = None) -> BaseTool:

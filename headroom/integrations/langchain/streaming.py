@@ -97,6 +97,37 @@ def _block_id(block: Any) -> Any:
     return block.get("id", block.get("call_id")) if isinstance(block, dict) else None
 
 
+def _parts(message: Any, drop: Callable[[Any], bool], calls_left: bool) -> dict[str, Any]:
+    """The fields of a reply (or chunk) without the call parts `drop` picks.
+
+    If no call is left, the finish reason says the model stopped, as a
+    provider reports a reply without calls.
+    """
+    content: Any = message.content
+    if isinstance(content, list):
+        content = [
+            b
+            for b in content
+            if not (isinstance(b, dict) and b.get("type") in _CALL_BLOCKS and drop(b))
+        ]
+    extra = dict(message.additional_kwargs)
+    if isinstance(extra.get("tool_calls"), list):
+        extra["tool_calls"] = [
+            c for c in extra["tool_calls"] if isinstance(c, dict) and not drop(c)
+        ]
+    metadata = dict(message.response_metadata)
+    for key in ("finish_reason", "stop_reason"):
+        if not calls_left and metadata.get(key) in _ENDED_BY_CALLS:
+            metadata[key] = _ENDED_BY_CALLS[metadata[key]]
+    return {
+        "content": content,
+        "additional_kwargs": extra,
+        "response_metadata": metadata,
+        "id": message.id,
+        "usage_metadata": message.usage_metadata,
+    }
+
+
 def _with_calls(message: AIMessage, ids: set[str], keep: bool) -> AIMessage:
     """The reply with only (`keep`) or without the calls in `ids`.
 
@@ -105,35 +136,13 @@ def _with_calls(message: AIMessage, ids: set[str], keep: bool) -> AIMessage:
     the tool was withdrawn is removed before the caller sees the reply.
     """
 
-    def kept(call_id: Any) -> bool:
-        return (call_id in ids) is keep
+    def drop(call: Any) -> bool:
+        return (_block_id(call) in ids) is not keep
 
-    content: Any = message.content
-    if isinstance(content, list):
-        content = [
-            b
-            for b in content
-            if not (
-                isinstance(b, dict) and b.get("type") in _CALL_BLOCKS and not kept(_block_id(b))
-            )
-        ]
-    extra = dict(message.additional_kwargs)
-    if isinstance(extra.get("tool_calls"), list):
-        extra["tool_calls"] = [
-            c for c in extra["tool_calls"] if isinstance(c, dict) and kept(c.get("id"))
-        ]
-    calls = [c for c in message.tool_calls if kept(c.get("id"))]
-    metadata = dict(message.response_metadata)
-    for key in ("finish_reason", "stop_reason"):
-        if not calls and metadata.get(key) in _ENDED_BY_CALLS:
-            metadata[key] = _ENDED_BY_CALLS[metadata[key]]
+    calls = [c for c in message.tool_calls if not drop(c)]
     return AIMessage(
-        content=content,
-        additional_kwargs=extra,
-        response_metadata=metadata,
-        id=message.id,
+        **_parts(message, drop, bool(calls)),
         name=message.name,
-        usage_metadata=message.usage_metadata,
         tool_calls=calls,
         invalid_tool_calls=message.invalid_tool_calls,
     )
@@ -144,29 +153,13 @@ def _chunk_without(chunk: ChatGenerationChunk, dropped: set[Any], calls_left: bo
     message = chunk.message
     if not isinstance(message, AIMessageChunk):
         return chunk
-    content: Any = message.content
-    if isinstance(content, list):
-        content = [
-            b
-            for b in content
-            if not (
-                isinstance(b, dict) and b.get("type") in _CALL_BLOCKS and b.get("index") in dropped
-            )
-        ]
-    extra = dict(message.additional_kwargs)
-    if isinstance(extra.get("tool_calls"), list):
-        extra["tool_calls"] = [c for c in extra["tool_calls"] if c.get("index") not in dropped]
-    metadata = dict(message.response_metadata)
-    for key in ("finish_reason", "stop_reason"):
-        if not calls_left and metadata.get(key) in _ENDED_BY_CALLS:
-            metadata[key] = _ENDED_BY_CALLS[metadata[key]]
+
+    def drop(part: Any) -> bool:
+        return part.get("index") in dropped
+
     filtered = AIMessageChunk(
-        content=content,
-        additional_kwargs=extra,
-        response_metadata=metadata,
-        id=message.id,
-        usage_metadata=message.usage_metadata,
-        tool_call_chunks=[c for c in message.tool_call_chunks if c.get("index") not in dropped],
+        **_parts(message, drop, calls_left),
+        tool_call_chunks=[c for c in message.tool_call_chunks if not drop(c)],
         chunk_position=message.chunk_position,
     )
     return ChatGenerationChunk(message=filtered, generation_info=chunk.generation_info)
