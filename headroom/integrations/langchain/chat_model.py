@@ -1,10 +1,10 @@
 """`HeadroomChatModel`: any LangChain chat model, sent fewer input tokens.
 
-Compression runs where LangChain starts the run, so traces show what is sent;
-the wrapped model's own `_generate_with_cache` / `_stream` then run inside the
-core retrieve loop (`calls.py`), and its `bind_tools` / `with_structured_output`
-format tools, rerouted through the wrapper. One LLM run per call, traced with
-the wrapped model's provider and name.
+Convert in, call the core, convert out: compression runs where LangChain
+starts the run (`calls.py`), so the trace's input is what is sent; the model
+paths run the core retrieve loop around the wrapped model, each provider call
+a child run (`rounds.py`); `bind_tools` / `with_structured_output` are the
+wrapped model's own, rerouted through the wrapper.
 """
 
 from __future__ import annotations
@@ -98,9 +98,6 @@ class HeadroomChatModel(BaseChatModel):
         super().__init__(**kwargs)
         calls.state(self).configurable = configurable
 
-    def _for_call(self, config: RunnableConfig | None) -> HeadroomChatModel:
-        return settings.for_call(self, config)
-
     @model_validator(mode="after")
     def _adopt_wrapped_model(self) -> HeadroomChatModel:
         settings.adopt(self)
@@ -186,9 +183,8 @@ class HeadroomChatModel(BaseChatModel):
         prepared = [calls.prepare(self, m, kwargs) for m in messages]
         with calls.registered(self, prepared):
             sent = [p.compressed.messages for p in prepared]
-            return super().generate(
-                sent, stop, callbacks, **calls.run_kwargs(self, kwargs, prepared)
-            )
+            run_kwargs = calls.run_kwargs(self, kwargs, prepared)
+            return super().generate(sent, stop, callbacks, **run_kwargs)
 
     async def agenerate(
         self,
@@ -211,7 +207,7 @@ class HeadroomChatModel(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AIMessage:
-        if (model := self._for_call(config)) is not self:
+        if (model := settings.for_call(self, config)) is not self:
             return model.invoke(input, config, stop=stop, **kwargs)
         return super().invoke(input, config, stop=stop, **kwargs)
 
@@ -223,7 +219,7 @@ class HeadroomChatModel(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AIMessage:
-        if (model := self._for_call(config)) is not self:
+        if (model := settings.for_call(self, config)) is not self:
             return await model.ainvoke(input, config, stop=stop, **kwargs)
         return await super().ainvoke(input, config, stop=stop, **kwargs)
 
@@ -235,20 +231,12 @@ class HeadroomChatModel(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> Iterator[AIMessageChunk]:
-        if (model := self._for_call(config)) is not self:
+        if (model := settings.for_call(self, config)) is not self:
             yield from model.stream(input, config, stop=stop, **kwargs)
         elif not self._should_stream(async_api=False, **{**kwargs, "stream": True}):
             yield from super().stream(input, config, stop=stop, **kwargs)  # via generate
         else:
-            prepared = calls.prepare(self, self._convert_input(input).to_messages(), kwargs)
-            config, prepared = rounds.for_stream(self, config, prepared, async_api=False)
-            with calls.registered(self, [prepared]):
-                yield from super().stream(
-                    prepared.compressed.messages,
-                    config,
-                    stop=stop,
-                    **calls.offer_kwargs(self, kwargs, [prepared]),
-                )
+            yield from rounds.stream_call(self, super().stream, input, config, stop, kwargs)
 
     async def astream(
         self,
@@ -258,23 +246,12 @@ class HeadroomChatModel(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
-        if (model := self._for_call(config)) is not self:
+        if (model := settings.for_call(self, config)) is not self:
             stream = model.astream(input, config, stop=stop, **kwargs)
         elif not self._should_stream(async_api=True, **{**kwargs, "stream": True}):
             stream = super().astream(input, config, stop=stop, **kwargs)
         else:
-            messages = self._convert_input(input).to_messages()
-            prepared = await calls.aprepare(self, messages, kwargs)
-            config, prepared = rounds.for_stream(self, config, prepared, async_api=True)
-            with calls.registered(self, [prepared]):
-                async for chunk in super().astream(
-                    prepared.compressed.messages,
-                    config,
-                    stop=stop,
-                    **calls.offer_kwargs(self, kwargs, [prepared]),
-                ):
-                    yield chunk
-            return
+            stream = rounds.astream_call(self, super().astream, input, config, stop, kwargs)
         async for chunk in stream:
             yield chunk
 

@@ -12,7 +12,7 @@ rounds, so a retrieval round is never streamed to the caller, nor counted twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
@@ -41,7 +41,14 @@ from headroom.core.retrieve_loop import (
     run_with_retrieval,
     stream_with_retrieval,
 )
-from headroom.integrations.langchain.calls import Prepared, find
+from headroom.integrations.langchain.calls import (
+    Prepared,
+    aprepare,
+    find,
+    offer_kwargs,
+    prepare,
+    registered,
+)
 from headroom.integrations.langchain.streaming import ChatRequest, as_chunk, natively_streams
 
 if TYPE_CHECKING:
@@ -50,10 +57,12 @@ if TYPE_CHECKING:
 __all__ = [
     "agenerate",
     "astream",
+    "astream_call",
     "bookkeeping_needed",
     "for_stream",
     "generate",
     "stream",
+    "stream_call",
     "with_run",
     "with_run_ids",
 ]
@@ -82,9 +91,9 @@ def bookkeeping_needed(
     if (cache is None and get_llm_cache() is not None) or llm.output_version == "v1":
         return True
     handlers = run_manager.handlers if run_manager is not None else ()
-    if not handlers and not kwargs.get("stream") and not llm.streaming:
-        if not llm.wrapped_model.__dict__.get("streaming"):
-            return False  # nothing could ask LangChain to stream (the checks below are slow)
+    streaming = kwargs.get("stream") or llm.streaming or llm.wrapped_model.__dict__.get("streaming")
+    if not handlers and not streaming:
+        return False  # nothing could ask LangChain to stream (the checks below are slow)
     if llm._should_stream(async_api=async_api, run_manager=run_manager, **kwargs):
         return True
     protocol = getattr(llm, "_should_use_protocol_streaming", None)  # langchain-core >= 1.4
@@ -179,6 +188,39 @@ def for_stream(
     tags, meta = manager.inheritable_tags, manager.inheritable_metadata
     callbacks = _child_callbacks(async_api, tracers, run_id, tags, meta)
     return {**config, "run_id": run_id}, replace(prepared, callbacks=callbacks)
+
+
+def stream_call(
+    llm: HeadroomChatModel,
+    parent: Callable[..., Iterator[AIMessageChunk]],
+    input: Any,
+    config: RunnableConfig | None,
+    stop: list[str] | None,
+    kwargs: dict[str, Any],
+) -> Iterator[AIMessageChunk]:
+    """`stream`: compress, then LangChain's own `stream` (`parent`) of what is sent."""
+    prepared = prepare(llm, llm._convert_input(input).to_messages(), kwargs)
+    config, prepared = for_stream(llm, config, prepared, async_api=False)
+    with registered(llm, [prepared]):
+        offered = offer_kwargs(llm, kwargs, [prepared])
+        yield from parent(prepared.compressed.messages, config, stop=stop, **offered)
+
+
+async def astream_call(
+    llm: HeadroomChatModel,
+    parent: Callable[..., AsyncIterator[AIMessageChunk]],
+    input: Any,
+    config: RunnableConfig | None,
+    stop: list[str] | None,
+    kwargs: dict[str, Any],
+) -> AsyncIterator[AIMessageChunk]:
+    """`astream`: `stream_call`, compressing a large input off the event loop."""
+    prepared = await aprepare(llm, llm._convert_input(input).to_messages(), kwargs)
+    config, prepared = for_stream(llm, config, prepared, async_api=True)
+    with registered(llm, [prepared]):
+        offered = offer_kwargs(llm, kwargs, [prepared])
+        async for chunk in parent(prepared.compressed.messages, config, stop=stop, **offered):
+            yield chunk
 
 
 def _result(output: LLMResult) -> ChatResult:
