@@ -30,7 +30,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from headroom import CCRStore, CompressConfig, CompressionHooks
 from headroom.core.options import DEFAULT_MAX_RETRIEVE_ROUNDS, RetrieveTool
 from headroom.core.tokens import count_message_tokens, counter_for_model
-from headroom.integrations.langchain import calls, rounds, settings
+from headroom.integrations.langchain import calls, rounds, runs, settings
 from headroom.integrations.langchain.compression import DEFAULT_CONFIG
 from headroom.integrations.langchain.converters import to_core
 from headroom.integrations.langchain.runnables import reroute
@@ -262,9 +262,9 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if not rounds.bookkeeping_needed(self, run_manager, kwargs, async_api=False):
+        if not runs.bookkeeping_needed(self, run_manager, kwargs, async_api=False):
             return self._generate(messages, stop, run_manager, **kwargs)
-        with rounds.with_run(self, run_manager):
+        with runs.with_run(self, run_manager):
             return super()._generate_with_cache(messages, stop, run_manager, **kwargs)
 
     async def _agenerate_with_cache(
@@ -274,9 +274,9 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if not rounds.bookkeeping_needed(self, run_manager, kwargs, async_api=True):
+        if not runs.bookkeeping_needed(self, run_manager, kwargs, async_api=True):
             return await self._agenerate(messages, stop, run_manager, **kwargs)
-        with rounds.with_run(self, run_manager):
+        with runs.with_run(self, run_manager):
             return await super()._agenerate_with_cache(messages, stop, run_manager, **kwargs)
 
     def _generate(

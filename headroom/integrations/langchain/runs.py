@@ -1,0 +1,185 @@
+"""The wrapper's runs as tracers see them: one LLM run per call, a child run per round.
+
+Each provider call (round) of the retrieve loop is a child run of the
+wrapper's run for tracers (LangSmith and others), so a trace shows every call
+with what it was sent and what came back. Handlers that stream tokens to the
+caller (`astream_events`, LangGraph's messages mode) or count usage see the
+wrapper's run alone: it carries the answer and the usage of all rounds, so a
+retrieval round is never streamed to the caller, nor counted twice. Also here:
+when LangChain's own per-call bookkeeping can be skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from contextvars import ContextVar, Token
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.caches import BaseCache
+from langchain_core.callbacks import (
+    AsyncCallbackManager,
+    AsyncCallbackManagerForLLMRun,
+    BaseCallbackHandler,
+    CallbackManager,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.globals import get_llm_cache
+from langchain_core.outputs import ChatResult
+from langchain_core.runnables import RunnableConfig, ensure_config
+from langchain_core.tracers._streaming import _StreamingCallbackHandler
+from langchain_core.tracers.base import BaseTracer
+from langchain_core.utils.utils import LC_ID_PREFIX
+from langchain_core.utils.uuid import uuid7
+
+from headroom.integrations.langchain.calls import Prepared
+
+if TYPE_CHECKING:
+    from headroom.integrations.langchain.chat_model import HeadroomChatModel
+
+__all__ = [
+    "RunManager",
+    "annotate_trace",
+    "bookkeeping_needed",
+    "for_stream",
+    "round_callbacks",
+    "with_run",
+    "with_run_ids",
+]
+
+logger = logging.getLogger("headroom")
+
+RunManager = CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None
+
+#: The wrapper's run while LangChain's own `_generate_with_cache` streams through
+#: `_stream`, which it calls without the run manager.
+_RUN: ContextVar[tuple[Any, RunManager]] = ContextVar("headroom_run", default=(None, None))
+
+
+def bookkeeping_needed(
+    llm: HeadroomChatModel, run_manager: RunManager, kwargs: dict[str, Any], async_api: bool
+) -> bool:
+    """Whether LangChain's own `_generate_with_cache` must run for the wrapper.
+
+    It serves the wrapper's `cache=` and `rate_limiter=`, implicit streaming
+    (`astream_events`, v2 stream handlers) and v1 output; without any of them
+    it only costs time (a signature inspection per call), so it is skipped.
+    """
+    cache = llm.cache
+    if llm.rate_limiter is not None or cache is True or isinstance(cache, BaseCache):
+        return True
+    if (cache is None and get_llm_cache() is not None) or llm.output_version == "v1":
+        return True
+    handlers = run_manager.handlers if run_manager is not None else ()
+    streaming = kwargs.get("stream") or llm.streaming or llm.wrapped_model.__dict__.get("streaming")
+    if not handlers and not streaming:
+        return False  # nothing could ask LangChain to stream (the checks below are slow)
+    if llm._should_stream(async_api=async_api, run_manager=run_manager, **kwargs):
+        return True
+    protocol = getattr(llm, "_should_use_protocol_streaming", None)  # langchain-core >= 1.4
+    return bool(protocol and protocol(async_api=async_api, run_manager=run_manager, **kwargs))
+
+
+class with_run:
+    """Context for LangChain's own `_generate_with_cache`: `_stream` finds the run in it."""
+
+    def __init__(self, llm: HeadroomChatModel, run_manager: RunManager) -> None:
+        self.value: tuple[Any, RunManager] = (llm, run_manager)
+        self.token: Token[tuple[Any, RunManager]] | None = None
+
+    def __enter__(self) -> None:
+        self.token = _RUN.set(self.value)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.token is not None:
+            _RUN.reset(self.token)
+
+
+def with_run_ids(result: ChatResult, run_manager: RunManager) -> ChatResult:
+    """Message ids from the run, where the model gave none (as LangChain's own path does)."""
+    for index, generation in enumerate(result.generations):
+        if run_manager is not None and generation.message.id is None:
+            generation.message.id = f"{LC_ID_PREFIX}-{run_manager.run_id}-{index}"
+    return result
+
+
+def _tracers(handlers: Sequence[BaseCallbackHandler]) -> list[BaseCallbackHandler]:
+    return [
+        h
+        for h in handlers
+        if isinstance(h, BaseTracer) and not isinstance(h, _StreamingCallbackHandler)
+    ]
+
+
+def _child_callbacks(
+    async_api: bool, tracers: list[BaseCallbackHandler], parent: Any, tags: list[str], meta: Any
+) -> CallbackManager | AsyncCallbackManager:
+    manager = AsyncCallbackManager if async_api else CallbackManager
+    return manager(
+        tracers,
+        tracers,
+        parent_run_id=parent,
+        tags=list(tags),
+        inheritable_tags=list(tags),
+        metadata=dict(meta),
+        inheritable_metadata=dict(meta),
+    )
+
+
+def round_callbacks(llm: HeadroomChatModel, run_manager: RunManager, prepared: Any) -> Any:
+    """Callbacks that make one provider call a child run, or None without a tracer."""
+    if run_manager is None:
+        owner, run_manager = _RUN.get()
+        if owner is not llm or run_manager is None:
+            return prepared.callbacks  # set up by `stream` (LangChain keeps that run to itself)
+    tracers = _tracers(run_manager.handlers)
+    if not tracers:
+        return None
+    async_api = isinstance(run_manager, AsyncCallbackManagerForLLMRun)
+    tags, meta = run_manager.inheritable_tags, run_manager.inheritable_metadata
+    return _child_callbacks(async_api, tracers, run_manager.run_id, tags, meta)
+
+
+def for_stream(
+    llm: HeadroomChatModel, config: RunnableConfig | None, prepared: Prepared, async_api: bool
+) -> tuple[RunnableConfig, Prepared]:
+    """A stream's config (stats in its metadata, its run id fixed) and its prepared request.
+
+    LangChain's `stream` keeps its run manager to itself, so the run's handlers
+    are worked out here as it does, for the rounds' child runs of that run.
+    """
+    config = ensure_config(config)
+    stats = {**prepared.stats, "retrieval_rounds": 0}
+    config = {**config, "metadata": {**(config.get("metadata") or {}), "headroom": stats}}
+    configure = AsyncCallbackManager.configure if async_api else CallbackManager.configure
+    manager = configure(
+        config.get("callbacks"),
+        llm.callbacks,
+        llm.verbose,
+        config.get("tags"),
+        llm.tags,
+        config.get("metadata"),
+        llm.metadata,
+    )
+    tracers = _tracers(manager.handlers)
+    if not tracers:
+        return config, prepared
+    run_id = config.get("run_id") or uuid7()
+    tags, meta = manager.inheritable_tags, manager.inheritable_metadata
+    callbacks = _child_callbacks(async_api, tracers, run_id, tags, meta)
+    return {**config, "run_id": run_id}, replace(prepared, callbacks=callbacks)
+
+
+def annotate_trace(callbacks: Any, stats: dict[str, Any]) -> None:
+    """Put the final stats in the wrapper's run, for the tracers its rounds report to."""
+    if callbacks is None:
+        return
+    for handler in callbacks.handlers:
+        run = handler.run_map.get(str(callbacks.parent_run_id))
+        if run is None:
+            continue
+        try:
+            run.extra.setdefault("metadata", {})["headroom"] = dict(stats)
+        except (AttributeError, TypeError):  # a tracer with its own run type
+            logger.debug("headroom: could not annotate run of %r", handler)
