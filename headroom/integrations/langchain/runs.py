@@ -12,7 +12,6 @@ when LangChain's own per-call bookkeeping can be skipped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from contextvars import ContextVar, Token
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -104,27 +103,21 @@ def with_run_ids(result: ChatResult, run_manager: RunManager) -> ChatResult:
     return result
 
 
-def _tracers(handlers: Sequence[BaseCallbackHandler]) -> list[BaseCallbackHandler]:
-    return [
+def _children(source: Any, parent: Any, async_api: bool) -> Any:
+    """Callbacks for child runs of `parent`: the tracers among `source`'s handlers, or None."""
+    tracers: list[BaseCallbackHandler] = [
         h
-        for h in handlers
+        for h in source.handlers
         if isinstance(h, BaseTracer) and not isinstance(h, _StreamingCallbackHandler)
     ]
-
-
-def _child_callbacks(
-    async_api: bool, tracers: list[BaseCallbackHandler], parent: Any, tags: list[str], meta: Any
-) -> CallbackManager | AsyncCallbackManager:
-    manager = AsyncCallbackManager if async_api else CallbackManager
-    return manager(
-        tracers,
-        tracers,
-        parent_run_id=parent,
-        tags=list(tags),
-        inheritable_tags=list(tags),
-        metadata=dict(meta),
-        inheritable_metadata=dict(meta),
+    if not tracers:
+        return None
+    children = (AsyncCallbackManager if async_api else CallbackManager)(
+        tracers, tracers, parent_run_id=parent
     )
+    children.add_tags(source.inheritable_tags)
+    children.add_metadata(source.inheritable_metadata)
+    return children
 
 
 def round_callbacks(llm: HeadroomChatModel, run_manager: RunManager, prepared: Any) -> Any:
@@ -133,12 +126,8 @@ def round_callbacks(llm: HeadroomChatModel, run_manager: RunManager, prepared: A
         owner, run_manager = _RUN.get()
         if owner is not llm or run_manager is None:
             return prepared.callbacks  # set up by `stream` (LangChain keeps that run to itself)
-    tracers = _tracers(run_manager.handlers)
-    if not tracers:
-        return None
     async_api = isinstance(run_manager, AsyncCallbackManagerForLLMRun)
-    tags, meta = run_manager.inheritable_tags, run_manager.inheritable_metadata
-    return _child_callbacks(async_api, tracers, run_manager.run_id, tags, meta)
+    return _children(run_manager, run_manager.run_id, async_api)
 
 
 def for_stream(
@@ -162,12 +151,9 @@ def for_stream(
         config.get("metadata"),
         llm.metadata,
     )
-    tracers = _tracers(manager.handlers)
-    if not tracers:
-        return config, prepared
     run_id = config.get("run_id") or uuid7()
-    tags, meta = manager.inheritable_tags, manager.inheritable_metadata
-    callbacks = _child_callbacks(async_api, tracers, run_id, tags, meta)
+    if (callbacks := _children(manager, run_id, async_api)) is None:
+        return config, prepared
     return {**config, "run_id": run_id}, replace(prepared, callbacks=callbacks)
 
 

@@ -58,13 +58,14 @@ def adopt(llm: HeadroomChatModel) -> None:
                 )
         else:
             calls.state(llm).extra_kwargs[name] = value
+    if llm.callbacks is None and llm.wrapped_model.callbacks is not None:
+        llm.callbacks = llm.wrapped_model.callbacks
+        updates["callbacks"] = None  # they see the wrapper's run (rounds are its child runs)
     if updates:
         llm.wrapped_model = llm.wrapped_model.model_copy(update=updates)
     inner = llm.wrapped_model
     if "output_version" not in llm.model_fields_set:
         llm.output_version = inner.output_version
-    if llm.callbacks is None:
-        llm.callbacks = inner.callbacks
     if llm.tags is None:
         llm.tags = inner.tags
     if inner.metadata:

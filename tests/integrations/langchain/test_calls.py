@@ -90,6 +90,17 @@ def test_each_provider_call_is_a_child_run(stub: _Stub, mode: str) -> None:
     assert parent.extra["metadata"]["headroom"]["retrieval_rounds"] == 1
 
 
+def test_the_wrapped_models_own_handlers_report_each_call_once(stub: _Stub) -> None:
+    messages, _ = corpus_messages(CASE)
+    stub.replies = [_retrieve(_hash(messages)), {"content": "Pontiac."}]
+    tracer, usage = RunCollectorCallbackHandler(), UsageMetadataCallbackHandler()
+    inner = _chat(stub).model_copy(update={"callbacks": [tracer, usage]})
+    HeadroomChatModel(inner, store=InMemoryStore()).bind_tools([query_dataset]).invoke(messages)
+    (parent,) = tracer.traced_runs
+    assert [r.name for r in parent.child_runs] == ["ChatOpenAI", "ChatOpenAI"]
+    assert [u["total_tokens"] for u in usage.usage_metadata.values()] == [28]
+
+
 def test_a_call_without_retrieval_is_one_child_run(stub: _Stub) -> None:
     messages, _ = corpus_messages(CASE)
     tracer = RunCollectorCallbackHandler()
