@@ -1,25 +1,20 @@
-"""One call through `HeadroomChatModel`: compress, then the core retrieve loop.
+"""Convert in: a call's messages compressed where LangChain starts the run.
 
-Compression runs where LangChain starts the run (`generate`, `stream`), so the
-trace's input is what the provider receives; the model paths (`_generate`,
-`_stream`) find that prepared request by the identity of its messages and run
-`headroom.core.retrieve_loop` around the wrapped model, which is called
-without a run manager: only what the wrapper yields reaches callbacks.
+`generate` and `stream` compress before LangChain opens the run, so the
+trace's input is what the provider receives, and register the prepared
+request; the model paths (`rounds.py`) find it by the identity of its messages.
+Whether `headroom_retrieve` is offered is decided here, before compression,
+so markers name the call only when the model can make it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from langchain_core.callbacks import (
-    AsyncCallbackManagerForLLMRun,
-    CallbackManagerForLLMRun,
-)
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableBinding
 
@@ -43,15 +38,13 @@ __all__ = [
     "State",
     "aprepare",
     "find",
+    "is_large",
     "offer_kwargs",
     "prepare",
     "registered",
     "run_kwargs",
+    "start_stats",
 ]
-
-logger = logging.getLogger("headroom")
-
-RunManager = CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None
 
 #: Above this many characters of input, async calls compress in a worker thread:
 #: compressing ~1 MB takes about a second, which must not stall the event loop.
@@ -162,12 +155,17 @@ async def aprepare(
     llm: HeadroomChatModel, messages: Sequence[BaseMessage], kwargs: dict[str, Any]
 ) -> Prepared:
     """`prepare`, in a worker thread when the input is large."""
-    size = sum(
-        len(m.content) if isinstance(m.content, str) else len(str(m.content)) for m in messages
-    )
-    if size < OFF_LOOP_CHARS:
+    if not is_large(messages):
         return prepare(llm, messages, kwargs)
     return await asyncio.to_thread(prepare, llm, messages, kwargs)
+
+
+def is_large(messages: Sequence[BaseMessage]) -> bool:
+    """Whether compressing `messages` could stall an event loop (`OFF_LOOP_CHARS`)."""
+    return (
+        sum(len(m.content) if isinstance(m.content, str) else len(str(m.content)) for m in messages)
+        >= OFF_LOOP_CHARS
+    )
 
 
 def offer_kwargs(
@@ -180,7 +178,8 @@ def offer_kwargs(
     return {**kwargs, "tools": [*existing, *retrieve_tools(llm)]}
 
 
-def _stats(prepared: Prepared) -> dict[str, Any]:
+def start_stats(prepared: Prepared) -> dict[str, Any]:
+    """The stats a run starts with (retrieval rounds are added when it ends)."""
     return {**prepared.stats, "retrieval_rounds": 0}
 
 
@@ -193,7 +192,7 @@ def run_kwargs(
         return kwargs
     return {
         **kwargs,
-        "metadata": {**(kwargs.get("metadata") or {}), "headroom": _stats(prepared[0])},
+        "metadata": {**(kwargs.get("metadata") or {}), "headroom": start_stats(prepared[0])},
     }
 
 

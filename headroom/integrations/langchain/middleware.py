@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 
 from headroom import CCRStore, CompressConfig, CompressionHooks
 from headroom.integrations.langchain import ccr
-from headroom.integrations.langchain.calls import OFF_LOOP_CHARS
+from headroom.integrations.langchain.calls import is_large
 from headroom.integrations.langchain.compression import (
     DEFAULT_CONFIG,
     Compressed,
@@ -102,7 +102,7 @@ class HeadroomMiddleware(AgentMiddleware):  # type: ignore[type-arg]
         request: ModelRequest,  # type: ignore[type-arg]
         handler: Callable[[ModelRequest], Awaitable[ModelResponse]],  # type: ignore[type-arg]
     ) -> _Result:
-        if sum(len(str(m.content)) for m in request.messages) < OFF_LOOP_CHARS:
+        if not is_large(request.messages):
             compressed_request, compressed = self._compress(request)
         else:  # a large request: compress off the event loop
             compressed_request, compressed = await asyncio.to_thread(self._compress, request)

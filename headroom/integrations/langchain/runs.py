@@ -32,7 +32,7 @@ from langchain_core.tracers.base import BaseTracer
 from langchain_core.utils.utils import LC_ID_PREFIX
 from langchain_core.utils.uuid import uuid7
 
-from headroom.integrations.langchain.calls import Prepared
+from headroom.integrations.langchain.calls import Prepared, start_stats
 
 if TYPE_CHECKING:
     from headroom.integrations.langchain.chat_model import HeadroomChatModel
@@ -139,8 +139,8 @@ def for_stream(
     are worked out here as it does, for the rounds' child runs of that run.
     """
     config = ensure_config(config)
-    stats = {**prepared.stats, "retrieval_rounds": 0}
-    config = {**config, "metadata": {**(config.get("metadata") or {}), "headroom": stats}}
+    metadata = {**(config.get("metadata") or {}), "headroom": start_stats(prepared)}
+    config = {**config, "metadata": metadata}
     configure = AsyncCallbackManager.configure if async_api else CallbackManager.configure
     manager = configure(
         config.get("callbacks"),
