@@ -187,3 +187,23 @@ def test_cache_and_rate_limiter_set_are_still_honoured(
     else:  # the second answer came from the cache, without calling the model
         assert first.content == second.content == "one"
         assert isinstance(second, AIMessage) and "headroom" in second.response_metadata
+
+
+def test_an_agents_message_stream_with_a_tracer(stub: _Stub) -> None:
+    """LangChain streams `invoke` through `_stream` without its run: the rounds still nest."""
+    from langchain.agents import create_agent
+    from langchain_core.messages import AIMessageChunk
+
+    messages, _ = corpus_messages(CASE)
+    stub.replies = [_retrieve(_hash(messages)), {"content": "The Pontiac."}]
+    agent = create_agent(HeadroomChatModel(_chat(stub), store=InMemoryStore()), [query_dataset])
+    tracer = RunCollectorCallbackHandler()
+    stream = agent.stream({"messages": messages}, {"callbacks": [tracer]}, stream_mode="messages")
+    chunks = [c for c, _ in stream if isinstance(c, AIMessageChunk)]
+    assert _merge(chunks).content == "The Pontiac."  # the retrieval round is not streamed
+    runs = [tracer.traced_runs[0]]
+    for run in runs:
+        runs.extend(run.child_runs)
+    (model_run,) = [r for r in runs if r.name == "HeadroomChatModel"]
+    assert [(r.name, r.run_type) for r in model_run.child_runs] == [("ChatOpenAI", "llm")] * 2
+    assert model_run.extra["metadata"]["headroom"]["retrieval_rounds"] == 1
