@@ -25,6 +25,7 @@ from headroom.integrations.langchain.compression import (
     compress_messages,
     model_name_of,
 )
+from headroom.integrations.langchain.streaming import with_stats
 
 try:
     from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
@@ -132,7 +133,7 @@ def _annotate(result: _Result, compressed: Compressed) -> _Result:
     """Record the stats on the model's reply, as `HeadroomChatModel` does."""
     stats = compressed.stats()
     if isinstance(result, AIMessage):
-        return _with_stats(result, stats)
+        return with_stats(result, stats)
     if isinstance(result, ExtendedModelResponse):
         result.model_response.result = _with_all(result.model_response.result, stats)
         return result
@@ -141,10 +142,4 @@ def _annotate(result: _Result, compressed: Compressed) -> _Result:
 
 
 def _with_all(messages: list[BaseMessage], stats: dict[str, Any]) -> list[BaseMessage]:
-    return [_with_stats(m, stats) if isinstance(m, AIMessage) else m for m in messages]
-
-
-def _with_stats(message: AIMessage, stats: dict[str, Any]) -> AIMessage:
-    return message.model_copy(
-        update={"response_metadata": {**message.response_metadata, "headroom": stats}}
-    )
+    return [with_stats(m, stats) if isinstance(m, AIMessage) else m for m in messages]

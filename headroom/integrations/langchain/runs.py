@@ -12,7 +12,9 @@ when LangChain's own per-call bookkeeping can be skipped.
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar, Token
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -80,19 +82,14 @@ def bookkeeping_needed(
     return bool(protocol and protocol(async_api=async_api, run_manager=run_manager, **kwargs))
 
 
-class with_run:
-    """Context for LangChain's own `_generate_with_cache`: `_stream` finds the run in it."""
-
-    def __init__(self, llm: HeadroomChatModel, run_manager: RunManager) -> None:
-        self.value: tuple[Any, RunManager] = (llm, run_manager)
-        self.token: Token[tuple[Any, RunManager]] | None = None
-
-    def __enter__(self) -> None:
-        self.token = _RUN.set(self.value)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.token is not None:
-            _RUN.reset(self.token)
+@contextmanager
+def with_run(llm: HeadroomChatModel, run_manager: RunManager) -> Iterator[None]:
+    """Around LangChain's own `_generate_with_cache`: `_stream` finds the run here."""
+    token = _RUN.set((llm, run_manager))
+    try:
+        yield
+    finally:
+        _RUN.reset(token)
 
 
 def with_run_ids(result: ChatResult, run_manager: RunManager) -> ChatResult:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import reduce
 from operator import add
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -30,7 +30,17 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from headroom.core.ccr import is_retrieve_name, parse_retrieve_arguments
 from headroom.core.retrieval import RetrieveAdapter, RetrieveCall, RoundsSummary
 
-__all__ = ["ChatRequest", "ChatRetrieveAdapter", "as_chunk", "natively_streams", "tool_name"]
+__all__ = [
+    "ChatRequest",
+    "ChatRetrieveAdapter",
+    "as_chunk",
+    "natively_streams",
+    "tool_name",
+    "with_stats",
+]
+
+
+_M = TypeVar("_M", bound=BaseMessage)
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,14 @@ def as_chunk(generation: ChatGeneration) -> ChatGenerationChunk:
         chunk_position="last",
     )
     return ChatGenerationChunk(message=chunk, generation_info=generation.generation_info)
+
+
+def with_stats(message: _M, stats: dict[str, Any], usage: Any = None) -> _M:
+    """A copy of a reply with the stats and, added to its own, the earlier rounds' usage."""
+    update: dict[str, Any] = {"response_metadata": {**message.response_metadata, "headroom": stats}}
+    if usage is not None and isinstance(message, AIMessage):
+        update["usage_metadata"] = lc_add_usage(usage, message.usage_metadata)
+    return message.model_copy(update=update)
 
 
 def tool_name(tool: Any) -> object:
@@ -251,16 +269,7 @@ class ChatRetrieveAdapter(RetrieveAdapter):
         stats = self._stats(summary)
         for generation in response.generations:
             # a copy: the wrapped model's cache may hold this very message
-            message = generation.message
-            update: dict[str, Any] = {
-                "response_metadata": {**message.response_metadata, "headroom": stats}
-            }
-            if summary.usage is not None and isinstance(message, AIMessage):
-                update["usage_metadata"] = lc_add_usage(
-                    summary.usage,  # type: ignore[arg-type]
-                    message.usage_metadata,
-                )
-            generation.message = message.model_copy(update=update)
+            generation.message = with_stats(generation.message, stats, summary.usage)
         response.llm_output = {**(response.llm_output or {}), "headroom": stats}
         return response
 
