@@ -140,7 +140,7 @@ def prepare(
     may_offer = _may_offer(llm, {**st.extra_kwargs, **kwargs} if st.extra_kwargs else kwargs)
     config = llm.config if may_offer else _without_tool_call(llm.config)
     compressed = compress_messages(
-        list(messages),
+        messages,
         model=tokenizer_name(llm),
         config=config,
         hooks=llm.hooks,
