@@ -26,11 +26,12 @@ from langchain_core.callbacks import (
     CallbackManager,
     CallbackManagerForLLMRun,
 )
-from langchain_core.globals import get_llm_cache
+from langchain_core.globals import get_debug, get_llm_cache
 from langchain_core.outputs import ChatResult
 from langchain_core.runnables import RunnableConfig, ensure_config
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
 from langchain_core.tracers.base import BaseTracer
+from langchain_core.utils.env import env_var_is_set
 from langchain_core.utils.utils import LC_ID_PREFIX
 from langchain_core.utils.uuid import uuid7
 
@@ -48,6 +49,14 @@ __all__ = [
     "with_run",
     "with_run_ids",
 ]
+
+_HOOKS: list[Any] | None
+try:  # where LangChain's `configure` finds handlers no caller passed
+    from langchain_core.tracers.context import _configure_hooks, _tracing_v2_is_enabled
+
+    _HOOKS = _configure_hooks
+except ImportError:  # pragma: no cover (another langchain-core)
+    _HOOKS = None
 
 logger = logging.getLogger("headroom")
 
@@ -127,6 +136,20 @@ def round_callbacks(llm: HeadroomChatModel, run_manager: RunManager, prepared: A
     return _children(run_manager, run_manager.run_id, async_api)
 
 
+def _may_have_handlers(llm: HeadroomChatModel, config: RunnableConfig) -> bool:
+    """False only when no source of callbacks is set (configuring a run costs ~40 µs).
+
+    The sources are LangChain's own: the config's and the model's callbacks,
+    verbose/debug, LangSmith tracing (environment or context) and the context
+    hooks (`collect_runs` and others).
+    """
+    if config.get("callbacks") or llm.callbacks or llm.verbose or get_debug():
+        return True
+    if _HOOKS is None or _tracing_v2_is_enabled():
+        return True  # (another langchain-core: configure to find out)
+    return any(var.get() is not None or (env and env_var_is_set(env)) for var, _, _, env in _HOOKS)
+
+
 def for_stream(
     llm: HeadroomChatModel, config: RunnableConfig | None, prepared: Prepared, async_api: bool
 ) -> tuple[RunnableConfig, Prepared]:
@@ -138,6 +161,8 @@ def for_stream(
     config = ensure_config(config)
     metadata = {**(config.get("metadata") or {}), "headroom": start_stats(prepared)}
     config = {**config, "metadata": metadata}
+    if not _may_have_handlers(llm, config):
+        return config, prepared
     configure = AsyncCallbackManager.configure if async_api else CallbackManager.configure
     manager = configure(
         config.get("callbacks"),

@@ -101,6 +101,19 @@ def test_the_wrapped_models_own_handlers_report_each_call_once(stub: _Stub) -> N
     assert [u["total_tokens"] for u in usage.usage_metadata.values()] == [28]
 
 
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_a_tracer_set_by_context_sees_the_rounds_of_a_stream(stub: _Stub, mode: str) -> None:
+    from langchain_core.tracers.context import collect_runs
+
+    messages, _ = corpus_messages(CASE)
+    stub.replies = [_retrieve(_hash(messages)), {"content": "Pontiac."}]
+    llm = HeadroomChatModel(_chat(stub), store=InMemoryStore()).bind_tools([query_dataset])
+    with collect_runs() as tracer:  # no callbacks passed: LangChain's context hook adds it
+        assert _call(llm, messages, mode, None).content == "Pontiac."
+    (parent,) = tracer.traced_runs
+    assert [r.name for r in parent.child_runs] == ["ChatOpenAI", "ChatOpenAI"]
+
+
 def test_a_call_without_retrieval_is_one_child_run(stub: _Stub) -> None:
     messages, _ = corpus_messages(CASE)
     tracer = RunCollectorCallbackHandler()
