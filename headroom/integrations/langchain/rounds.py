@@ -162,7 +162,8 @@ def stream(
             result = model._generate_with_cache(req.messages, stop=stop, **req.kwargs)
             yield as_chunk(result.generations[0])
 
-    yield from _annotated(stream_with_retrieval(request, round_stream, **options), callbacks)
+    for chunk in stream_with_retrieval(request, round_stream, **options):
+        yield _noted(chunk, callbacks)
 
 
 async def astream(
@@ -190,13 +191,11 @@ async def astream(
             yield as_chunk(result.generations[0])
 
     async for chunk in astream_with_retrieval(request, round_stream, **options):
-        if callbacks is not None and "headroom" in chunk.message.response_metadata:
-            annotate_trace(callbacks, chunk.message.response_metadata["headroom"])
-        yield chunk
+        yield _noted(chunk, callbacks)
 
 
-def _annotated(chunks: Iterator[Any], callbacks: Any) -> Iterator[Any]:
-    for chunk in chunks:
-        if callbacks is not None and "headroom" in chunk.message.response_metadata:
-            annotate_trace(callbacks, chunk.message.response_metadata["headroom"])
-        yield chunk
+def _noted(chunk: ChatGenerationChunk, callbacks: Any) -> ChatGenerationChunk:
+    """The chunk; the final stats it carries (on the first shown) go to the run's trace."""
+    if callbacks is not None and "headroom" in chunk.message.response_metadata:
+        annotate_trace(callbacks, chunk.message.response_metadata["headroom"])
+    return chunk
