@@ -206,12 +206,9 @@ class ChatRetrieveAdapter(RetrieveAdapter):
 
     def withdraw_tool(self, body: Any) -> Any:
         kept = [t for t in body.kwargs.get("tools") or [] if not self._is_ours(t)]
-        kwargs = {k: v for k, v in body.kwargs.items() if k != "tools"}
-        if kept:
-            kwargs["tools"] = kept
-        else:
-            kwargs = {k: v for k, v in kwargs.items() if k not in ("tool_choice",)}
-        return replace(body, kwargs=kwargs)
+        gone = ("tools",) if kept else ("tools", "tool_choice")  # no choice without tools
+        kwargs = {k: v for k, v in body.kwargs.items() if k not in gone}
+        return replace(body, kwargs={**kwargs, "tools": kept} if kept else kwargs)
 
     def _is_ours(self, tool: Any) -> bool:
         return tool in self.tools  # exactly what `add_tool` added: a caller's tool stays
@@ -286,16 +283,7 @@ class ChatRetrieveAdapter(RetrieveAdapter):
             if not pending[0]:
                 return chunk
             pending[0] = False
-            message = chunk.message
-            message.response_metadata = {
-                **message.response_metadata,
-                "headroom": self._stats(summary),
-            }
-            if summary.usage is not None and isinstance(message, AIMessageChunk):
-                message.usage_metadata = lc_add_usage(
-                    summary.usage,  # type: ignore[arg-type]
-                    message.usage_metadata,
-                )
+            chunk.message = with_stats(chunk.message, self._stats(summary), summary.usage)
             return chunk
 
         return finish
