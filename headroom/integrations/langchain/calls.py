@@ -20,8 +20,8 @@ from langchain_core.runnables import RunnableBinding
 
 from headroom import CompressConfig
 from headroom.core.ccr import is_retrieve_name, retrieve_tool_openai
+from headroom.core.counters import Counters
 from headroom.core.options import retrieve_tool_mode
-from headroom.core.totals import SavingsTotals
 from headroom.integrations.langchain.compression import Compressed, compress_messages, model_name_of
 from headroom.integrations.langchain.streaming import (
     ChatRequest,
@@ -61,7 +61,7 @@ class State:
     __slots__ = ("configurable", "extra_kwargs", "pending", "retrieve_tools", "tokenizer", "totals")
 
     def __init__(self) -> None:
-        self.totals = SavingsTotals()  # shared with the copies made for configured calls
+        self.totals = Counters("calls", "tokens_saved")  # shared with configured copies
         self.extra_kwargs: dict[str, Any] = {}  # standard params the wrapped model has no field for
         self.retrieve_tools: list[Any] | None = None  # as the wrapped model's bind_tools formats it
         self.pending: dict[tuple[int, ...], list[Prepared]] = {}
@@ -147,7 +147,7 @@ def prepare(
         store=llm.store,
         model_limit=llm.model_limit,
     )
-    st.totals.add(compressed.tokens_before, compressed.tokens_after)
+    st.totals.add({"calls": 1, "tokens_saved": compressed.tokens_saved})
     return Prepared(compressed, may_offer and bool(compressed.ccr_hashes), compressed.stats())
 
 

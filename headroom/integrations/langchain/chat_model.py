@@ -134,7 +134,7 @@ class HeadroomChatModel(BaseChatModel):
     @property
     def total_calls(self) -> int:
         """Model calls made through this wrapper and its bound copies."""
-        return calls.state(self).totals.snapshot()["requests"]
+        return calls.state(self).totals.snapshot()["calls"]
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = {**calls.state(self).extra_kwargs, **kwargs}
