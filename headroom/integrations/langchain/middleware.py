@@ -10,13 +10,13 @@ answers the model when it asks for a stubbed original.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 
 from headroom import CCRStore, CompressConfig, CompressionHooks
+from headroom.core.counters import Counters
 from headroom.integrations.langchain import ccr
 from headroom.integrations.langchain.calls import is_large
 from headroom.integrations.langchain.compression import (
@@ -82,13 +82,12 @@ class HeadroomMiddleware(AgentMiddleware):  # type: ignore[type-arg]
         self.store = store
         self.model_limit = model_limit
         self.tools = [ccr.retrieve_tool(store)] if retrieve_tool else []
-        self._lock = threading.Lock()
-        self._saved = 0
+        self._totals = Counters("tokens_saved")
 
     @property
     def total_tokens_saved(self) -> int:
         """Input tokens saved by every model call so far."""
-        return self._saved
+        return self._totals.snapshot()["tokens_saved"]
 
     def wrap_model_call(
         self,
@@ -119,8 +118,7 @@ class HeadroomMiddleware(AgentMiddleware):  # type: ignore[type-arg]
             store=self.store,
             model_limit=self.model_limit,
         )
-        with self._lock:
-            self._saved += compressed.tokens_saved
+        self._totals.add({"tokens_saved": compressed.tokens_saved})
         out = compressed.messages
         new_system = out[0] if system else None
         overrides: dict[str, Any] = {"messages": out[len(system) :]}
