@@ -12,6 +12,7 @@ when LangChain's own per-call bookkeeping can be skipped.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -33,7 +34,6 @@ from langchain_core.tracers._streaming import _StreamingCallbackHandler
 from langchain_core.tracers.base import BaseTracer
 from langchain_core.utils.env import env_var_is_set
 from langchain_core.utils.utils import LC_ID_PREFIX
-from langchain_core.utils.uuid import uuid7
 
 from headroom.integrations.langchain.calls import Prepared, start_stats
 
@@ -173,7 +173,7 @@ def for_stream(
         config.get("metadata"),
         llm.metadata,
     )
-    run_id = config.get("run_id") or uuid7()
+    run_id = config.get("run_id") or uuid.uuid4()
     if (callbacks := _children(manager, run_id, async_api)) is None:
         return config, prepared
     return {**config, "run_id": run_id}, replace(prepared, callbacks=callbacks)
