@@ -1,46 +1,31 @@
-"""One call through `HeadroomChatModel`: compress, then the core retrieve loop.
+"""Convert in: a call's messages compressed where LangChain starts the run.
 
-Compression runs where LangChain starts the run (`generate`, `stream`), so the
-trace's input is what the provider receives; the model paths (`_generate`,
-`_stream`) find that prepared request by the identity of its messages and run
-`headroom.core.retrieve_loop` around the wrapped model, which is called
-without a run manager: only what the wrapper yields reaches callbacks.
+`generate` and `stream` compress before LangChain opens the run, so the
+trace's input is what the provider receives, and register the prepared
+request; the model paths (`rounds.py`) find it by the identity of its messages.
+Whether `headroom_retrieve` is offered is decided here, before compression,
+so markers name the call only when the model can make it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables import RunnableBinding, RunnableConfig, ensure_config
-from langchain_core.tracers.base import BaseTracer
+from langchain_core.runnables import RunnableBinding
 
 from headroom import CompressConfig
-from headroom.core.ccr import is_retrieve_name
+from headroom.core.ccr import is_retrieve_name, retrieve_tool_openai
+from headroom.core.counters import Counters
 from headroom.core.options import retrieve_tool_mode
-from headroom.core.retrieval import RoundsSummary
-from headroom.core.retrieve_loop import (
-    arun_with_retrieval,
-    astream_with_retrieval,
-    run_with_retrieval,
-    stream_with_retrieval,
-)
-from headroom.integrations.langchain.ccr import retrieve_tool_schema
-from headroom.integrations.langchain.compression import Compressed, compress_messages
+from headroom.integrations.langchain.compression import Compressed, compress_messages, model_name_of
 from headroom.integrations.langchain.streaming import (
     ChatRequest,
     ChatRetrieveAdapter,
-    as_chunk,
-    natively_streams,
     tool_name,
 )
 
@@ -50,47 +35,51 @@ if TYPE_CHECKING:
 __all__ = [
     "OFF_LOOP_CHARS",
     "Prepared",
-    "Totals",
-    "agenerate",
+    "State",
     "aprepare",
-    "astream",
-    "config_with_stats",
-    "generate",
+    "find",
+    "is_large",
     "offer_kwargs",
     "prepare",
     "registered",
     "run_kwargs",
-    "stream",
+    "start_stats",
 ]
-
-logger = logging.getLogger("headroom")
-
-RunManager = CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None
 
 #: Above this many characters of input, async calls compress in a worker thread:
 #: compressing ~1 MB takes about a second, which must not stall the event loop.
 OFF_LOOP_CHARS = 16_000
 
 
-class Totals:
-    """Counters shared by a wrapper and its copies; pickled without their lock."""
+class State:
+    """What a wrapper keeps between calls, in one plain object.
+
+    Reading a pydantic private attribute costs ~2 µs (it goes through
+    `__getattr__`), and a call read a dozen: this one is read once per step.
+    """
+
+    __slots__ = ("configurable", "extra_kwargs", "pending", "retrieve_tools", "tokenizer", "totals")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.tokens_saved = 0
-        self.calls = 0
+        self.totals = Counters("calls", "tokens_saved")  # shared with configured copies
+        self.extra_kwargs: dict[str, Any] = {}  # standard params the wrapped model has no field for
+        self.retrieve_tools: list[Any] | None = None  # as the wrapped model's bind_tools formats it
+        self.pending: dict[tuple[int, ...], list[Prepared]] = {}
+        self.configurable: Any = None  # a configurable model this wrapper stands for
+        self.tokenizer: tuple[Any, str | None, str] = (None, None, "")
 
-    def add(self, saved: int) -> None:
-        with self._lock:
-            self.tokens_saved += saved
-            self.calls += 1
 
-    def __getstate__(self) -> dict[str, int]:
-        return {"tokens_saved": self.tokens_saved, "calls": self.calls}
+def state(llm: HeadroomChatModel) -> State:
+    """The wrapper's `State` (read past pydantic's slow private-attribute path)."""
+    return cast("State", llm.__pydantic_private__["_state"])  # type: ignore[index]
 
-    def __setstate__(self, state: dict[str, int]) -> None:
-        self._lock = threading.Lock()
-        self.tokens_saved, self.calls = state["tokens_saved"], state["calls"]
+
+def tokenizer_name(llm: HeadroomChatModel) -> str:
+    """`tokenizer_model`, else the wrapped model's name (remembered: looking it up is slow)."""
+    st, model = state(llm), llm.wrapped_model
+    if st.tokenizer[0] is not model or st.tokenizer[1] != llm.tokenizer_model:
+        st.tokenizer = (model, llm.tokenizer_model, llm.tokenizer_model or model_name_of(model))
+    return st.tokenizer[2]
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,6 +89,7 @@ class Prepared:
     compressed: Compressed
     offer: bool
     stats: dict[str, Any]
+    callbacks: Any = None  # for the rounds' child runs of a stream (see `rounds.for_stream`)
 
 
 def _key(messages: Sequence[BaseMessage]) -> tuple[int, ...]:
@@ -108,15 +98,16 @@ def _key(messages: Sequence[BaseMessage]) -> tuple[int, ...]:
 
 def retrieve_tools(llm: HeadroomChatModel) -> list[Any]:
     """`headroom_retrieve` formatted by the wrapped model's own `bind_tools`."""
-    if llm._retrieve_tools is None:
+    st = state(llm)
+    if st.retrieve_tools is None:
         try:
-            bound = llm.wrapped_model.bind_tools([retrieve_tool_schema()])
+            bound = llm.wrapped_model.bind_tools([retrieve_tool_openai()])
         except NotImplementedError:
-            llm._retrieve_tools = []
+            st.retrieve_tools = []
         else:
             tools = bound.kwargs.get("tools") if isinstance(bound, RunnableBinding) else None
-            llm._retrieve_tools = list(tools) if isinstance(tools, list) else []
-    return llm._retrieve_tools
+            st.retrieve_tools = list(tools) if isinstance(tools, list) else []
+    return st.retrieve_tools
 
 
 def _may_offer(llm: HeadroomChatModel, kwargs: dict[str, Any]) -> bool:
@@ -145,17 +136,18 @@ def prepare(
     llm: HeadroomChatModel, messages: Sequence[BaseMessage], kwargs: dict[str, Any]
 ) -> Prepared:
     """Compress `messages`; markers name the retrieve call only if it will be offered."""
-    may_offer = _may_offer(llm, {**llm._extra_call_kwargs, **kwargs})
+    st = state(llm)
+    may_offer = _may_offer(llm, {**st.extra_kwargs, **kwargs} if st.extra_kwargs else kwargs)
     config = llm.config if may_offer else _without_tool_call(llm.config)
     compressed = compress_messages(
-        list(messages),
-        model=llm._tokenizer_name(),
+        messages,
+        model=tokenizer_name(llm),
         config=config,
         hooks=llm.hooks,
         store=llm.store,
         model_limit=llm.model_limit,
     )
-    llm._totals.add(compressed.tokens_saved)
+    st.totals.add({"calls": 1, "tokens_saved": compressed.tokens_saved})
     return Prepared(compressed, may_offer and bool(compressed.ccr_hashes), compressed.stats())
 
 
@@ -163,12 +155,17 @@ async def aprepare(
     llm: HeadroomChatModel, messages: Sequence[BaseMessage], kwargs: dict[str, Any]
 ) -> Prepared:
     """`prepare`, in a worker thread when the input is large."""
-    size = sum(
-        len(m.content) if isinstance(m.content, str) else len(str(m.content)) for m in messages
-    )
-    if size < OFF_LOOP_CHARS:
+    if not is_large(messages):
         return prepare(llm, messages, kwargs)
     return await asyncio.to_thread(prepare, llm, messages, kwargs)
+
+
+def is_large(messages: Sequence[BaseMessage]) -> bool:
+    """Whether compressing `messages` could stall an event loop (`OFF_LOOP_CHARS`)."""
+    return (
+        sum(len(m.content) if isinstance(m.content, str) else len(str(m.content)) for m in messages)
+        >= OFF_LOOP_CHARS
+    )
 
 
 def offer_kwargs(
@@ -177,11 +174,12 @@ def offer_kwargs(
     """The call's kwargs, with `headroom_retrieve` when it is offered (so traces show it)."""
     if not any(p.offer for p in prepared):
         return kwargs
-    existing = list(kwargs.get("tools") or llm._extra_call_kwargs.get("tools") or [])
+    existing = list(kwargs.get("tools") or state(llm).extra_kwargs.get("tools") or [])
     return {**kwargs, "tools": [*existing, *retrieve_tools(llm)]}
 
 
-def _stats(prepared: Prepared) -> dict[str, Any]:
+def start_stats(prepared: Prepared) -> dict[str, Any]:
+    """The stats a run starts with (retrieval rounds are added when it ends)."""
     return {**prepared.stats, "retrieval_rounds": 0}
 
 
@@ -194,48 +192,49 @@ def run_kwargs(
         return kwargs
     return {
         **kwargs,
-        "metadata": {**(kwargs.get("metadata") or {}), "headroom": _stats(prepared[0])},
+        "metadata": {**(kwargs.get("metadata") or {}), "headroom": start_stats(prepared[0])},
     }
 
 
-def config_with_stats(config: RunnableConfig | None, prepared: Prepared) -> RunnableConfig:
-    """A stream's config whose run metadata carries the stats."""
-    config = ensure_config(config)
-    return {**config, "metadata": {**(config.get("metadata") or {}), "headroom": _stats(prepared)}}
+class registered:
+    """Make prepared requests findable by the model paths for the length of a call.
 
+    A list per key: concurrent calls may share message objects.
+    """
 
-@contextmanager
-def registered(llm: HeadroomChatModel, prepared: Sequence[Prepared]) -> Iterator[None]:
-    """Make prepared requests findable by the model paths (a list per key: concurrent
-    calls may share message objects) for the length of a call."""
-    keys = [_key(p.compressed.messages) for p in prepared]
-    for key, entry in zip(keys, prepared, strict=True):
-        llm._pending.setdefault(key, []).append(entry)
-    try:
-        yield
-    finally:
-        for key, entry in zip(keys, prepared, strict=True):
-            entries = llm._pending.get(key, [])
+    def __init__(self, llm: HeadroomChatModel, prepared: Sequence[Prepared]) -> None:
+        self.pending = state(llm).pending
+        self.entries = [(_key(p.compressed.messages), p) for p in prepared]
+
+    def __enter__(self) -> None:
+        for key, entry in self.entries:
+            self.pending.setdefault(key, []).append(entry)
+
+    def __exit__(self, *exc: object) -> None:
+        for key, entry in self.entries:
+            entries = self.pending.get(key, [])
             entries[:] = [e for e in entries if e is not entry]
             if not entries:
-                llm._pending.pop(key, None)
+                self.pending.pop(key, None)
 
 
-def _loop_for(
+def find(
     llm: HeadroomChatModel,
     messages: list[BaseMessage],
     stop: list[str] | None,
     kwargs: dict[str, Any],
-) -> tuple[ChatRequest, dict[str, Any], list[str] | None]:
-    """The loop's first request, its options and the stop words, for prepared messages."""
-    entries = llm._pending.get(_key(messages))
+) -> tuple[Prepared, ChatRequest, dict[str, Any], list[str] | None]:
+    """For messages a model path got: their prepared request, the loop's first request,
+    its options and the stop words."""
+    st = state(llm)
+    entries = st.pending.get(_key(messages))
     prepared = entries[-1] if entries else None
     if prepared is None:  # called below `generate` (e.g. by a test harness)
         prepared = prepare(llm, messages, kwargs)
         kwargs = offer_kwargs(llm, kwargs, [prepared])
     tools = retrieve_tools(llm) if prepared.offer or kwargs.get("tools") else []
     adapter = ChatRetrieveAdapter(tools, prepared.stats)
-    request = ChatRequest(prepared.compressed.messages, {**llm._extra_call_kwargs, **kwargs})
+    request = ChatRequest(prepared.compressed.messages, {**st.extra_kwargs, **kwargs})
     if not prepared.offer and tools:  # another list of the same batch may have offered it
         request = adapter.withdraw_tool(request)
     options = {
@@ -245,108 +244,4 @@ def _loop_for(
         "offer": prepared.offer,
     }
     default_stop = list(llm.stop) if llm.stop else None
-    return request, options, stop if stop is not None else default_stop
-
-
-def generate(
-    llm: HeadroomChatModel,
-    messages: list[BaseMessage],
-    stop: list[str] | None,
-    run_manager: CallbackManagerForLLMRun | None,
-    kwargs: dict[str, Any],
-) -> ChatResult:
-    request, options, stop = _loop_for(llm, messages, stop, kwargs)
-    model = llm.wrapped_model
-
-    def call(req: ChatRequest) -> ChatResult:
-        return model._generate_with_cache(req.messages, stop=stop, **req.kwargs)
-
-    if not options["offer"]:  # one call: the loop's bookkeeping is not needed
-        result = options["adapter"].finish(call(request), RoundsSummary())
-    else:
-        result, _ = run_with_retrieval(request, call, **options)
-    annotate_trace(run_manager, result.llm_output["headroom"])
-    return cast("ChatResult", result)
-
-
-async def agenerate(
-    llm: HeadroomChatModel,
-    messages: list[BaseMessage],
-    stop: list[str] | None,
-    run_manager: AsyncCallbackManagerForLLMRun | None,
-    kwargs: dict[str, Any],
-) -> ChatResult:
-    request, options, stop = _loop_for(llm, messages, stop, kwargs)
-    model = llm.wrapped_model
-
-    async def call(req: ChatRequest) -> ChatResult:
-        return await model._agenerate_with_cache(req.messages, stop=stop, **req.kwargs)
-
-    if not options["offer"]:
-        result = options["adapter"].finish(await call(request), RoundsSummary())
-    else:
-        result, _ = await arun_with_retrieval(request, call, **options)
-    annotate_trace(run_manager, result.llm_output["headroom"])
-    return cast("ChatResult", result)
-
-
-def stream(
-    llm: HeadroomChatModel,
-    messages: list[BaseMessage],
-    stop: list[str] | None,
-    run_manager: CallbackManagerForLLMRun | None,
-    kwargs: dict[str, Any],
-) -> Iterator[ChatGenerationChunk]:
-    request, options, stop = _loop_for(llm, messages, stop, kwargs)
-    model = llm.wrapped_model
-
-    def round_stream(req: ChatRequest) -> Iterator[ChatGenerationChunk]:
-        if natively_streams(model, async_api=False) and not model._streaming_disabled(**req.kwargs):
-            if model.rate_limiter:
-                model.rate_limiter.acquire(blocking=True)
-            yield from model._stream(req.messages, stop=stop, **req.kwargs)
-        else:
-            result = model._generate_with_cache(req.messages, stop=stop, **req.kwargs)
-            yield as_chunk(result.generations[0])
-
-    yield from stream_with_retrieval(request, round_stream, **options)
-
-
-async def astream(
-    llm: HeadroomChatModel,
-    messages: list[BaseMessage],
-    stop: list[str] | None,
-    run_manager: AsyncCallbackManagerForLLMRun | None,
-    kwargs: dict[str, Any],
-) -> AsyncIterator[ChatGenerationChunk]:
-    request, options, stop = _loop_for(llm, messages, stop, kwargs)
-    model = llm.wrapped_model
-
-    async def round_stream(req: ChatRequest) -> AsyncIterator[ChatGenerationChunk]:
-        if natively_streams(model, async_api=True) and not model._streaming_disabled(**req.kwargs):
-            if model.rate_limiter:
-                await model.rate_limiter.aacquire(blocking=True)
-            async for chunk in model._astream(req.messages, stop=stop, **req.kwargs):
-                yield chunk
-        else:
-            result = await model._agenerate_with_cache(req.messages, stop=stop, **req.kwargs)
-            yield as_chunk(result.generations[0])
-
-    async for chunk in astream_with_retrieval(request, round_stream, **options):
-        yield chunk
-
-
-def annotate_trace(run_manager: RunManager, stats: dict[str, Any]) -> None:
-    """Put the stats in the run's metadata for tracers (LangSmith and others)."""
-    if run_manager is None:
-        return
-    for handler in run_manager.handlers:
-        if not isinstance(handler, BaseTracer):
-            continue
-        run = handler.run_map.get(str(run_manager.run_id))
-        if run is None:
-            continue
-        try:
-            run.extra.setdefault("metadata", {})["headroom"] = dict(stats)
-        except (AttributeError, TypeError):  # a tracer with its own run type
-            logger.debug("headroom: could not annotate run of %r", handler)
+    return prepared, request, options, stop if stop is not None else default_stop

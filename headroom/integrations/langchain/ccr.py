@@ -1,9 +1,9 @@
-"""Answering the model's `headroom_retrieve` calls inside LangChain.
+"""`headroom_retrieve` as a LangChain tool, for agents that run tools themselves.
 
 When compression stubs content, the model can ask for the original with the
-`headroom_retrieve` tool. The chat model wrapper answers those calls from the
-CCR store itself and calls the model again, so the caller's agent never sees
-a tool it did not define; the middleware instead registers a real tool.
+`headroom_retrieve` tool. The chat model wrapper answers those calls itself
+(the caller's agent never sees a tool it did not define); the middleware
+instead registers this tool, so the agent's own tool node answers them.
 """
 
 from __future__ import annotations
@@ -11,38 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
-from pydantic import BaseModel, Field
 
 from headroom import RETRIEVE_TOOL_NAME, CCRStore, handle_retrieve_call, retrieve_tool_openai
 
-__all__ = ["RETRIEVE_TOOL_NAME", "retrieve_tool", "retrieve_tool_schema"]
-
-
-class _RetrieveArgs(BaseModel):
-    hash: str = Field(description="The hash from the marker.")
-    query: str | None = Field(
-        default=None, description="Optional: words to look for; only matching parts are returned."
-    )
-
-
-def retrieve_tool_schema() -> dict[str, Any]:
-    """The tool definition in OpenAI shape, for `bind_tools` of any chat model."""
-    return retrieve_tool_openai()
+__all__ = ["RETRIEVE_TOOL_NAME", "retrieve_tool"]
 
 
 def retrieve_tool(store: CCRStore | None = None) -> BaseTool:
     """`headroom_retrieve` as a LangChain tool that reads from `store` (default store if None)."""
 
-    def _run(hash: str, query: str | None = None) -> str:
-        args: dict[str, Any] = {"hash": hash}
-        if query:
-            args["query"] = query
-        return handle_retrieve_call(args, store=store)
+    def _run(**arguments: Any) -> str:
+        return handle_retrieve_call(arguments, store=store)
 
-    definition = retrieve_tool_openai()["function"]
+    definition = retrieve_tool_openai()["function"]  # one schema, the core's
     return StructuredTool.from_function(
         func=_run,
         name=RETRIEVE_TOOL_NAME,
         description=definition["description"],
-        args_schema=_RetrieveArgs,
+        args_schema=definition["parameters"],
     )

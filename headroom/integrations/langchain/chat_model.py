@@ -1,10 +1,10 @@
 """`HeadroomChatModel`: any LangChain chat model, sent fewer input tokens.
 
-Compression runs where LangChain starts the run, so traces show what is sent;
-the wrapped model's own `_generate_with_cache` / `_stream` then run inside the
-core retrieve loop (`calls.py`), and its `bind_tools` / `with_structured_output`
-format tools, rerouted through the wrapper. One LLM run per call, traced with
-the wrapped model's provider and name.
+Convert in, call the core, convert out: compression runs where LangChain
+starts the run (`calls.py`), so the trace's input is what is sent; the model
+paths run the core retrieve loop around the wrapped model, each provider call
+a child run (`rounds.py`); `bind_tools` / `with_structured_output` are the
+wrapped model's own, rerouted through the wrapper.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from headroom import CCRStore, CompressConfig, CompressionHooks
 from headroom.core.options import DEFAULT_MAX_RETRIEVE_ROUNDS, RetrieveTool
 from headroom.core.tokens import count_message_tokens, counter_for_model
-from headroom.integrations.langchain import calls, settings
-from headroom.integrations.langchain.compression import DEFAULT_CONFIG, model_name_of
+from headroom.integrations.langchain import calls, rounds, runs, settings
+from headroom.integrations.langchain.compression import DEFAULT_CONFIG
 from headroom.integrations.langchain.converters import to_core
 from headroom.integrations.langchain.runnables import reroute
 
@@ -89,21 +89,14 @@ class HeadroomChatModel(BaseChatModel):
     stop: list[str] | None = None
     streaming: bool = False
 
-    _totals: calls.Totals = PrivateAttr(default_factory=calls.Totals)
-    _extra_call_kwargs: dict[str, Any] = PrivateAttr(default_factory=dict)
-    _retrieve_tools: list[Any] | None = PrivateAttr(default=None)
-    _pending: dict[tuple[int, ...], list[calls.Prepared]] = PrivateAttr(default_factory=dict)
-    _configurable: Any = PrivateAttr(default=None)
+    _state: calls.State = PrivateAttr(default_factory=calls.State)
 
     def __init__(self, wrapped_model: Any = None, /, **kwargs: Any) -> None:
         if wrapped_model is not None:
             kwargs["wrapped_model"] = wrapped_model
         configurable = settings.unwrap_configurable(kwargs)
         super().__init__(**kwargs)
-        self._configurable = configurable
-
-    def _for_call(self, config: RunnableConfig | None) -> HeadroomChatModel:
-        return settings.for_call(self, config)
+        calls.state(self).configurable = configurable
 
     @model_validator(mode="after")
     def _adopt_wrapped_model(self) -> HeadroomChatModel:
@@ -136,15 +129,15 @@ class HeadroomChatModel(BaseChatModel):
     @property
     def total_tokens_saved(self) -> int:
         """Input tokens saved by every call so far (shared with bound copies)."""
-        return self._totals.tokens_saved
+        return calls.state(self).totals.snapshot()["tokens_saved"]
 
     @property
     def total_calls(self) -> int:
         """Model calls made through this wrapper and its bound copies."""
-        return self._totals.calls
+        return calls.state(self).totals.snapshot()["calls"]
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = {**self._extra_call_kwargs, **kwargs}
+        params = {**calls.state(self).extra_kwargs, **kwargs}
         return self.wrapped_model._get_ls_params(
             stop=stop if stop is not None else (list(self.stop) if self.stop else None), **params
         )
@@ -165,11 +158,8 @@ class HeadroomChatModel(BaseChatModel):
             async_api=async_api, run_manager=run_manager, **kwargs
         )
 
-    def _tokenizer_name(self) -> str:
-        return self.tokenizer_model or model_name_of(self.wrapped_model)
-
     def get_num_tokens(self, text: str) -> int:
-        return counter_for_model(self._tokenizer_name())(text)
+        return counter_for_model(calls.tokenizer_name(self))(text)
 
     def get_num_tokens_from_messages(
         self,
@@ -177,7 +167,7 @@ class HeadroomChatModel(BaseChatModel):
         tools: Sequence[Any] | None = None,
     ) -> int:
         """Tokens of `messages` (and `tools`), counted offline with the wrapped model's tokenizer."""
-        count = counter_for_model(self._tokenizer_name())
+        count = counter_for_model(calls.tokenizer_name(self))
         total = sum(count_message_tokens(m, count) for m in to_core(messages))
         if tools:
             total += count(json.dumps([convert_to_openai_tool(t) for t in tools], sort_keys=True))
@@ -193,9 +183,8 @@ class HeadroomChatModel(BaseChatModel):
         prepared = [calls.prepare(self, m, kwargs) for m in messages]
         with calls.registered(self, prepared):
             sent = [p.compressed.messages for p in prepared]
-            return super().generate(
-                sent, stop, callbacks, **calls.run_kwargs(self, kwargs, prepared)
-            )
+            run_kwargs = calls.run_kwargs(self, kwargs, prepared)
+            return super().generate(sent, stop, callbacks, **run_kwargs)
 
     async def agenerate(
         self,
@@ -218,7 +207,7 @@ class HeadroomChatModel(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AIMessage:
-        if (model := self._for_call(config)) is not self:
+        if (model := settings.for_call(self, config)) is not self:
             return model.invoke(input, config, stop=stop, **kwargs)
         return super().invoke(input, config, stop=stop, **kwargs)
 
@@ -230,7 +219,7 @@ class HeadroomChatModel(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AIMessage:
-        if (model := self._for_call(config)) is not self:
+        if (model := settings.for_call(self, config)) is not self:
             return await model.ainvoke(input, config, stop=stop, **kwargs)
         return await super().ainvoke(input, config, stop=stop, **kwargs)
 
@@ -242,19 +231,12 @@ class HeadroomChatModel(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> Iterator[AIMessageChunk]:
-        if (model := self._for_call(config)) is not self:
+        if (model := settings.for_call(self, config)) is not self:
             yield from model.stream(input, config, stop=stop, **kwargs)
         elif not self._should_stream(async_api=False, **{**kwargs, "stream": True}):
             yield from super().stream(input, config, stop=stop, **kwargs)  # via generate
         else:
-            prepared = calls.prepare(self, self._convert_input(input).to_messages(), kwargs)
-            with calls.registered(self, [prepared]):
-                yield from super().stream(
-                    prepared.compressed.messages,
-                    calls.config_with_stats(config, prepared),
-                    stop=stop,
-                    **calls.offer_kwargs(self, kwargs, [prepared]),
-                )
+            yield from rounds.stream_call(self, super().stream, input, config, stop, kwargs)
 
     async def astream(
         self,
@@ -264,24 +246,38 @@ class HeadroomChatModel(BaseChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
-        if (model := self._for_call(config)) is not self:
+        if (model := settings.for_call(self, config)) is not self:
             stream = model.astream(input, config, stop=stop, **kwargs)
         elif not self._should_stream(async_api=True, **{**kwargs, "stream": True}):
             stream = super().astream(input, config, stop=stop, **kwargs)
         else:
-            messages = self._convert_input(input).to_messages()
-            prepared = await calls.aprepare(self, messages, kwargs)
-            with calls.registered(self, [prepared]):
-                async for chunk in super().astream(
-                    prepared.compressed.messages,
-                    calls.config_with_stats(config, prepared),
-                    stop=stop,
-                    **calls.offer_kwargs(self, kwargs, [prepared]),
-                ):
-                    yield chunk
-            return
+            stream = rounds.astream_call(self, super().astream, input, config, stop, kwargs)
         async for chunk in stream:
             yield chunk
+
+    def _generate_with_cache(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if not runs.bookkeeping_needed(self, run_manager, kwargs, async_api=False):
+            return self._generate(messages, stop, run_manager, **kwargs)
+        with runs.with_run(self, run_manager):
+            return super()._generate_with_cache(messages, stop, run_manager, **kwargs)
+
+    async def _agenerate_with_cache(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if not runs.bookkeeping_needed(self, run_manager, kwargs, async_api=True):
+            return await self._agenerate(messages, stop, run_manager, **kwargs)
+        with runs.with_run(self, run_manager):
+            return await super()._agenerate_with_cache(messages, stop, run_manager, **kwargs)
 
     def _generate(
         self,
@@ -290,7 +286,7 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return calls.generate(self, messages, stop, run_manager, kwargs)
+        return rounds.generate(self, messages, stop, run_manager, kwargs)
 
     async def _agenerate(
         self,
@@ -299,7 +295,7 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return await calls.agenerate(self, messages, stop, run_manager, kwargs)
+        return await rounds.agenerate(self, messages, stop, run_manager, kwargs)
 
     def _stream(
         self,
@@ -308,7 +304,7 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        return calls.stream(self, messages, stop, run_manager, kwargs)
+        return rounds.stream(self, messages, stop, run_manager, kwargs)
 
     async def _astream(
         self,
@@ -317,7 +313,7 @@ class HeadroomChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        async for chunk in calls.astream(self, messages, stop, run_manager, kwargs):
+        async for chunk in rounds.astream(self, messages, stop, run_manager, kwargs):
             yield chunk
 
     def bind_tools(

@@ -17,25 +17,18 @@ from langchain_core.messages import BaseMessage
 
 from headroom import CCRStore, CompressConfig, CompressionHooks, compress
 from headroom.core.options import stats_record
-from headroom.core.output import OUTPUT_CONFIG
-from headroom.core.output import compress_output as core_compress_output
 from headroom.integrations.langchain.converters import from_core, to_core
 
 __all__ = [
     "DEFAULT_CONFIG",
-    "SOURCE_CONFIG",
     "Compressed",
     "compress_messages",
-    "compress_output",
     "model_name_of",
 ]
 
 logger = logging.getLogger("headroom")
 
 DEFAULT_CONFIG = CompressConfig(cache_align=False)
-
-#: For one output compressed where it is produced: no conversation to recall into.
-SOURCE_CONFIG = OUTPUT_CONFIG
 
 
 @dataclass(frozen=True)
@@ -103,26 +96,3 @@ def compress_messages(
         list(result.transforms_applied),
         list(result.ccr_hashes),
     )
-
-
-def compress_output(
-    text: str,
-    *,
-    tool_name: str,
-    arguments: Any = None,
-    query: str | None = None,
-    model: str = "gpt-4o",
-    config: CompressConfig | None = None,
-    store: CCRStore | None = None,
-) -> tuple[str, dict[str, Any]]:
-    """One tool output (or document) compressed in its context: the new text and the stats."""
-    result = core_compress_output(
-        text,
-        tool_name=tool_name,
-        arguments=arguments,
-        question=query,
-        model=model,
-        config=config,
-        store=store,
-    )
-    return result.text, result.stats()

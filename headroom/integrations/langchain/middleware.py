@@ -10,21 +10,22 @@ answers the model when it asks for a stubbed original.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 
 from headroom import CCRStore, CompressConfig, CompressionHooks
+from headroom.core.counters import Counters
 from headroom.integrations.langchain import ccr
-from headroom.integrations.langchain.calls import OFF_LOOP_CHARS
+from headroom.integrations.langchain.calls import is_large
 from headroom.integrations.langchain.compression import (
     DEFAULT_CONFIG,
     Compressed,
     compress_messages,
     model_name_of,
 )
+from headroom.integrations.langchain.streaming import with_stats
 
 try:
     from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
@@ -81,13 +82,12 @@ class HeadroomMiddleware(AgentMiddleware):  # type: ignore[type-arg]
         self.store = store
         self.model_limit = model_limit
         self.tools = [ccr.retrieve_tool(store)] if retrieve_tool else []
-        self._lock = threading.Lock()
-        self._saved = 0
+        self._totals = Counters("tokens_saved")
 
     @property
     def total_tokens_saved(self) -> int:
         """Input tokens saved by every model call so far."""
-        return self._saved
+        return self._totals.snapshot()["tokens_saved"]
 
     def wrap_model_call(
         self,
@@ -102,7 +102,7 @@ class HeadroomMiddleware(AgentMiddleware):  # type: ignore[type-arg]
         request: ModelRequest,  # type: ignore[type-arg]
         handler: Callable[[ModelRequest], Awaitable[ModelResponse]],  # type: ignore[type-arg]
     ) -> _Result:
-        if sum(len(str(m.content)) for m in request.messages) < OFF_LOOP_CHARS:
+        if not is_large(request.messages):
             compressed_request, compressed = self._compress(request)
         else:  # a large request: compress off the event loop
             compressed_request, compressed = await asyncio.to_thread(self._compress, request)
@@ -118,8 +118,7 @@ class HeadroomMiddleware(AgentMiddleware):  # type: ignore[type-arg]
             store=self.store,
             model_limit=self.model_limit,
         )
-        with self._lock:
-            self._saved += compressed.tokens_saved
+        self._totals.add({"tokens_saved": compressed.tokens_saved})
         out = compressed.messages
         new_system = out[0] if system else None
         overrides: dict[str, Any] = {"messages": out[len(system) :]}
@@ -132,7 +131,7 @@ def _annotate(result: _Result, compressed: Compressed) -> _Result:
     """Record the stats on the model's reply, as `HeadroomChatModel` does."""
     stats = compressed.stats()
     if isinstance(result, AIMessage):
-        return _with_stats(result, stats)
+        return with_stats(result, stats)
     if isinstance(result, ExtendedModelResponse):
         result.model_response.result = _with_all(result.model_response.result, stats)
         return result
@@ -141,10 +140,4 @@ def _annotate(result: _Result, compressed: Compressed) -> _Result:
 
 
 def _with_all(messages: list[BaseMessage], stats: dict[str, Any]) -> list[BaseMessage]:
-    return [_with_stats(m, stats) if isinstance(m, AIMessage) else m for m in messages]
-
-
-def _with_stats(message: AIMessage, stats: dict[str, Any]) -> AIMessage:
-    return message.model_copy(
-        update={"response_metadata": {**message.response_metadata, "headroom": stats}}
-    )
+    return [with_stats(m, stats) if isinstance(m, AIMessage) else m for m in messages]

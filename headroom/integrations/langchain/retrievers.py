@@ -16,7 +16,7 @@ from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import ConfigDict
 
 from headroom import CCRStore, CompressConfig
-from headroom.integrations.langchain.compression import compress_output
+from headroom.core.output import compress_output
 
 __all__ = ["HeadroomDocumentCompressor"]
 
@@ -48,16 +48,16 @@ class HeadroomDocumentCompressor(BaseDocumentCompressor):
         return [self._compress(doc, query) for doc in documents]
 
     def _compress(self, document: Document, query: str) -> Document:
-        text, stats = compress_output(
+        result = compress_output(
             document.page_content,
             tool_name=self.tool_name,
             arguments={"query": query},
-            query=query,
+            question=query,
             model=self.model,
             config=self.config,
             store=self.store,
         )
-        if text == document.page_content:
+        if result.text == document.page_content:
             return document
-        metadata: dict[str, Any] = {**document.metadata, "headroom": stats}
-        return Document(page_content=text, metadata=metadata, id=document.id)
+        metadata: dict[str, Any] = {**document.metadata, "headroom": result.stats()}
+        return Document(page_content=result.text, metadata=metadata, id=document.id)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 
+from headroom.integrations.langchain import calls
+
 if TYPE_CHECKING:
     from headroom.integrations.langchain.chat_model import HeadroomChatModel
 
@@ -55,14 +57,15 @@ def adopt(llm: HeadroomChatModel) -> None:
                     type(llm.wrapped_model).__name__,
                 )
         else:
-            llm._extra_call_kwargs[name] = value
+            calls.state(llm).extra_kwargs[name] = value
+    if llm.callbacks is None and llm.wrapped_model.callbacks is not None:
+        llm.callbacks = llm.wrapped_model.callbacks
+        updates["callbacks"] = None  # they see the wrapper's run (rounds are its child runs)
     if updates:
         llm.wrapped_model = llm.wrapped_model.model_copy(update=updates)
     inner = llm.wrapped_model
     if "output_version" not in llm.model_fields_set:
         llm.output_version = inner.output_version
-    if llm.callbacks is None:
-        llm.callbacks = inner.callbacks
     if llm.tags is None:
         llm.tags = inner.tags
     if inner.metadata:
@@ -83,10 +86,10 @@ def unwrap_configurable(kwargs: dict[str, Any]) -> Any:
 
 def for_call(llm: HeadroomChatModel, config: RunnableConfig | None) -> HeadroomChatModel:
     """`llm`, or a wrapper around the model a configurable model's `config` selects."""
-    configurable = llm._configurable
+    configurable = calls.state(llm).configurable
     if configurable is None or not configurable._model_params(config):
         return llm
     settings = {k: getattr(llm, k) for k in llm.model_fields_set if k != "wrapped_model"}
     copy = type(llm)(configurable._model(config), **settings)
-    copy._totals = llm._totals
+    calls.state(copy).totals = calls.state(llm).totals
     return copy

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import reduce
 from operator import add
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -30,7 +30,17 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from headroom.core.ccr import is_retrieve_name, parse_retrieve_arguments
 from headroom.core.retrieval import RetrieveAdapter, RetrieveCall, RoundsSummary
 
-__all__ = ["ChatRequest", "ChatRetrieveAdapter", "as_chunk", "natively_streams", "tool_name"]
+__all__ = [
+    "ChatRequest",
+    "ChatRetrieveAdapter",
+    "as_chunk",
+    "natively_streams",
+    "tool_name",
+    "with_stats",
+]
+
+
+_M = TypeVar("_M", bound=BaseMessage)
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,14 @@ def as_chunk(generation: ChatGeneration) -> ChatGenerationChunk:
     return ChatGenerationChunk(message=chunk, generation_info=generation.generation_info)
 
 
+def with_stats(message: _M, stats: dict[str, Any], usage: Any = None) -> _M:
+    """A copy of a reply with the stats and, added to its own, the earlier rounds' usage."""
+    update: dict[str, Any] = {"response_metadata": {**message.response_metadata, "headroom": stats}}
+    if usage is not None and isinstance(message, AIMessage):
+        update["usage_metadata"] = lc_add_usage(usage, message.usage_metadata)
+    return message.model_copy(update=update)
+
+
 def tool_name(tool: Any) -> object:
     """The name of a tool as a model's `bind_tools` formats it (OpenAI or flat shape)."""
     if not isinstance(tool, dict):
@@ -97,6 +115,37 @@ def _block_id(block: Any) -> Any:
     return block.get("id", block.get("call_id")) if isinstance(block, dict) else None
 
 
+def _parts(message: Any, drop: Callable[[Any], bool], calls_left: bool) -> dict[str, Any]:
+    """The fields of a reply (or chunk) without the call parts `drop` picks.
+
+    If no call is left, the finish reason says the model stopped, as a
+    provider reports a reply without calls.
+    """
+    content: Any = message.content
+    if isinstance(content, list):
+        content = [
+            b
+            for b in content
+            if not (isinstance(b, dict) and b.get("type") in _CALL_BLOCKS and drop(b))
+        ]
+    extra = dict(message.additional_kwargs)
+    if isinstance(extra.get("tool_calls"), list):
+        extra["tool_calls"] = [
+            c for c in extra["tool_calls"] if isinstance(c, dict) and not drop(c)
+        ]
+    metadata = dict(message.response_metadata)
+    for key in ("finish_reason", "stop_reason"):
+        if not calls_left and metadata.get(key) in _ENDED_BY_CALLS:
+            metadata[key] = _ENDED_BY_CALLS[metadata[key]]
+    return {
+        "content": content,
+        "additional_kwargs": extra,
+        "response_metadata": metadata,
+        "id": message.id,
+        "usage_metadata": message.usage_metadata,
+    }
+
+
 def _with_calls(message: AIMessage, ids: set[str], keep: bool) -> AIMessage:
     """The reply with only (`keep`) or without the calls in `ids`.
 
@@ -105,35 +154,13 @@ def _with_calls(message: AIMessage, ids: set[str], keep: bool) -> AIMessage:
     the tool was withdrawn is removed before the caller sees the reply.
     """
 
-    def kept(call_id: Any) -> bool:
-        return (call_id in ids) is keep
+    def drop(call: Any) -> bool:
+        return (_block_id(call) in ids) is not keep
 
-    content: Any = message.content
-    if isinstance(content, list):
-        content = [
-            b
-            for b in content
-            if not (
-                isinstance(b, dict) and b.get("type") in _CALL_BLOCKS and not kept(_block_id(b))
-            )
-        ]
-    extra = dict(message.additional_kwargs)
-    if isinstance(extra.get("tool_calls"), list):
-        extra["tool_calls"] = [
-            c for c in extra["tool_calls"] if isinstance(c, dict) and kept(c.get("id"))
-        ]
-    calls = [c for c in message.tool_calls if kept(c.get("id"))]
-    metadata = dict(message.response_metadata)
-    for key in ("finish_reason", "stop_reason"):
-        if not calls and metadata.get(key) in _ENDED_BY_CALLS:
-            metadata[key] = _ENDED_BY_CALLS[metadata[key]]
+    calls = [c for c in message.tool_calls if not drop(c)]
     return AIMessage(
-        content=content,
-        additional_kwargs=extra,
-        response_metadata=metadata,
-        id=message.id,
+        **_parts(message, drop, bool(calls)),
         name=message.name,
-        usage_metadata=message.usage_metadata,
         tool_calls=calls,
         invalid_tool_calls=message.invalid_tool_calls,
     )
@@ -144,29 +171,13 @@ def _chunk_without(chunk: ChatGenerationChunk, dropped: set[Any], calls_left: bo
     message = chunk.message
     if not isinstance(message, AIMessageChunk):
         return chunk
-    content: Any = message.content
-    if isinstance(content, list):
-        content = [
-            b
-            for b in content
-            if not (
-                isinstance(b, dict) and b.get("type") in _CALL_BLOCKS and b.get("index") in dropped
-            )
-        ]
-    extra = dict(message.additional_kwargs)
-    if isinstance(extra.get("tool_calls"), list):
-        extra["tool_calls"] = [c for c in extra["tool_calls"] if c.get("index") not in dropped]
-    metadata = dict(message.response_metadata)
-    for key in ("finish_reason", "stop_reason"):
-        if not calls_left and metadata.get(key) in _ENDED_BY_CALLS:
-            metadata[key] = _ENDED_BY_CALLS[metadata[key]]
+
+    def drop(part: Any) -> bool:
+        return part.get("index") in dropped
+
     filtered = AIMessageChunk(
-        content=content,
-        additional_kwargs=extra,
-        response_metadata=metadata,
-        id=message.id,
-        usage_metadata=message.usage_metadata,
-        tool_call_chunks=[c for c in message.tool_call_chunks if c.get("index") not in dropped],
+        **_parts(message, drop, calls_left),
+        tool_call_chunks=[c for c in message.tool_call_chunks if not drop(c)],
         chunk_position=message.chunk_position,
     )
     return ChatGenerationChunk(message=filtered, generation_info=chunk.generation_info)
@@ -195,12 +206,9 @@ class ChatRetrieveAdapter(RetrieveAdapter):
 
     def withdraw_tool(self, body: Any) -> Any:
         kept = [t for t in body.kwargs.get("tools") or [] if not self._is_ours(t)]
-        kwargs = {k: v for k, v in body.kwargs.items() if k != "tools"}
-        if kept:
-            kwargs["tools"] = kept
-        else:
-            kwargs = {k: v for k, v in kwargs.items() if k not in ("tool_choice",)}
-        return replace(body, kwargs=kwargs)
+        gone = ("tools",) if kept else ("tools", "tool_choice")  # no choice without tools
+        kwargs = {k: v for k, v in body.kwargs.items() if k not in gone}
+        return replace(body, kwargs={**kwargs, "tools": kept} if kept else kwargs)
 
     def _is_ours(self, tool: Any) -> bool:
         return tool in self.tools  # exactly what `add_tool` added: a caller's tool stays
@@ -258,16 +266,7 @@ class ChatRetrieveAdapter(RetrieveAdapter):
         stats = self._stats(summary)
         for generation in response.generations:
             # a copy: the wrapped model's cache may hold this very message
-            message = generation.message
-            update: dict[str, Any] = {
-                "response_metadata": {**message.response_metadata, "headroom": stats}
-            }
-            if summary.usage is not None and isinstance(message, AIMessage):
-                update["usage_metadata"] = lc_add_usage(
-                    summary.usage,  # type: ignore[arg-type]
-                    message.usage_metadata,
-                )
-            generation.message = message.model_copy(update=update)
+            generation.message = with_stats(generation.message, stats, summary.usage)
         response.llm_output = {**(response.llm_output or {}), "headroom": stats}
         return response
 
@@ -284,16 +283,7 @@ class ChatRetrieveAdapter(RetrieveAdapter):
             if not pending[0]:
                 return chunk
             pending[0] = False
-            message = chunk.message
-            message.response_metadata = {
-                **message.response_metadata,
-                "headroom": self._stats(summary),
-            }
-            if summary.usage is not None and isinstance(message, AIMessageChunk):
-                message.usage_metadata = lc_add_usage(
-                    summary.usage,  # type: ignore[arg-type]
-                    message.usage_metadata,
-                )
+            chunk.message = with_stats(chunk.message, self._stats(summary), summary.usage)
             return chunk
 
         return finish

@@ -18,7 +18,7 @@ from langchain_core.tools import BaseTool, ToolException
 from pydantic import ConfigDict
 
 from headroom import CCRStore, CompressConfig
-from headroom.integrations.langchain.compression import compress_output
+from headroom.core.output import compress_output
 
 __all__ = ["HeadroomTool", "compress_tool"]
 
@@ -64,15 +64,14 @@ class HeadroomTool(BaseTool):
     def _shrink(self, content: Any, arguments: Any) -> Any:
         if not isinstance(content, str):
             return content
-        text, _ = compress_output(
+        return compress_output(
             content,
             tool_name=self.inner.name,
             arguments=arguments,
             model=self.model,
             config=self.config,
             store=self.store,
-        )
-        return text
+        ).text
 
     def _run(
         self, *args: Any, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any
