@@ -56,10 +56,14 @@ __all__ = [
     "MARKER_VALUES_MAX",
     "ORDERABLE_MIN_DISTINCT",
     "ORDERABLE_MIN_SHARE",
+    "RANGE_REQUESTS_MAX",
     "RANGE_ROWS_MAX",
     "RANK_MAX",
+    "RANK_UNNAMED_ROWS_MAX",
     "RARE_MAX_COUNT",
     "RARE_SHARE",
+    "RECALL_GROUP_MAX_SHARE",
+    "RECALL_GROUP_MAX_TOKENS",
     "RECORD_ANALYSIS_MAX_COLUMNS",
     "RELEVANCE_MAX_SUBSTRING_TERMS",
     "RELEVANCE_MAX_TERMS",
@@ -127,9 +131,16 @@ MARKER_VALUES_MAX = 6
 
 #: "the 3rd highest" asks for rank 3; more than this is a listing, not a rank.
 RANK_MAX = 25
+#: A superlative naming no column ("the 3rd longest", and the data calls it `runtime`) ranks
+#: every orderable column of the value kind, else every orderable column, adding at most this
+#: many rows in all: a few per column answer it whichever column was meant.
+RANK_UNNAMED_ROWS_MAX = 60
 
 #: Rows a range in the question ("between 100 and 250") may add; more are left to a query.
 RANGE_ROWS_MAX = 50
+#: Ranges read from one text: a question asks about a few; a pasted snippet full of `<` and
+#: `>` is not a list of queries, and each range costs one pass over every orderable column.
+RANGE_REQUESTS_MAX = 8
 
 #: Distinct question terms scored: a 100k-character question must not cost terms x output.
 RELEVANCE_MAX_TERMS = 2000
@@ -138,6 +149,16 @@ RELEVANCE_MAX_TERMS = 2000
 RELEVANCE_MAX_SUBSTRING_TERMS = 64
 #: A word's stem (plural and verb endings removed) must keep this many characters to be used.
 RELEVANCE_STEM_MIN = 3
+
+#: A later question that names a group of an earlier output (the matches under one directory,
+#: the rows holding one value of a column) gets that whole group appended, up to this many
+#: tokens: about a screen the model reads at once. Past it the recall says how many parts were
+#: left and which retrieve query returns them.
+RECALL_GROUP_MAX_TOKENS = 1500
+#: A value held by more than this share of the rows names no group: it is the column's usual
+#: value ("completed"), not a part of the table the question singles out. (A directory named
+#: in grep output follows `GREP_MAX_PATH_SHARE`, as when the question comes first.)
+RECALL_GROUP_MAX_SHARE = 0.34
 
 #: Units one `headroom_retrieve` query returns before it asks for a narrower query.
 RETRIEVE_MAX_UNITS = 50

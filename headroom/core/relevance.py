@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from headroom.core.heuristics import (
+    RANGE_REQUESTS_MAX,
     RANK_MAX,
     RELEVANCE_MAX_SUBSTRING_TERMS,
     RELEVANCE_MAX_TERMS,
@@ -197,44 +198,51 @@ class RankRequest:
     count: int
     hints: frozenset[str]
     dates: bool = False
+    durations: bool = False  # "the longest", "the slowest": a quantity of time
 
 
 _PRICE = ("price", "cost", "amount", "fee", "fare", "rate", "charge", "total")
-#: Superlatives: word -> (descending?, words a column it ranks is likely named by, dates?).
-#: General English; the question's own words are hints too ("the most downloads").
-_SUPERLATIVES: dict[str, tuple[bool, tuple[str, ...], bool]] = {
-    "most": (True, (), False),
-    "highest": (True, (), False),
-    "largest": (True, ("size", "bytes", "amount", "total", "count", "area"), False),
-    "biggest": (True, ("size", "bytes", "amount", "total", "count", "area"), False),
-    "greatest": (True, (), False),
-    "maximum": (True, (), False),
-    "max": (True, (), False),
-    "top": (True, (), False),
-    "best": (True, ("score", "rating", "rank"), False),
-    "longest": (True, ("length", "duration", "elapsed", "time", "size"), False),
-    "heaviest": (True, ("weight", "mass"), False),
-    "tallest": (True, ("height",), False),
-    "slowest": (True, ("latency", "duration", "elapsed", "time", "ms"), False),
-    "priciest": (True, _PRICE, False),
-    "expensive": (True, _PRICE, False),
-    "newest": (True, ("date", "time", "created", "updated", "timestamp"), True),
-    "latest": (True, ("date", "time", "created", "updated", "timestamp"), True),
-    "recent": (True, ("date", "time", "created", "updated", "timestamp"), True),
-    "least": (False, (), False),
-    "lowest": (False, (), False),
-    "smallest": (False, ("size", "bytes", "amount", "total", "count", "area"), False),
-    "fewest": (False, ("count", "total"), False),
-    "minimum": (False, (), False),
-    "min": (False, (), False),
-    "bottom": (False, (), False),
-    "worst": (False, ("score", "rating"), False),
-    "shortest": (False, ("length", "duration", "elapsed", "time", "size"), False),
-    "lightest": (False, ("weight", "mass"), False),
-    "fastest": (False, ("latency", "duration", "elapsed", "time", "ms"), False),
-    "cheapest": (False, _PRICE, False),
-    "oldest": (False, ("date", "time", "created", "updated", "timestamp"), True),
-    "earliest": (False, ("date", "time", "created", "updated", "timestamp"), True),
+_SIZE = ("size", "bytes", "amount", "total", "count", "area")
+_WHEN = ("date", "time", "created", "updated", "timestamp")
+_EXTENT = ("length", "duration", "elapsed", "time", "size")
+_PACE = ("latency", "duration", "elapsed", "time", "ms")
+#: Superlatives: word -> (descending?, words a column it ranks is likely named by, what its
+#: values are: "date", "duration" or ""). General English, and only a preference: a
+#: question naming a column ("the most downloads") points at it first, and when no column
+#: is named, tables rank the columns of the value kind, then every orderable column.
+_SUPERLATIVES: dict[str, tuple[bool, tuple[str, ...], str]] = {
+    "most": (True, (), ""),
+    "highest": (True, (), ""),
+    "largest": (True, _SIZE, ""),
+    "biggest": (True, _SIZE, ""),
+    "greatest": (True, (), ""),
+    "maximum": (True, (), ""),
+    "max": (True, (), ""),
+    "top": (True, (), ""),
+    "best": (True, ("score", "rating", "rank"), ""),
+    "longest": (True, _EXTENT, "duration"),
+    "heaviest": (True, ("weight", "mass"), ""),
+    "tallest": (True, ("height",), ""),
+    "slowest": (True, _PACE, "duration"),
+    "priciest": (True, _PRICE, ""),
+    "expensive": (True, _PRICE, ""),
+    "newest": (True, _WHEN, "date"),
+    "latest": (True, _WHEN, "date"),
+    "recent": (True, _WHEN, "date"),
+    "least": (False, (), ""),
+    "lowest": (False, (), ""),
+    "smallest": (False, _SIZE, ""),
+    "fewest": (False, ("count", "total"), ""),
+    "minimum": (False, (), ""),
+    "min": (False, (), ""),
+    "bottom": (False, (), ""),
+    "worst": (False, ("score", "rating"), ""),
+    "shortest": (False, _EXTENT, "duration"),
+    "lightest": (False, ("weight", "mass"), ""),
+    "fastest": (False, _PACE, "duration"),
+    "cheapest": (False, _PRICE, ""),
+    "oldest": (False, _WHEN, "date"),
+    "earliest": (False, _WHEN, "date"),
 }
 _ORDINALS = {
     "first": 1,
@@ -268,24 +276,50 @@ _SENTENCE_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:st|nd|rd|th)?")
 
 @dataclass(frozen=True)
 class RangeRequest:
-    """ "between 100 and 250", "after 2024-06-01", "under $40": bounds as written, and
-    words that may name the column. Tables parse the bounds like their cells."""
+    """ "between 100 and 250", "after 2024-06-01", "under $40", ">= 3": bounds as written,
+    the unit written after them ("ms", "kb"; "" when none), and words that may name the
+    column. Tables parse the bounds like their cells."""
 
     low: str | None
     high: str | None
     hints: frozenset[str]
+    unit: str = ""
 
 
 _BOUND = r"([-+$€£¥]?\d[\w.,:/+-]*)"
-_BETWEEN = re.compile(rf"\bbetween\s+{_BOUND}\s+(?:and|to)\s+{_BOUND}", re.I)
-_FROM_TO = re.compile(rf"\bfrom\s+{_BOUND}\s+(?:to|until|through)\s+{_BOUND}", re.I)
-_ABOVE = re.compile(
-    rf"\b(?:over|above|more than|greater than|higher than|larger than|at least|after|since|"
-    rf"exceeding)\s+{_BOUND}",
+# A unit word after a number ("500 ms", "3 retries"): one short word, not a connective.
+_UNIT = r"(?:\s?(?!(?:and|or|to|through|until|till|but|in|of|for|per)\b)([A-Za-z%]{1,12}))?"
+_BETWEEN = re.compile(
+    rf"\b(?:between|from)\s+{_BOUND}{_UNIT}\s*(?:and|to|until|till|through|thru|–|—)\s*{_BOUND}{_UNIT}",
     re.I,
 )
-_BELOW = re.compile(
-    rf"\b(?:under|below|less than|fewer than|lower than|at most|before|up to)\s+{_BOUND}", re.I
+# "400 to 420 ms", "10 through 12", "400–420": a bare interval of two numbers.
+_SPAN = re.compile(rf"(?<![\w.:/-]){_BOUND}{_UNIT}\s+(?:to|through|thru)\s+{_BOUND}{_UNIT}", re.I)
+_DASHED = re.compile(r"(?<![\w.:/-])(\d+(?:\.\d+)?)\s?[-–—]\s?(\d+(?:\.\d+)?)(?![\w.:/-]*\d)")
+# One-sided comparisons; longer phrases first, so "no more than 5" is an upper bound.
+_LOWER_WORDS = (
+    "no less than|not less than|no fewer than|not fewer than|on or after|in excess of|"
+    "upwards of|a minimum of|greater than or equal to|more than|greater than|higher than|"
+    "larger than|bigger than|longer than|later than|slower than|heavier than|costlier than|"
+    "over|above|at least|after|since|exceeding"
+)
+_UPPER_WORDS = (
+    "no more than|not more than|on or before|a maximum of|less than or equal to|not exceeding|"
+    "less than|fewer than|lower than|smaller than|shorter than|earlier than|faster than|"
+    "lighter than|cheaper than|under|below|"
+    "at most|before|up to|until|till"
+)
+_COMPARISON = re.compile(
+    rf"(?:\b(?P<upper>{_UPPER_WORDS})|\b(?P<lower>{_LOWER_WORDS})|(?P<op>>=|=>|≥|<=|=<|≤|>|<))"
+    rf"\s*{_BOUND}{_UNIT}",
+    re.I,
+)
+# "3 or more", "500 ms and above", "10 or fewer": the comparison after the number.
+_POSTFIX = re.compile(
+    rf"(?<![\w.:/-]){_BOUND}{_UNIT}\s+(?:(?P<lower>or more|or higher|or above|or greater|"
+    rf"or later|and above|and up|and over|plus)|(?P<upper>or less|or fewer|or lower|or below|"
+    rf"or earlier|and below|and under))\b",
+    re.I,
 )
 #: "the 250th record", "row 17", "item #3": a position in the output, counted from 1.
 _POSITION = re.compile(
@@ -298,22 +332,82 @@ def _clean_bound(text: str) -> str:
     return text.rstrip(".,;:?!)")
 
 
-def range_requests(text: str) -> list[RangeRequest]:
-    """Value ranges the text asks about, numbers or dates."""
-    head = text[:4000]
-    found: list[tuple[str | None, str | None]] = []
-    for pattern in (_BETWEEN, _FROM_TO):
-        found.extend(
-            (_clean_bound(m.group(1)), _clean_bound(m.group(2))) for m in pattern.finditer(head)
+def _bound_value(text: str) -> float | str | None:
+    """A bound as a comparable value: a number, a clock reading in seconds, or an ISO date
+    string as written."""
+    number = text.lstrip("$€£¥").replace(",", "")
+    try:
+        return float(number)
+    except ValueError:
+        pass
+    clock = re.match(r"(\d{1,3}):(\d{2})(?::(\d{2}))?$", text)
+    if clock:
+        return float(
+            sum(int(g or 0) * 60**k for k, g in zip((2, 1, 0), clock.groups(), strict=True))
         )
-    if not found:
-        found.extend((_clean_bound(m.group(1)), None) for m in _ABOVE.finditer(head))
-        found.extend((None, _clean_bound(m.group(1))) for m in _BELOW.finditer(head))
-    if not found:
-        return []
+    return text if re.match(r"\d{4}-\d{2}", text) else None
+
+
+def range_requests(text: str) -> list[RangeRequest]:
+    """Value ranges the text asks about, numbers or dates, in the phrasings English uses
+    for an interval ("between", "from .. to", "400-420") or a comparison ("over",
+    "no more than", ">=", "3 or more"). A lower and an upper bound said in one
+    question ("at least 400 and at most 420") are one interval."""
+    head = text[:4000]
     words = [w.lower() for w in _SENTENCE_WORD.findall(head)]
-    hints = frozenset(stem(w) for w in words if w not in _STOPWORDS and len(w) >= 3)
-    return [RangeRequest(low, high, hints) for low, high in found]
+    hints = {stem(w) for w in words if w not in _STOPWORDS and len(w) >= 3}
+    found: list[tuple[str | None, str | None, str]] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(m: re.Match[str]) -> bool:
+        return not any(a < m.end() and m.start() < b for a, b in taken)
+
+    for pattern in (_BETWEEN, _SPAN):
+        for m in pattern.finditer(head):
+            if free(m):
+                taken.append(m.span())
+                found.append(
+                    (
+                        _clean_bound(m.group(1)),
+                        _clean_bound(m.group(3)),
+                        m.group(2) or m.group(4) or "",
+                    )
+                )
+    for m in _DASHED.finditer(head):
+        if free(m) and float(m.group(1)) < float(m.group(2)):
+            taken.append(m.span())
+            found.append((m.group(1), m.group(2), ""))
+    lowers: list[tuple[str, str]] = []
+    uppers: list[tuple[str, str]] = []
+    for m in _COMPARISON.finditer(head):
+        if not free(m):
+            continue
+        taken.append(m.span())
+        bound, unit = _clean_bound(m.group(4)), m.group(5) or ""
+        op = m.group("op") or ""
+        is_lower = bool(m.group("lower")) or op.startswith((">", "=>", "≥"))
+        (lowers if is_lower else uppers).append((bound, unit))
+    for m in _POSTFIX.finditer(head):
+        if free(m):
+            taken.append(m.span())
+            bound, unit = _clean_bound(m.group(1)), m.group(2) or ""
+            (lowers if m.group("lower") else uppers).append((bound, unit))
+    if len(lowers) == 1 and len(uppers) == 1:
+        (first, first_unit), (last, last_unit) = lowers[0], uppers[0]
+        a, b = _bound_value(first), _bound_value(last)
+        if a is not None and b is not None and type(a) is type(b) and a <= b:  # type: ignore[operator]
+            found.append((first, last, first_unit or last_unit))
+            lowers = uppers = []
+    found.extend((bound, None, unit) for bound, unit in lowers)
+    found.extend((None, bound, unit) for bound, unit in uppers)
+    requests = []
+    for low, high, unit in found:
+        said = unit.lower()
+        if said in _STOPWORDS:
+            said = ""
+        words_hint = frozenset(hints | ({stem(said), said} if said else set()))
+        requests.append(RangeRequest(low, high, words_hint, said))
+    return requests[:RANGE_REQUESTS_MAX]
 
 
 def position_requests(text: str) -> list[int]:
@@ -354,10 +448,11 @@ def rank_requests(text: str) -> list[RankRequest]:
                 count = max(count, _ORDINALS[near])
             elif near in _NUMBER_WORDS:
                 count = max(count, _NUMBER_WORDS[near])
-        descending, implied, dates = spec
+        descending, implied, values = spec
+        hints = frozenset(content | {stem(h) for h in implied})
         requests.append(
             RankRequest(
-                descending, count, frozenset(content | {stem(h) for h in implied}), dates=dates
+                descending, count, hints, dates=values == "date", durations=values == "duration"
             )
         )
     return requests

@@ -581,21 +581,9 @@ def survives(case: Case, question: str, position: str) -> list[str]:
 SEEDS = range(4)
 
 
-# Asked only after the output, every match under a named directory must come back through
-# recall, which appends at most three units per earlier output (headroom/core/recall.py).
-_RECALL_CAPPED = pytest.mark.xfail(
-    strict=True, reason="recall appends at most 3 units per output; a path names more"
-)
-
-
 def _params() -> list[Any]:
     return [
-        pytest.param(
-            klass,
-            seed,
-            position,
-            marks=[_RECALL_CAPPED] if klass == "grep_path" and position != "before" else [],
-        )
+        pytest.param(klass, seed, position)
         for klass in sorted(CLASSES)
         for seed in SEEDS
         for position in POSITIONS

@@ -25,6 +25,7 @@ This module is the selection; the table model and text-table parsing are in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -35,11 +36,12 @@ from headroom.core.heuristics import (
     GROUP_MIN_ROWS,
     GUARANTEE_ROWS_MAX,
     RANGE_ROWS_MAX,
+    RANK_UNNAMED_ROWS_MAX,
     SELECT_MAX_KEPT_SHARE,
     SELECT_MIN_CHARS,
     SELECT_MIN_ROWS,
 )
-from headroom.core.relevance import Relevance, split_identifier, stem
+from headroom.core.relevance import RangeRequest, RankRequest, Relevance, split_identifier, stem
 from headroom.core.transforms.base import Compressed, Job, Transform, Units, marker
 from headroom.core.transforms.table_facts import (
     Facts,
@@ -65,6 +67,7 @@ from headroom.core.transforms.table_values import (
     is_empty,
     order_key,
     order_keys,
+    parse_number,
     ranked,
 )
 
@@ -92,20 +95,80 @@ __all__ = [
 _SHORT_VALUE = 160
 
 
+#: Units of time as written after a number or at the end of a column's name (`wait_ms`).
+_TIME_UNITS = frozenset(
+    [
+        "ns",
+        "us",
+        "µs",
+        "ms",
+        "s",
+        "sec",
+        "secs",
+        "seconds",
+        "min",
+        "mins",
+        "minutes",
+        "h",
+        "hr",
+        "hrs",
+        "hours",
+        "d",
+        "days",
+    ]
+)
+
+
+def _is_duration(table: Table, c: int, kind: str) -> bool:
+    """Whether a column holds quantities of time: clock readings, numbers written with a
+    time unit ("512ms"), or a name ending in one (`build_secs`)."""
+    if kind == "clock":
+        return True
+    if kind != "number":
+        return False
+    parts = split_identifier(table.columns[c])
+    return (bool(parts) and parts[-1] in _TIME_UNITS) or _unit_of(table.column(c)) in _TIME_UNITS
+
+
+def _rank_columns(table: Table, facts: Facts, request: RankRequest) -> list[int]:
+    """Columns a superlative ranks: those its words name; else those of its value kind
+    (dates for "newest", durations for "longest"); else every orderable column."""
+    named = [
+        c
+        for c in facts.orderable
+        if {stem(p) for p in split_identifier(table.columns[c]) if len(p) >= 2} & request.hints
+    ]
+    if named:
+        return named
+    kinds = {c: kind for c, (_, kind) in facts.orderable.items()}
+    if request.dates:
+        of_kind = [c for c, kind in kinds.items() if kind == "date"]
+    elif request.durations:
+        of_kind = [c for c, kind in kinds.items() if _is_duration(table, c, kind)]
+    else:
+        of_kind = []
+    if of_kind:
+        return of_kind
+    if request.dates:
+        return list(kinds)
+    return [c for c, kind in kinds.items() if kind != "date"] or list(kinds)
+
+
 def _rank_rows(table: Table, facts: Facts, relevance: Relevance) -> tuple[set[int], list[str]]:
-    """Rows a superlative in the request asks for ("the 3 cheapest", "newest")."""
+    """Rows a superlative in the request asks for ("the 3 cheapest", "newest").
+
+    A superlative that names no column ranks every candidate column, at most
+    `RANK_UNNAMED_ROWS_MAX` rows in all (the count per column shrinks to fit).
+    """
     keep: set[int] = set()
     named: list[str] = []
     for request in relevance.ranks:
-        columns = [
-            c
-            for c in facts.orderable
-            if {stem(p) for p in split_identifier(table.columns[c]) if len(p) >= 2} & request.hints
-        ]
-        if not columns and request.dates:
-            columns = [c for c, (_, kind) in facts.orderable.items() if kind == "date"]
+        columns = _rank_columns(table, facts, request)
+        count = request.count
+        if len(columns) > 1:
+            count = max(1, min(count, RANK_UNNAMED_ROWS_MAX // len(columns)))
         for c in columns:
-            keep.update(ranked(facts.orderable[c][0], request.count, request.descending))
+            keep.update(ranked(facts.orderable[c][0], count, request.descending))
             named.append(table.columns[c])
     return keep, named
 
@@ -142,15 +205,45 @@ def asked_rows(table: Table, relevance: Relevance) -> list[int]:
     return [*positions, *sorted(ranks), *sorted(in_range)]
 
 
-def _range_columns(table: Table, facts: Facts, hints: frozenset[str], kind: str) -> list[int]:
-    """Orderable columns of `kind` the words name, else the only column of that kind."""
+def _unit_of(values: Sequence[Any]) -> str:
+    """The unit or currency a column's numbers are written with ("ms", "$"), else ""."""
+    for value in values:
+        parsed = parse_number(value)
+        if parsed is not None:
+            return parsed[1]
+    return ""
+
+
+def _range_columns(
+    table: Table, facts: Facts, request: RangeRequest, kind: str
+) -> tuple[list[int], bool]:
+    """Orderable columns of `kind` a range may be about, and whether the question singled
+    them out: those its words or its unit name ("over 500 ms" and a `latency` column of
+    "512ms" cells), else the only column of that kind, else every column of that kind."""
     of_kind = [c for c, (_, k) in facts.orderable.items() if k == kind]
-    named = [c for c in of_kind if {stem(p) for p in split_identifier(table.columns[c])} & hints]
-    return named or (of_kind if len(of_kind) == 1 else [])
+    bound = next(
+        (parse_number(b) for b in (request.low, request.high) if b and parse_number(b) is not None),
+        None,
+    )
+    unit = request.unit or (bound[1] if bound else "")
+    named = []
+    for c in of_kind:
+        parts = {stem(p) for p in split_identifier(table.columns[c])}
+        if parts & request.hints or (unit and unit == _unit_of(table.column(c))):
+            named.append(c)
+    if named or len(of_kind) == 1:
+        return named or of_kind, True
+    return of_kind, False
 
 
 def _range_rows(table: Table, facts: Facts, relevance: Relevance) -> tuple[set[int], list[str]]:
-    """Rows inside a range the request asks about; a note with the query when too many."""
+    """Rows inside a range the request asks about; a note with the query when too many.
+
+    When the question names no column, every orderable column of the bound's kind is
+    tried, and the columns where the range is selective (fewest rows first) add their
+    rows up to `RANGE_ROWS_MAX` in all: "which ones are between 40 and 60" finds the
+    rows whichever column holds those values.
+    """
     keep: set[int] = set()
     notes: list[str] = []
     for request in relevance.ranges:
@@ -163,25 +256,99 @@ def _range_rows(table: Table, facts: Facts, relevance: Relevance) -> tuple[set[i
         kind = "date" if isinstance(bound, str) else "clock" if CLOCK.match(said) else "number"
         if (low is not None and high is not None) and type(low) is not type(high):
             continue
-        for c in _range_columns(table, facts, request.hints, kind):
-            keys = facts.orderable[c][0]
-            rows = [
-                i
-                for i, key in enumerate(keys)
-                if key is not None
-                and (low is None or _clip_key(key, low) >= low)
-                and (high is None or _clip_key(key, high) <= high)
-            ]
-            if len(rows) <= RANGE_ROWS_MAX:
+        columns, singled_out = _range_columns(table, facts, request, kind)
+        if kind == "clock" and not columns:
+            inside = _times_of_day(facts, request)  # "between 09:00 and 09:30", timestamps
+            keep.update(i for _, rows in inside for i in rows)
+            continue
+        noted = len(notes)
+        inside = _inside(table, facts, request, columns, singled_out, notes)
+        if singled_out and len(notes) == noted and not any(rows for _, rows in inside):
+            # The column the words point at holds nothing in range: the question meant
+            # another one ("elapsed" counted in ms when a `latency_ms` column exists).
+            singled_out = False
+            others = [c for c, (_, k) in facts.orderable.items() if k == kind]
+            inside = _inside(table, facts, request, others, False, notes)
+        if singled_out:
+            for _, rows in inside:
                 keep.update(rows)
-                continue
+            continue
+        added: set[int] = set()
+        for _, rows in sorted(inside, key=lambda cr: len(cr[1])):
+            if len(added | set(rows)) > RANGE_ROWS_MAX:
+                break
+            added.update(rows)
+        keep |= added
+    return keep, notes
+
+
+_TIME_OF_DAY = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def _day_seconds(text: str) -> int | None:
+    """Seconds since midnight of an `HH:MM[:SS]` reading, else None."""
+    m = _TIME_OF_DAY.match(text)
+    if m is None or int(m.group(1)) > 23:
+        return None
+    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + int(m.group(3) or 0)
+
+
+def _times_of_day(facts: Facts, request: RangeRequest) -> list[tuple[int, list[int]]]:
+    """Rows whose timestamps fall between two times of day, in the timestamp columns (a
+    clock bound against a table without durations reads as a time of day)."""
+    low = _day_seconds(request.low) if request.low else None
+    high = _day_seconds(request.high) if request.high else None
+    if low is None and high is None:
+        return []
+    inside: list[tuple[int, list[int]]] = []
+    for c, (keys, kind) in facts.orderable.items():
+        if kind != "date":
+            continue
+        seconds = [
+            _day_seconds(k[11:]) if isinstance(k, str) and len(k) >= 16 else None for k in keys
+        ]
+        rows = [
+            i
+            for i, t in enumerate(seconds)
+            if t is not None and (low is None or t >= low) and (high is None or t <= high)
+        ]
+        if rows and len(rows) <= RANGE_ROWS_MAX:
+            inside.append((c, rows))
+    return inside
+
+
+def _inside(
+    table: Table,
+    facts: Facts,
+    request: RangeRequest,
+    columns: Sequence[int],
+    singled_out: bool,
+    notes: list[str],
+) -> list[tuple[int, list[int]]]:
+    """(column, rows in range) for each column with at most `RANGE_ROWS_MAX` such rows;
+    a column the question singled out with more gets a note naming the query instead."""
+    low = order_key(request.low) if request.low else None
+    high = order_key(request.high) if request.high else None
+    inside: list[tuple[int, list[int]]] = []
+    for c in columns:
+        keys = facts.orderable[c][0]
+        rows = [
+            i
+            for i, key in enumerate(keys)
+            if key is not None
+            and (low is None or _clip_key(key, low) >= low)
+            and (high is None or _clip_key(key, high) <= high)
+        ]
+        if len(rows) <= RANGE_ROWS_MAX:
+            inside.append((c, rows))
+        elif singled_out:
             name = table.columns[c]
             query = ", ".join(
                 [f"{name}>={request.low}"] * (low is not None)
                 + [f"{name}<={request.high}"] * (high is not None)
             )
             notes.append(f'{len(rows)} rows in the range asked for: query="{query}"')
-    return keep, notes
+    return inside
 
 
 def select_rows(table: Table, job: Job) -> tuple[list[int], str]:
