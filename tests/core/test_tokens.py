@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from headroom.core.tokens import ANTHROPIC_MARGIN, counter_for_model, encoding_name_for_model
+from headroom.core.tokens import (
+    ANTHROPIC_MARGIN,
+    _encoded_length,
+    _encoding,
+    counter_for_model,
+    encoding_name_for_model,
+)
 
 
 def test_exact_known_counts() -> None:
@@ -67,3 +76,32 @@ def test_import_headroom_pulls_in_no_framework() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+_ALPHABET = (
+    "abcXYZ019 '\"\n\r\t.,:;/-_{}[]()<>=+*&%$#@!?\\|`~^"
+    "\u00e9\u00df\u0301\u4e2d\u6587\u0434\u0430\u00a0\u2003\U0001f600\u0663"
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.text(alphabet=_ALPHABET, max_size=300),
+    chunk=st.integers(min_value=1, max_value=40),
+    encoding=st.sampled_from(["gpt-4o", "gpt-4"]),
+)
+def test_chunked_counts_equal_one_encode(text: str, chunk: int, encoding: str) -> None:
+    # Chunks are cut only where the pre-tokenizer splits anyway: the count is exact.
+    name, _ = encoding_name_for_model(encoding)
+    enc = _encoding(name)
+    assert _encoded_length(enc, text, chunk) == len(enc.encode_ordinary(text))
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4"])
+def test_chunked_counts_on_realistic_text(model: str) -> None:
+    rnd = random.Random(3)
+    words = ["don't", "HTTPServer", "x1", "42", '{"a": 1}', "naïve", "中文", "  ", "\n", "//", "'s"]
+    text = "".join(rnd.choice(words) + rnd.choice(" \n,.;:\t") for _ in range(20_000))
+    enc = _encoding(encoding_name_for_model(model)[0])
+    assert _encoded_length(enc, text, 97) == len(enc.encode_ordinary(text))
+    assert counter_for_model(model)(text) == len(enc.encode_ordinary(text))
