@@ -12,18 +12,27 @@ only if the one before was not enough:
    the following requests (the same history plus a little) land on the same
    boundary: the stubbed prefix, and so the provider's prompt cache, holds for
    many turns after each cut instead of breaking on every turn.
-3. What still does not fit, such as one output larger than the window in the
-   latest turn, is cut to its head and tail around a retrievable marker.
+3. Then whole turns are left out, oldest first, in the same steps: a request
+   made of many small messages has no single text worth stubbing. A call and
+   its results go together; the system prompt and the latest user turn stay.
+   The first message left out names how many were and the CCR hash of their
+   originals (as JSON).
+4. What still does not fit, such as one output larger than the window in the
+   latest turn, is cut to its head and tail around a retrievable marker; then
+   the older exchanges of the latest turn are left out like whole turns.
 
-The system prompt, the latest question and the latest turns are never stubbed,
-and no message is removed, so the message count (and every tool pairing) is
-preserved.
+No message is removed (every integration maps results back by position): a
+message left out keeps its role, ids and tool calls, and its texts shrink to
+a few tokens, so the message count and every tool pairing are preserved. If
+even that cannot fit, whole-turn removal is undone and a warning is logged:
+the request goes out as the earlier steps left it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from headroom.core.config import CompressConfig
@@ -32,7 +41,15 @@ from headroom.core.messages import Message, Slot, find_slots, replace_slots, tex
 from headroom.core.store import CCRStore
 from headroom.core.transforms.base import marker
 
-__all__ = ["MIN_CUT_TOKENS", "STEP_SHARE", "Fitted", "context_window", "cut_to_fit", "fit"]
+__all__ = [
+    "LEFT_OUT",
+    "MIN_CUT_TOKENS",
+    "STEP_SHARE",
+    "Fitted",
+    "context_window",
+    "cut_to_fit",
+    "fit",
+]
 
 logger = logging.getLogger("headroom")
 
@@ -53,6 +70,10 @@ _ROUNDS_PER_TURN = 2
 #: A cut keeps more of the head (where outputs state what they are) than of the tail.
 _HEAD_SHARE = 2 / 3
 _WINDOW_PHRASE = "to fit the context window"
+#: What each text of a message left out becomes: an ellipsis, one token and not
+#: empty (Anthropic rejects empty text blocks), so the message costs little more
+#: than its framing; the first one left out carries the marker that explains.
+LEFT_OUT = "\u2026"
 
 # Model-name fragments -> context window in tokens; first match wins.
 _WINDOWS: tuple[tuple[str, int], ...] = (
@@ -134,9 +155,11 @@ class _Fitter:
         measure: Callable[[Message], int],
         count: Callable[[str], int],
         originals: Callable[[Slot], str],
+        source: Sequence[Message],
         name_tool: bool = True,
     ) -> None:
         self.out = messages
+        self.source = source  # the messages before compression, same positions
         self.name_tool = name_tool  # markers name headroom_retrieve only when it is offered
         self.budget = budget
         self.store = store
@@ -148,6 +171,7 @@ class _Fitter:
         self.hashes: list[str] = []
         self.stubbed = 0
         self.cut = 0
+        self.left_out: dict[int, tuple[int, str | None]] = {}  # range start -> (count, hash)
 
     @property
     def over(self) -> bool:
@@ -162,7 +186,10 @@ class _Fitter:
 
     def _keep(self, slot: Slot) -> str | None:
         """Store the slot's original; its hash, or None when the store failed."""
-        original = self.originals(slot)
+        return self._keep_text(self.originals(slot))
+
+    def _keep_text(self, original: str) -> str | None:
+        """Store `original`; its hash, or None when the store failed."""
         key = ccr_hash(original)
         try:
             self.store.put(key, original)
@@ -209,6 +236,107 @@ class _Fitter:
             named = key if self.name_tool else None
             self._replace(slot, cut_to_fit(slot.text, target, self.count, named))
             self.cut += 1
+
+    def leave_out_turns(self, lo: int, hi: int, step: int) -> list[tuple[int, Message, int]]:
+        """Leave out whole groups of messages in `[lo, hi)` (oldest first) up to the first
+        grid line that makes the request fit; what was replaced, to undo it."""
+        groups = _groups(self.out, lo, hi)
+        undo: list[tuple[int, Message, int]] = []
+        position = edge = 0
+        g = 0
+        end = lo
+        while self.over and g < len(groups):
+            edge += step
+            while g < len(groups) and position < edge:
+                start, stop = groups[g]
+                position += sum(self.sizes[start:stop])
+                for i in range(start, stop):
+                    if self.out[i].get("role") in _KEPT_ROLES:
+                        continue
+                    undo.append((i, self.out[i], self.sizes[i]))
+                    texts = {(0, s.path): LEFT_OUT for s in find_slots([self.out[i]])}
+                    if texts:
+                        self._set(i, replace_slots([self.out[i]], texts)[0])
+                end = stop
+                g += 1
+            self._mark_left_out(lo, end)
+        return undo
+
+    def _mark_left_out(self, lo: int, end: int) -> None:
+        """Name, in the first text left out, how many messages were and their hash."""
+        left = [i for i in range(lo, end) if self.out[i].get("role") not in _KEPT_ROLES]
+        for i in left:
+            slots = find_slots([self.out[i]])
+            if not slots:
+                continue
+            originals = json.dumps(list(self.source[lo:end]), ensure_ascii=False, default=str)
+            key = self._keep_text(originals)
+            summary = f"{len(left)} earlier messages left out {_WINDOW_PHRASE} (as JSON)"
+            note = marker(summary, key if self.name_tool else None)
+            self._set(i, replace_slots([self.out[i]], {(0, slots[0].path): note})[0])
+            _, previous = self.left_out.get(lo, (0, None))
+            if previous is not None and previous != key and previous in self.hashes:
+                self.hashes.remove(previous)  # an earlier step's range, superseded
+            self.left_out[lo] = (len(left), key)
+            return
+        self.left_out[lo] = (len(left), None)
+
+    def _set(self, i: int, message: Message) -> None:
+        self.out[i] = message
+        size = self.measure(message)
+        self.total += size - self.sizes[i]
+        self.sizes[i] = size
+
+    def undo(self, replaced: Sequence[tuple[int, Message, int]]) -> None:
+        """Put back what `leave_out_turns` replaced (the earliest copy of each message)."""
+        for i, message, size in reversed(replaced):
+            self.out[i] = message
+            self.total += size - self.sizes[i]
+            self.sizes[i] = size
+        for _, key in self.left_out.values():
+            if key is not None and key in self.hashes:
+                self.hashes.remove(key)
+        self.left_out.clear()
+
+
+#: Roles never left out: the system prompt and its like hold the policy.
+_KEPT_ROLES = frozenset({"system", "developer"})
+
+
+def _answers_calls(message: Mapping[str, object]) -> bool:
+    """A tool result: it goes (or stays) with the call before it."""
+    if message.get("role") in ("tool", "function"):
+        return True
+    content = message.get("content")
+    return (
+        message.get("role") == "user"
+        and isinstance(content, list)
+        and any(isinstance(b, Mapping) and b.get("type") == "tool_result" for b in content)
+    )
+
+
+def _makes_calls(message: Mapping[str, object]) -> bool:
+    if message.get("tool_calls"):
+        return True
+    content = message.get("content")
+    return isinstance(content, list) and any(
+        isinstance(b, Mapping) and b.get("type") == "tool_use" for b in content
+    )
+
+
+def _groups(messages: Sequence[Message], lo: int, hi: int) -> list[tuple[int, int]]:
+    """`[lo, hi)` as `(start, stop)` groups left out together: a message, and when it
+    makes tool calls, the results that follow it."""
+    groups: list[tuple[int, int]] = []
+    calls = False
+    for i in range(lo, hi):
+        message = messages[i]
+        if groups and calls and _answers_calls(message):
+            groups[-1] = (groups[-1][0], i + 1)
+            continue
+        groups.append((i, i + 1))
+        calls = _makes_calls(message)
+    return groups
 
 
 def _is_stub(text: str) -> bool:
@@ -272,7 +400,17 @@ def fit(
         original = text_at(originals[slot.index], slot.path)
         return slot.text if original is None else original
 
-    fitter = _Fitter(out, sizes, budget, store, measure, count, original_of, cfg.markers_name_tool)
+    fitter = _Fitter(
+        out,
+        sizes,
+        budget,
+        store,
+        measure,
+        count,
+        original_of,
+        originals if originals is not None and len(originals) == len(out) else messages,
+        cfg.markers_name_tool,
+    )
     if not fitter.over:
         return None
     stop, last_question = _protected_from(out, cfg.keep_last_turns)
@@ -290,19 +428,41 @@ def fit(
     for group in (tools, prose):
         if fitter.over:
             fitter.stub_in_steps(group, step)
+    replaced: list[tuple[int, Message, int]] = []
+    head = next((i for i, m in enumerate(out) if m.get("role") not in _KEPT_ROLES), len(out))
+    if fitter.over and last_question > head:
+        replaced += fitter.leave_out_turns(head, last_question, step)
     if fitter.over:
-        stubbed = {(s.index, s.path) for s in old}
+        gone = {(s.index, s.path) for s in old} | {
+            (s.index, s.path) for s in slots if s.index in {i for i, _, _ in replaced}
+        }
         recent = [  # texts of slots not stubbed are unchanged
             s
             for s in slots
-            if s.kind in ("tool_output", "user_text") and (s.index, s.path) not in stubbed
+            if s.kind in ("tool_output", "user_text") and (s.index, s.path) not in gone
         ]
         fitter.cut_largest([s for s in recent if s.kind == "tool_output"])
         if fitter.over:
             fitter.cut_largest([s for s in recent if s.kind == "user_text"])
+    if fitter.over:
+        lo = max(head, last_question + 1)
+        groups = _groups(out, lo, len(out))
+        if len(groups) > 1:  # the latest exchange stays
+            replaced += fitter.leave_out_turns(lo, groups[-1][0], step)
+    if fitter.over and replaced:
+        logger.warning(
+            "headroom: %d tokens do not fit the window's %d even with earlier turns left out;"
+            " sending them as they are",
+            fitter.total,
+            budget,
+        )
+        fitter.undo(replaced)
     notes = []
     if fitter.stubbed:
         notes.append(f"window:stubbed {fitter.stubbed}")
     if fitter.cut:
         notes.append(f"window:cut {fitter.cut}")
+    left_out = sum(n for n, _ in fitter.left_out.values())
+    if left_out:
+        notes.append(f"window:left_out {left_out}")
     return Fitted(fitter.out, fitter.sizes, fitter.hashes, notes)
