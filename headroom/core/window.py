@@ -37,7 +37,15 @@ from dataclasses import dataclass, field
 
 from headroom.core.config import CompressConfig
 from headroom.core.memo import ccr_hash
-from headroom.core.messages import Message, Slot, find_slots, replace_slots, text_at, user_text
+from headroom.core.messages import (
+    Message,
+    Path,
+    Slot,
+    find_slots,
+    replace_slots,
+    text_at,
+    user_text,
+)
 from headroom.core.store import CCRStore
 from headroom.core.transforms.base import marker
 
@@ -155,11 +163,9 @@ class _Fitter:
         measure: Callable[[Message], int],
         count: Callable[[str], int],
         originals: Callable[[Slot], str],
-        source: Sequence[Message],
         name_tool: bool = True,
     ) -> None:
         self.out = messages
-        self.source = source  # the messages before compression, same positions
         self.name_tool = name_tool  # markers name headroom_retrieve only when it is offered
         self.budget = budget
         self.store = store
@@ -237,15 +243,33 @@ class _Fitter:
             self._replace(slot, cut_to_fit(slot.text, target, self.count, named))
             self.cut += 1
 
-    def leave_out_turns(self, lo: int, hi: int, step: int) -> list[tuple[int, Message, int]]:
+    def saving(self, i: int, paths: Sequence[Path]) -> int:
+        """Tokens leaving out message `i` frees: its texts (at `paths`) become `LEFT_OUT`.
+
+        A message's size is its framing plus the counts of its pieces, the texts
+        among them, so this is exact without building or measuring the message.
+        """
+        if self.out[i].get("role") in _KEPT_ROLES:
+            return 0
+        texts = [text_at(self.out[i], path) or "" for path in paths]
+        return sum(self.count(t) for t in texts) - len(texts) * self.count(LEFT_OUT)
+
+    def leave_out_turns(
+        self, lo: int, hi: int, step: int, paths: Mapping[int, Sequence[Path]]
+    ) -> list[tuple[int, Message, int]]:
         """Leave out whole groups of messages in `[lo, hi)` (oldest first) up to the first
-        grid line that makes the request fit; what was replaced, to undo it."""
+        grid line that makes the request fit; what was replaced, to undo it.
+
+        `paths` are the text paths of each message (`find_slots`).
+        """
         groups = _groups(self.out, lo, hi)
         undo: list[tuple[int, Message, int]] = []
+        # Room for the marker the first message left out carries: a 16-character hash
+        # alternating digits and letters costs the most tokens one can.
+        reserve = self.count(marker(_left_out_summary(len(self.out)), "0a" * 8))
         position = edge = 0
         g = 0
-        end = lo
-        while self.over and g < len(groups):
+        while self.total + reserve > self.budget and g < len(groups):
             edge += step
             while g < len(groups) and position < edge:
                 start, stop = groups[g]
@@ -253,39 +277,41 @@ class _Fitter:
                 for i in range(start, stop):
                     if self.out[i].get("role") in _KEPT_ROLES:
                         continue
+                    where = paths.get(i, ())
+                    saved = self.saving(i, where)
                     undo.append((i, self.out[i], self.sizes[i]))
-                    texts = {(0, s.path): LEFT_OUT for s in find_slots([self.out[i]])}
-                    if texts:
-                        self._set(i, replace_slots([self.out[i]], texts)[0])
-                end = stop
+                    if where:
+                        texts = {(0, path): LEFT_OUT for path in where}
+                        self.out[i] = replace_slots([self.out[i]], texts)[0]
+                        self.sizes[i] -= saved
+                        self.total -= saved
                 g += 1
-            self._mark_left_out(lo, end)
+        if undo:
+            self._mark_left_out(lo, undo, paths)
         return undo
 
-    def _mark_left_out(self, lo: int, end: int) -> None:
-        """Name, in the first text left out, how many messages were and their hash."""
-        left = [i for i in range(lo, end) if self.out[i].get("role") not in _KEPT_ROLES]
-        for i in left:
-            slots = find_slots([self.out[i]])
-            if not slots:
-                continue
-            originals = json.dumps(list(self.source[lo:end]), ensure_ascii=False, default=str)
-            key = self._keep_text(originals)
-            summary = f"{len(left)} earlier messages left out {_WINDOW_PHRASE} (as JSON)"
-            note = marker(summary, key if self.name_tool else None)
-            self._set(i, replace_slots([self.out[i]], {(0, slots[0].path): note})[0])
-            _, previous = self.left_out.get(lo, (0, None))
-            if previous is not None and previous != key and previous in self.hashes:
-                self.hashes.remove(previous)  # an earlier step's range, superseded
-            self.left_out[lo] = (len(left), key)
-            return
-        self.left_out[lo] = (len(left), None)
+    def _mark_left_out(
+        self,
+        lo: int,
+        undo: Sequence[tuple[int, Message, int]],
+        paths: Mapping[int, Sequence[Path]],
+    ) -> None:
+        """Name, in the first text left out, how many messages were and where they went.
 
-    def _set(self, i: int, message: Message) -> None:
-        self.out[i] = message
-        size = self.measure(message)
-        self.total += size - self.sizes[i]
-        self.sizes[i] = size
+        What is kept for retrieval is those messages as they were before (already
+        compressed ones with their own markers): a fraction of the originals.
+        """
+        key = self._keep_text(json.dumps([m for _, m, _ in undo], ensure_ascii=False, default=str))
+        self.left_out[lo] = (len(undo), key)
+        first = next((i for i, _, _ in undo if paths.get(i)), None)
+        if first is None:
+            return
+        note = marker(_left_out_summary(len(undo)), key if self.name_tool else None)
+        path = paths[first][0]
+        self.out[first] = replace_slots([self.out[first]], {(0, path): note})[0]
+        grown = self.count(note) - self.count(LEFT_OUT)
+        self.sizes[first] += grown
+        self.total += grown
 
     def undo(self, replaced: Sequence[tuple[int, Message, int]]) -> None:
         """Put back what `leave_out_turns` replaced (the earliest copy of each message)."""
@@ -297,6 +323,10 @@ class _Fitter:
             if key is not None and key in self.hashes:
                 self.hashes.remove(key)
         self.left_out.clear()
+
+
+def _left_out_summary(count: int) -> str:
+    return f"{count} earlier messages left out {_WINDOW_PHRASE} (as JSON)"
 
 
 #: Roles never left out: the system prompt and its like hold the policy.
@@ -337,6 +367,67 @@ def _groups(messages: Sequence[Message], lo: int, hi: int) -> list[tuple[int, in
         groups.append((i, i + 1))
         calls = _makes_calls(message)
     return groups
+
+
+def _fit_small_messages(
+    fitter: _Fitter,
+    slots: Sequence[Slot],
+    old: Sequence[Slot],
+    last_question: int,
+    step: int,
+) -> None:
+    """Leave out whole turns before the latest question, cut what is too large in the
+    latest turn, then leave out its older exchanges; undo the leaving out (with a
+    warning) when even all of it cannot fit, checked first without building anything."""
+    out = fitter.out
+    paths: dict[int, list[Path]] = {}
+    for s in slots:
+        paths.setdefault(s.index, []).append(s.path)
+    head = next((i for i, m in enumerate(out) if m.get("role") not in _KEPT_ROLES), len(out))
+    earlier = (head, last_question) if last_question > head else (head, head)
+    lo = max(head, last_question + 1)
+    latest = _groups(out, lo, len(out))
+    current = (lo, latest[-1][0] if len(latest) > 1 else lo)  # the latest exchange stays
+    spans = [span for span in (earlier, current) if span[0] < span[1]]
+    left = {i for a, b in spans for i in range(a, b)}
+    gone = {(s.index, s.path) for s in old} | {(s.index, s.path) for s in slots if s.index in left}
+    recent = [  # texts of slots not stubbed are unchanged
+        s for s in slots if s.kind in ("tool_output", "user_text") and (s.index, s.path) not in gone
+    ]
+    floor = fitter.total - sum(fitter.saving(i, paths.get(i, ())) for i in left)
+    floor -= sum(max(0, fitter.count(s.text) - MIN_CUT_TOKENS) for s in recent)
+    if floor > fitter.budget:
+        if spans:
+            logger.warning(
+                "headroom: the request cannot fit the window's %d tokens even with earlier"
+                " turns left out (at least %d); sending it without leaving them out",
+                fitter.budget,
+                floor,
+            )
+        spans = []
+        stubbed = {(s.index, s.path) for s in old}
+        recent = [
+            s
+            for s in slots
+            if s.kind in ("tool_output", "user_text") and (s.index, s.path) not in stubbed
+        ]
+    replaced: list[tuple[int, Message, int]] = []
+    if spans and spans[0] == earlier:
+        replaced += fitter.leave_out_turns(*earlier, step, paths)
+    if fitter.over:
+        fitter.cut_largest([s for s in recent if s.kind == "tool_output"])
+    if fitter.over:
+        fitter.cut_largest([s for s in recent if s.kind == "user_text"])
+    if fitter.over and spans and spans[-1] == current:
+        replaced += fitter.leave_out_turns(*current, step, paths)
+    if fitter.over and replaced:
+        logger.warning(
+            "headroom: %d tokens do not fit the window's %d even with earlier turns left out;"
+            " sending them without leaving them out",
+            fitter.total,
+            fitter.budget,
+        )
+        fitter.undo(replaced)
 
 
 def _is_stub(text: str) -> bool:
@@ -408,7 +499,6 @@ def fit(
         measure,
         count,
         original_of,
-        originals if originals is not None and len(originals) == len(out) else messages,
         cfg.markers_name_tool,
     )
     if not fitter.over:
@@ -428,35 +518,8 @@ def fit(
     for group in (tools, prose):
         if fitter.over:
             fitter.stub_in_steps(group, step)
-    replaced: list[tuple[int, Message, int]] = []
-    head = next((i for i, m in enumerate(out) if m.get("role") not in _KEPT_ROLES), len(out))
-    if fitter.over and last_question > head:
-        replaced += fitter.leave_out_turns(head, last_question, step)
     if fitter.over:
-        gone = {(s.index, s.path) for s in old} | {
-            (s.index, s.path) for s in slots if s.index in {i for i, _, _ in replaced}
-        }
-        recent = [  # texts of slots not stubbed are unchanged
-            s
-            for s in slots
-            if s.kind in ("tool_output", "user_text") and (s.index, s.path) not in gone
-        ]
-        fitter.cut_largest([s for s in recent if s.kind == "tool_output"])
-        if fitter.over:
-            fitter.cut_largest([s for s in recent if s.kind == "user_text"])
-    if fitter.over:
-        lo = max(head, last_question + 1)
-        groups = _groups(out, lo, len(out))
-        if len(groups) > 1:  # the latest exchange stays
-            replaced += fitter.leave_out_turns(lo, groups[-1][0], step)
-    if fitter.over and replaced:
-        logger.warning(
-            "headroom: %d tokens do not fit the window's %d even with earlier turns left out;"
-            " sending them as they are",
-            fitter.total,
-            budget,
-        )
-        fitter.undo(replaced)
+        _fit_small_messages(fitter, slots, old, last_question, step)
     notes = []
     if fitter.stubbed:
         notes.append(f"window:stubbed {fitter.stubbed}")
