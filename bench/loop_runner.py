@@ -22,6 +22,7 @@ JOB holds ``phase``:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import random
@@ -196,6 +197,12 @@ def _digest(message: dict[str, Any]) -> str:
 
 def scaling(job: dict[str, Any], compress: Any) -> dict[str, Any]:
     compress(exchanges(20, True, seed=1), model="gpt-4o")  # tokenizer load, lazy imports
+    collecting: list[float] = []  # start, stop, start, stop... of garbage collections
+
+    def clock(phase: str, info: dict[str, Any]) -> None:
+        collecting.append(time.perf_counter())
+
+    gc.callbacks.append(clock)
     rows = []
     for n in job["sizes"]:
         # A seed per size: no conversation shares content with one measured before it.
@@ -205,10 +212,19 @@ def scaling(job: dict[str, Any], compress: Any) -> dict[str, Any]:
         compress(messages, model="gpt-4o")
         first = time.perf_counter() - start
         again = json.loads(body)  # new objects, as a proxy parses a re-sent request
+        collecting.clear()
         start = time.perf_counter()
         compress(again, model="gpt-4o")
         resent = time.perf_counter() - start
-        rows.append({"n": n, "bytes": len(body), "first_s": first, "resent_s": resent})
+        rows.append(
+            {
+                "n": n,
+                "bytes": len(body),
+                "first_s": first,
+                "resent_s": resent,
+                "resent_gc_s": sum(collecting[1::2]) - sum(collecting[0::2]),
+            }
+        )
     out: dict[str, Any] = {"rows": rows}
     if job.get("tiny"):
         body = json.dumps(tiny_messages(int(job["tiny"])))

@@ -33,6 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.append(str(REPO_ROOT))  # after PYTHONPATH: `headroom` comes from the tree measured
 
+from bench.engines import checkout  # noqa: E402
 from bench.scaling_kinds import KINDS as TEXT_KINDS  # noqa: E402
 from bench.scaling_kinds import generate as generate_text  # noqa: E402
 
@@ -143,15 +144,6 @@ def _cell(row: dict[str, float | str]) -> str:
     return f"{float(row['rss_bytes']) / size:5.1f}x {float(row['py_bytes']) / size:5.1f}x"
 
 
-def _archive(ref: str, into: Path) -> Path:
-    """`ref`'s tree, extracted under `into`."""
-    archive = subprocess.run(
-        ["git", "archive", ref], cwd=REPO_ROOT, capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -167,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="headroom-baseline-") as tmp:
         trees = [("this tree", REPO_ROOT)]
         if args.baseline:
-            trees.insert(0, (args.baseline, _archive(args.baseline, Path(tmp))))
+            trees.insert(0, (args.baseline, checkout(args.baseline, Path(tmp)).cwd))
         names = "".join(f" {name[:22]:>24}" for name, _ in trees)
         print(f"peak memory over input size (rss/input py/input)\n{'kind':11} {'size':>6}{names}")
         for kind in args.kinds:

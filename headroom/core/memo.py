@@ -125,7 +125,9 @@ def text_key(text: str) -> TextKey:
 
 def ccr_hash(text: str) -> str:
     """`content_hash(text)`, memoized."""
-    key = ("ccr", text_key(text))
+    # One flat key tuple per lookup (not a key holding a `text_key` tuple): a
+    # re-sent history makes ~10 lookups per message.
+    key = ("ccr", text) if len(text) < _SHORT else ("ccr", hash(text), len(text))
     cached = count_memo.get(key)
     if cached is None:
         cached = content_hash(text)
@@ -135,7 +137,7 @@ def ccr_hash(text: str) -> str:
 
 def count_tokens(text: str, count: TokenCounter, counter_id: str) -> int:
     """`count(text)`, memoized per counter."""
-    key = (counter_id, text_key(text))
+    key = (counter_id, text) if len(text) < _SHORT else (counter_id, hash(text), len(text))
     cached = count_memo.get(key)
     if cached is None:
         cached = count(text)

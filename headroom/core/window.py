@@ -178,6 +178,7 @@ class _Fitter:
         self.stubbed = 0
         self.cut = 0
         self.left_out: dict[int, tuple[int, str | None]] = {}  # range start -> (count, hash)
+        self.left_out_tokens = count(LEFT_OUT)
 
     @property
     def over(self) -> bool:
@@ -189,6 +190,16 @@ class _Fitter:
         size = self.measure(self.out[i])
         self.total += size - self.sizes[i]
         self.sizes[i] = size
+
+    def _swap(self, slot: Slot, text: str, tokens: int) -> None:
+        """Put `text` in `slot`, whose current text costs `tokens`. A text is one piece
+        of its message's count, so the size moves by the difference: a re-sent history
+        stubs thousands of outputs without measuring a message again."""
+        i = slot.index
+        self.out[i] = replace_slots([self.out[i]], {(0, slot.path): text})[0]
+        grown = self.count(text) - tokens
+        self.sizes[i] += grown
+        self.total += grown
 
     def _keep(self, slot: Slot) -> str | None:
         """Store the slot's original; its hash, or None when the store failed."""
@@ -215,7 +226,8 @@ class _Fitter:
             edge += step
             while j < len(slots) and position < edge:
                 slot = slots[j]
-                position += self.count(slot.text)
+                tokens = self.count(slot.text)
+                position += tokens
                 what = (
                     f"output of {slot.tool_name}"
                     if slot.tool_name
@@ -223,7 +235,7 @@ class _Fitter:
                 )
                 key = self._keep(slot)
                 summary = f"{what} ({len(slot.text)} chars) moved out {_WINDOW_PHRASE}"
-                self._replace(slot, marker(summary, key if self.name_tool else None))
+                self._swap(slot, marker(summary, key if self.name_tool else None), tokens)
                 self.stubbed += 1
                 j += 1
 
@@ -251,8 +263,8 @@ class _Fitter:
         """
         if self.out[i].get("role") in _KEPT_ROLES:
             return 0
-        texts = [text_at(self.out[i], path) or "" for path in paths]
-        return sum(self.count(t) for t in texts) - len(texts) * self.count(LEFT_OUT)
+        message = self.out[i]
+        return sum(self.count(text_at(message, p) or "") - self.left_out_tokens for p in paths)
 
     def leave_out_turns(
         self, lo: int, hi: int, step: int, paths: Mapping[int, Sequence[Path]]
@@ -262,17 +274,18 @@ class _Fitter:
 
         `paths` are the text paths of each message (`find_slots`).
         """
-        groups = _groups(self.out, lo, hi)
+        starts = _group_starts(self.out, lo, hi)
         undo: list[tuple[int, Message, int]] = []
         # Room for the marker the first message left out carries: a 16-character hash
         # alternating digits and letters costs the most tokens one can.
         reserve = self.count(marker(_left_out_summary(len(self.out)), "0a" * 8))
         position = edge = 0
         g = 0
-        while self.total + reserve > self.budget and g < len(groups):
+        while self.total + reserve > self.budget and g < len(starts):
             edge += step
-            while g < len(groups) and position < edge:
-                start, stop = groups[g]
+            while g < len(starts) and position < edge:
+                start = starts[g]
+                stop = starts[g + 1] if g + 1 < len(starts) else hi
                 position += sum(self.sizes[start:stop])
                 for i in range(start, stop):
                     if self.out[i].get("role") in _KEPT_ROLES:
@@ -309,7 +322,7 @@ class _Fitter:
         note = marker(_left_out_summary(len(undo)), key if self.name_tool else None)
         path = paths[first][0]
         self.out[first] = replace_slots([self.out[first]], {(0, path): note})[0]
-        grown = self.count(note) - self.count(LEFT_OUT)
+        grown = self.count(note) - self.left_out_tokens
         self.sizes[first] += grown
         self.total += grown
 
@@ -354,19 +367,18 @@ def _makes_calls(message: Mapping[str, object]) -> bool:
     )
 
 
-def _groups(messages: Sequence[Message], lo: int, hi: int) -> list[tuple[int, int]]:
-    """`[lo, hi)` as `(start, stop)` groups left out together: a message, and when it
-    makes tool calls, the results that follow it."""
-    groups: list[tuple[int, int]] = []
+def _group_starts(messages: Sequence[Message], lo: int, hi: int) -> list[int]:
+    """Where the groups left out together start in `[lo, hi)`: a message, and when
+    it makes tool calls, the results that follow it."""
+    starts: list[int] = []
     calls = False
     for i in range(lo, hi):
         message = messages[i]
-        if groups and calls and _answers_calls(message):
-            groups[-1] = (groups[-1][0], i + 1)
+        if starts and calls and _answers_calls(message):
             continue
-        groups.append((i, i + 1))
+        starts.append(i)
         calls = _makes_calls(message)
-    return groups
+    return starts
 
 
 def _fit_small_messages(
@@ -380,45 +392,48 @@ def _fit_small_messages(
     latest turn, then leave out its older exchanges; undo the leaving out (with a
     warning) when even all of it cannot fit, checked first without building anything."""
     out = fitter.out
-    paths: dict[int, list[Path]] = {}
-    for s in slots:
-        paths.setdefault(s.index, []).append(s.path)
     head = next((i for i, m in enumerate(out) if m.get("role") not in _KEPT_ROLES), len(out))
-    earlier = (head, last_question) if last_question > head else (head, head)
+    earlier = (head, max(head, last_question))
     lo = max(head, last_question + 1)
-    latest = _groups(out, lo, len(out))
-    current = (lo, latest[-1][0] if len(latest) > 1 else lo)  # the latest exchange stays
+    latest = _group_starts(out, lo, len(out))
+    current = (lo, latest[-1] if len(latest) > 1 else lo)  # the latest exchange stays
+    stubbed = {id(s) for s in old}
+    recent: list[Slot] = []  # texts of slots not stubbed are unchanged
+    floor = fitter.total  # the least the request can cost once all of it is done
+    for s in slots:
+        i = s.index
+        if earlier[0] <= i < earlier[1] or current[0] <= i < current[1]:
+            if out[i].get("role") not in _KEPT_ROLES:
+                text = text_at(out[i], s.path) or ""
+                floor -= fitter.count(text) - fitter.left_out_tokens
+        elif s.kind in ("tool_output", "user_text") and id(s) not in stubbed:
+            recent.append(s)
+            if len(s.text) > MIN_CUT_TOKENS:
+                floor -= max(0, fitter.count(s.text) - MIN_CUT_TOKENS)
     spans = [span for span in (earlier, current) if span[0] < span[1]]
-    left = {i for a, b in spans for i in range(a, b)}
-    gone = {(s.index, s.path) for s in old} | {(s.index, s.path) for s in slots if s.index in left}
-    recent = [  # texts of slots not stubbed are unchanged
-        s for s in slots if s.kind in ("tool_output", "user_text") and (s.index, s.path) not in gone
-    ]
-    floor = fitter.total - sum(fitter.saving(i, paths.get(i, ())) for i in left)
-    floor -= sum(max(0, fitter.count(s.text) - MIN_CUT_TOKENS) for s in recent)
-    if floor > fitter.budget:
-        if spans:
-            logger.warning(
-                "headroom: the request cannot fit the window's %d tokens even with earlier"
-                " turns left out (at least %d); sending it without leaving them out",
-                fitter.budget,
-                floor,
-            )
+    if floor > fitter.budget and spans:
+        logger.warning(
+            "headroom: the request cannot fit the window's %d tokens even with earlier"
+            " turns left out (at least %d); sending it without leaving them out",
+            fitter.budget,
+            floor,
+        )
         spans = []
-        stubbed = {(s.index, s.path) for s in old}
         recent = [
-            s
-            for s in slots
-            if s.kind in ("tool_output", "user_text") and (s.index, s.path) not in stubbed
+            s for s in slots if s.kind in ("tool_output", "user_text") and id(s) not in stubbed
         ]
+    paths: dict[int, list[Path]] = {}
+    if spans:
+        for s in slots:
+            paths.setdefault(s.index, []).append(s.path)
     replaced: list[tuple[int, Message, int]] = []
-    if spans and spans[0] == earlier:
+    if earlier in spans:
         replaced += fitter.leave_out_turns(*earlier, step, paths)
     if fitter.over:
         fitter.cut_largest([s for s in recent if s.kind == "tool_output"])
     if fitter.over:
         fitter.cut_largest([s for s in recent if s.kind == "user_text"])
-    if fitter.over and spans and spans[-1] == current:
+    if fitter.over and current in spans:
         replaced += fitter.leave_out_turns(*current, step, paths)
     if fitter.over and replaced:
         logger.warning(
