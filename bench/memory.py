@@ -33,7 +33,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.append(str(REPO_ROOT))  # after PYTHONPATH: `headroom` comes from the tree measured
 
-from bench.engines import checkout  # noqa: E402
 from bench.scaling_kinds import KINDS as TEXT_KINDS  # noqa: E402
 from bench.scaling_kinds import generate as generate_text  # noqa: E402
 
@@ -156,6 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         print(json.dumps(_measure(args.child[0], int(args.child[1]))))
         return
+    from bench.engines import checkout  # the parent's own; a child imports from its tree
+
     with tempfile.TemporaryDirectory(prefix="headroom-baseline-") as tmp:
         trees = [("this tree", REPO_ROOT)]
         if args.baseline:

@@ -35,8 +35,10 @@ __all__ = [
 #: Slot outcomes hold compressed texts; 64 MB keeps the history of dozens of
 #: long agent sessions (a 128k-token window is ~0.5 MB of text) in one process.
 SLOT_MEMO_BYTES = 64 * 2**20
-#: Counts and hashes are small; 16 MB is ~100k entries, the 100,000-message request.
-COUNT_MEMO_BYTES = 16 * 2**20
+#: Counts and hashes are small (~170 bytes an entry with its key); 32 MB is ~200k
+#: entries, the pieces of a 100,000-message request (16 MB evicted its first
+#: messages' counts before the window stage asked for them again).
+COUNT_MEMO_BYTES = 32 * 2**20
 #: What a dict entry, its tuple key and a small value cost in CPython, roughly.
 ENTRY_OVERHEAD = 160
 #: Texts shorter than this are keyed by their own value (hashing them is as cheap
