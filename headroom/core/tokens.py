@@ -89,11 +89,15 @@ _LONG_RUN = re.compile(rf"\s{{{_RUN_PIECE},}}")
 _CHUNK = 2**18
 #: Where both encodings' pre-tokenizer splits whatever follows: after an ASCII
 #: letter or digit and before an ASCII character that is neither (nor `'`, which
-#: starts a contraction). No alternative of either pattern can run from a
-#: letter or digit into such a character, and none looks behind, so the pieces
-#: (and so the tokens) of the two halves are those of the whole: chunked counts
-#: are exact (tests/core/test_tokens.py checks it on random text).
-_SAFE_CUT = re.compile(r"[A-Za-z0-9](?=[\x00-\x26\x28-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f])")
+#: starts a contraction); or after a line break and before a character that is
+#: not blank (nor `/`, which o200k lets follow a line break in one piece). No
+#: alternative of either pattern runs across such a point, and none looks
+#: behind, so the pieces (and so the tokens) of the two halves are those of the
+#: whole: chunked counts are exact (tests/core/test_tokens.py checks it on
+#: random text). The second rule lets text without ASCII words be cut too.
+_SAFE_CUT = re.compile(
+    r"[A-Za-z0-9](?=[\x00-\x26\x28-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f])|\n(?=[^\s/])"
+)
 
 
 def _bare_model(model: str) -> str:

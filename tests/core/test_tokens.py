@@ -79,8 +79,9 @@ def test_import_headroom_pulls_in_no_framework() -> None:
 
 
 _ALPHABET = (
-    "abcXYZ019 '\"\n\r\t.,:;/-_{}[]()<>=+*&%$#@!?\\|`~^"
+    "abcXYZ019 '\"\n\n\n\r\t.,:;/-_{}[]()<>=+*&%$#@!?\\|`~^"
     "\u00e9\u00df\u0301\u4e2d\u6587\u0434\u0430\u00a0\u2003\U0001f600\u0663"
+    "\x0b\x0c\x1c\x85\u2028\u3000"
 )
 
 
