@@ -273,3 +273,17 @@ def test_leaving_out_turns_keeps_the_prefix_for_many_turns() -> None:
             breaks += 1
         previous = result.messages
     assert over >= 200 and breaks <= over // 5, (over, breaks)
+
+
+def test_turns_left_out_with_a_failing_store_name_no_hash() -> None:
+    class DownStore(InMemoryStore):
+        def put(self, key: str, original: str) -> None:
+            raise ConnectionError("down")
+
+    messages = _small_conversation(random.Random(2), 150, anthropic=False)
+    config = CompressConfig(output_reserve=0)
+    result = compress(messages, model_limit=6_000, config=config, store=DownStore())
+    assert any(n.startswith("window:left_out") for n in result.transforms_applied)
+    assert result.tokens_after <= 6_000 and not result.ccr_hashes
+    text = json.dumps(result.messages)
+    assert "earlier messages left out" in text and "headroom_retrieve" not in text
