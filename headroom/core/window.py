@@ -47,6 +47,7 @@ from headroom.core.messages import (
     user_text,
 )
 from headroom.core.store import CCRStore
+from headroom.core.tokens import MESSAGE_OVERHEAD
 from headroom.core.transforms.base import marker
 
 __all__ = [
@@ -381,6 +382,18 @@ def _group_starts(messages: Sequence[Message], lo: int, hi: int) -> list[int]:
     return starts
 
 
+def _last_group_start(messages: Sequence[Message], lo: int, hi: int) -> int:
+    """The last of `_group_starts(messages, lo, hi)` (`lo` when none), read from the end."""
+    if hi <= lo:
+        return lo
+    j = hi - 1
+    while j > lo and _answers_calls(messages[j]):
+        j -= 1
+    if j == hi - 1 or (_makes_calls(messages[j]) and not _answers_calls(messages[j])):
+        return j
+    return hi - 1
+
+
 def _fit_small_messages(
     fitter: _Fitter,
     slots: Sequence[Slot],
@@ -395,8 +408,23 @@ def _fit_small_messages(
     head = next((i for i, m in enumerate(out) if m.get("role") not in _KEPT_ROLES), len(out))
     earlier = (head, max(head, last_question))
     lo = max(head, last_question + 1)
-    latest = _group_starts(out, lo, len(out))
-    current = (lo, latest[-1] if len(latest) > 1 else lo)  # the latest exchange stays
+    current = (lo, _last_group_start(out, lo, len(out)))  # the latest exchange stays
+    spans = [span for span in (earlier, current) if span[0] < span[1]]
+    # A bound from sizes alone first: a message left out still costs its framing,
+    # so when those alone exceed the budget (100,000 tiny tool messages), no
+    # message need be read.
+    left = sum(1 for a, b in spans for i in range(a, b) if out[i].get("role") not in _KEPT_ROLES)
+    if spans and left * MESSAGE_OVERHEAD > fitter.budget:
+        logger.warning(
+            "headroom: the request cannot fit the window's %d tokens even with earlier"
+            " turns left out (%d messages cost at least %d tokens of framing); sending it"
+            " without leaving them out",
+            fitter.budget,
+            left,
+            left * MESSAGE_OVERHEAD,
+        )
+        spans = []
+        earlier = current = (lo, lo)
     stubbed = {id(s) for s in old}
     recent: list[Slot] = []  # texts of slots not stubbed are unchanged
     floor = fitter.total  # the least the request can cost once all of it is done
@@ -410,7 +438,6 @@ def _fit_small_messages(
             recent.append(s)
             if len(s.text) > MIN_CUT_TOKENS:
                 floor -= max(0, fitter.count(s.text) - MIN_CUT_TOKENS)
-    spans = [span for span in (earlier, current) if span[0] < span[1]]
     if floor > fitter.budget and spans:
         logger.warning(
             "headroom: the request cannot fit the window's %d tokens even with earlier"
