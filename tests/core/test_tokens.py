@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
@@ -106,3 +107,26 @@ def test_chunked_counts_on_realistic_text(model: str) -> None:
     enc = _encoding(encoding_name_for_model(model)[0])
     assert _encoded_length(enc, text, 97) == len(enc.encode_ordinary(text))
     assert counter_for_model(model)(text) == len(enc.encode_ordinary(text))
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4"])
+def test_long_outputs_count_as_one_plain_encode(model: str) -> None:
+    # Above the chunk size, as compress() counts a large tool output: logs, minified
+    # JSON, CJK prose without ASCII words, indented code; exact, token for token.
+    rnd = random.Random(11)
+    logs = "\n".join(
+        f"2025-03-11T08:{i % 60:02d}:00Z INFO [w-{i % 7}] GET /a/{i} 200" for i in range(9000)
+    )
+    data = json.dumps(
+        [{"id": i, "name": f"n{rnd.random()}", "ok": i % 3 == 0} for i in range(6000)]
+    )
+    cjk = "\n".join(
+        "".join(rnd.choice("中文字节码测试，。") for _ in range(80)) for _ in range(4000)
+    )
+    code = "\n".join(
+        f"    def f{i}(self):\n        return {{'k': {i}}}  # don't" for i in range(6000)
+    )
+    enc = _encoding(encoding_name_for_model(model)[0])
+    for text in (logs, data, cjk, code):
+        assert len(text) > 2**18
+        assert counter_for_model(model)(text) == len(enc.encode_ordinary(text))
