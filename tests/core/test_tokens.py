@@ -130,3 +130,11 @@ def test_long_outputs_count_as_one_plain_encode(model: str) -> None:
     for text in (logs, data, cjk, code):
         assert len(text) > 2**18
         assert counter_for_model(model)(text) == len(enc.encode_ordinary(text))
+
+
+def test_runs_just_under_the_piece_size_count_exactly() -> None:
+    # Runs of blanks shorter than a piece are encoded whole, wherever they sit.
+    text = ("x" + " " * 8000 + "\n\t" * 3) * 40 + " " * 9000 + "end"
+    enc = _encoding("o200k_base")
+    assert _encoded_length(enc, text[:-9003], 2**18) == len(enc.encode_ordinary(text[:-9003]))
+    assert counter_for_model("gpt-4o")(text) > counter_for_model("gpt-4o")(text[:-9003])
