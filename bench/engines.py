@@ -25,6 +25,7 @@ __all__ = [
     "PEER_PACKAGE",
     "PEER_VERSION",
     "Engine",
+    "checkout",
     "ensure_peer_venv",
     "merge_phases",
     "ours",
@@ -75,6 +76,19 @@ def ours() -> Engine:
     env = _base_env()
     env["PYTHONPATH"] = str(REPO_ROOT)
     return Engine("headroom", sys.executable, False, REPO_ROOT, env)
+
+
+def checkout(ref: str, into: Path) -> Engine:
+    """This repository's engine at git `ref` (``git archive`` into `into`), so figures
+    before and after a change come from one run on one machine."""
+    archive = subprocess.run(
+        ["git", "archive", ref], cwd=REPO_ROOT, capture_output=True, check=True
+    ).stdout
+    into.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    env = _base_env()
+    env["PYTHONPATH"] = str(into)
+    return Engine(f"headroom at {ref}", sys.executable, False, into, env)
 
 
 def tiktoken_cache(directory: Path) -> Path:

@@ -35,8 +35,10 @@ __all__ = [
 #: Slot outcomes hold compressed texts; 64 MB keeps the history of dozens of
 #: long agent sessions (a 128k-token window is ~0.5 MB of text) in one process.
 SLOT_MEMO_BYTES = 64 * 2**20
-#: Counts and hashes are small; 16 MB is ~100k entries, the 100,000-message request.
-COUNT_MEMO_BYTES = 16 * 2**20
+#: Counts and hashes are small (~170 bytes an entry with its key); 32 MB is ~200k
+#: entries, the pieces of a 100,000-message request (16 MB evicted its first
+#: messages' counts before the window stage asked for them again).
+COUNT_MEMO_BYTES = 32 * 2**20
 #: What a dict entry, its tuple key and a small value cost in CPython, roughly.
 ENTRY_OVERHEAD = 160
 #: Texts shorter than this are keyed by their own value (hashing them is as cheap
@@ -125,7 +127,9 @@ def text_key(text: str) -> TextKey:
 
 def ccr_hash(text: str) -> str:
     """`content_hash(text)`, memoized."""
-    key = ("ccr", text_key(text))
+    # One flat key tuple per lookup (not a key holding a `text_key` tuple): a
+    # re-sent history makes ~10 lookups per message.
+    key = ("ccr", text) if len(text) < _SHORT else ("ccr", hash(text), len(text))
     cached = count_memo.get(key)
     if cached is None:
         cached = content_hash(text)
@@ -135,7 +139,7 @@ def ccr_hash(text: str) -> str:
 
 def count_tokens(text: str, count: TokenCounter, counter_id: str) -> int:
     """`count(text)`, memoized per counter."""
-    key = (counter_id, text_key(text))
+    key = (counter_id, text) if len(text) < _SHORT else (counter_id, hash(text), len(text))
     cached = count_memo.get(key)
     if cached is None:
         cached = count(text)

@@ -519,14 +519,20 @@ class Relevance:
         found: dict[str, list[int]] = {}
         if not units:
             return found
-        low_units = [unit.lower() for unit in units]  # lowering may change a length
+        # One lowered copy of the output, not a list of lowered units beside it (the
+        # list costs ~2x the text in object headers). Lowering maps each character
+        # to one or more, so an unchanged total length means every unit kept its own.
+        lowered = "\n".join(units).lower()
+        sized: Sequence[str] = units
+        if len(lowered) != sum(map(len, units)) + len(units) - 1:
+            sized = [unit.lower() for unit in units]  # lowering changed a length
+            lowered = "\n".join(sized)
+        starts: list[int] = []
+        position = 0
+        for unit in sized:
+            starts.append(position)
+            position += len(unit) + 1
         if direct:
-            lowered = "\n".join(low_units)
-            starts: list[int] = []
-            position = 0
-            for unit in low_units:
-                starts.append(position)
-                position += len(unit) + 1
             for term in direct:
                 where = _find(lowered, starts, _needles(term), term.isdigit(), cap)
                 if where:
@@ -537,7 +543,8 @@ class Relevance:
                 for form in _variants(term):
                     forms.setdefault(form, []).append(term)
             wanted = forms.keys()
-            for i, unit in enumerate(low_units):
+            for i, start in enumerate(starts):
+                unit = lowered[start : start + len(sized[i])]
                 common = wanted & set(_TOKEN.findall(unit))
                 for term in {term for form in common for term in forms[form]}:
                     found.setdefault(term, []).append(i)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import random
 import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from headroom.core.tokens import ANTHROPIC_MARGIN, counter_for_model, encoding_name_for_model
+from headroom.core.tokens import (
+    ANTHROPIC_MARGIN,
+    _encoded_length,
+    _encoding,
+    counter_for_model,
+    encoding_name_for_model,
+)
 
 
 def test_exact_known_counts() -> None:
@@ -67,3 +77,64 @@ def test_import_headroom_pulls_in_no_framework() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+_ALPHABET = (
+    "abcXYZ019 '\"\n\n\n\r\t.,:;/-_{}[]()<>=+*&%$#@!?\\|`~^"
+    "\u00e9\u00df\u0301\u4e2d\u6587\u0434\u0430\u00a0\u2003\U0001f600\u0663"
+    "\x0b\x0c\x1c\x85\u2028\u3000"
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.text(alphabet=_ALPHABET, max_size=300),
+    chunk=st.integers(min_value=1, max_value=40),
+    encoding=st.sampled_from(["gpt-4o", "gpt-4"]),
+)
+def test_chunked_counts_equal_one_encode(text: str, chunk: int, encoding: str) -> None:
+    # Chunks are cut only where the pre-tokenizer splits anyway: the count is exact.
+    name, _ = encoding_name_for_model(encoding)
+    enc = _encoding(name)
+    assert _encoded_length(enc, text, chunk) == len(enc.encode_ordinary(text))
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4"])
+def test_chunked_counts_on_realistic_text(model: str) -> None:
+    rnd = random.Random(3)
+    words = ["don't", "HTTPServer", "x1", "42", '{"a": 1}', "naïve", "中文", "  ", "\n", "//", "'s"]
+    text = "".join(rnd.choice(words) + rnd.choice(" \n,.;:\t") for _ in range(20_000))
+    enc = _encoding(encoding_name_for_model(model)[0])
+    assert _encoded_length(enc, text, 97) == len(enc.encode_ordinary(text))
+    assert counter_for_model(model)(text) == len(enc.encode_ordinary(text))
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4"])
+def test_long_outputs_count_as_one_plain_encode(model: str) -> None:
+    # Above the chunk size, as compress() counts a large tool output: logs, minified
+    # JSON, CJK prose without ASCII words, indented code; exact, token for token.
+    rnd = random.Random(11)
+    logs = "\n".join(
+        f"2025-03-11T08:{i % 60:02d}:00Z INFO [w-{i % 7}] GET /a/{i} 200" for i in range(9000)
+    )
+    data = json.dumps(
+        [{"id": i, "name": f"n{rnd.random()}", "ok": i % 3 == 0} for i in range(6000)]
+    )
+    cjk = "\n".join(
+        "".join(rnd.choice("中文字节码测试，。") for _ in range(80)) for _ in range(4000)
+    )
+    code = "\n".join(
+        f"    def f{i}(self):\n        return {{'k': {i}}}  # don't" for i in range(6000)
+    )
+    enc = _encoding(encoding_name_for_model(model)[0])
+    for text in (logs, data, cjk, code):
+        assert len(text) > 2**18
+        assert counter_for_model(model)(text) == len(enc.encode_ordinary(text))
+
+
+def test_runs_just_under_the_piece_size_count_exactly() -> None:
+    # Runs of blanks shorter than a piece are encoded whole, wherever they sit.
+    text = ("x" + " " * 8000 + "\n\t" * 3) * 40 + " " * 9000 + "end"
+    enc = _encoding("o200k_base")
+    assert _encoded_length(enc, text[:-9003], 2**18) == len(enc.encode_ordinary(text[:-9003]))
+    assert counter_for_model("gpt-4o")(text) > counter_for_model("gpt-4o")(text[:-9003])

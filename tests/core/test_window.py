@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from headroom import CompressConfig, compress, retrieve
+from headroom.core.messages import find_slots, replace_slots
 from headroom.core.store import InMemoryStore
+from headroom.core.tokens import count_message_tokens, counter_for_model
+from headroom.core.transforms.base import marker_hashes
+from headroom.core.window import LEFT_OUT
 
 _WORDS = ["amber", "basalt", "cobalt", "dune", "ember", "fjord", "garnet", "heath", "iris"]
 
@@ -104,3 +115,175 @@ def test_an_output_larger_than_the_window_is_cut_to_fit() -> None:
     assert text.startswith("line 0:") and text.endswith(lines[-1])  # head and tail, whole lines
     assert retrieve(result.ccr_hashes[-1], store=store) == huge
     assert result.messages[0] == messages[0] and "window:cut 1" in result.transforms_applied
+
+
+# -- requests of many small messages: whole turns are left out -----------------------
+
+_SMALL = ["ok", "checked", "the disk", "is fine", "retrying", "host", "db-2", "latency", "high"]
+
+
+def _small_text(rnd: random.Random) -> str:
+    return " ".join(rnd.choice(_SMALL) for _ in range(rnd.randrange(3, 25)))
+
+
+def _small_conversation(rnd: random.Random, turns: int, anthropic: bool) -> list[dict[str, Any]]:
+    """Chat turns of short texts, some with a tool exchange of short results."""
+    messages: list[dict[str, Any]] = (
+        [] if anthropic else [{"role": "system", "content": "Be brief."}]
+    )
+    for t in range(turns):
+        messages.append({"role": "user", "content": _small_text(rnd)})
+        for k in range(rnd.choice([0, 0, 1, 2])):
+            call_id = f"t{t}k{k}"
+            if anthropic:
+                messages.append(
+                    {
+                        "role": "assistant",
+                        "content": [
+                            {"type": "text", "text": _small_text(rnd)},
+                            {"type": "tool_use", "id": call_id, "name": "probe", "input": {"n": k}},
+                        ],
+                    }
+                )
+                result = {
+                    "type": "tool_result",
+                    "tool_use_id": call_id,
+                    "content": _small_text(rnd),
+                }
+                messages.append({"role": "user", "content": [result]})
+            else:
+                call = {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": "probe", "arguments": json.dumps({"n": k})},
+                }
+                messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+                messages.append(
+                    {"role": "tool", "tool_call_id": call_id, "content": _small_text(rnd)}
+                )
+        messages.append({"role": "assistant", "content": _small_text(rnd)})
+    messages.append({"role": "user", "content": "So what is wrong with " + _small_text(rnd) + "?"})
+    return messages
+
+
+def _skeleton(messages: list[dict[str, Any]]) -> list[Any]:
+    """What pairs calls with results: roles, call ids, result ids, in order."""
+    out: list[Any] = []
+    for m in messages:
+        content = m.get("content")
+        blocks = content if isinstance(content, list) else []
+        out.append(
+            (
+                m["role"],
+                m.get("tool_call_id"),
+                [c["id"] for c in m.get("tool_calls") or []],
+                [b.get("id") or b.get("tool_use_id") for b in blocks if b.get("type") != "text"],
+            )
+        )
+    return out
+
+
+def _floor(messages: list[dict[str, Any]], count: Callable[[str], int]) -> int:
+    """Tokens of the request with everything that may be left out reduced to one token
+    (the system prompt, the latest user message and what follows it kept), plus a marker."""
+    last = max(
+        i for i, m in enumerate(messages) if m["role"] == "user" and isinstance(m["content"], str)
+    )
+    total = 0
+    for i, m in enumerate(messages):
+        if m["role"] == "system" or i >= last:
+            total += count_message_tokens(m, count)
+        else:
+            total += count_message_tokens(
+                replace_slots([m], {(0, s.path): LEFT_OUT for s in find_slots([m])})[0], count
+            )
+    return total + 2 * 60  # two markers at most
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    turns=st.integers(20, 160),
+    share=st.floats(-0.3, 1.2),
+    anthropic=st.booleans(),
+)
+def test_small_messages_over_the_window_leave_out_whole_turns(
+    seed: int, turns: int, share: float, anthropic: bool
+) -> None:
+    rnd = random.Random(seed)
+    messages = _small_conversation(rnd, turns, anthropic)
+    snapshot = copy.deepcopy(messages)
+    model = "claude-sonnet-4-5" if anthropic else "gpt-4o"
+    count = counter_for_model(model)
+    total = sum(count_message_tokens(m, count) for m in messages)
+    floor = _floor(messages, count)
+    limit = int(floor + (total - floor) * share)
+    store = InMemoryStore()
+    config = CompressConfig(output_reserve=0, cache_align=False, recall=False)
+    result = compress(messages, model=model, model_limit=limit, config=config, store=store)
+    assert messages == snapshot  # the input is never mutated
+    assert _skeleton(result.messages) == _skeleton(messages)  # every call keeps its result
+    after = sum(count_message_tokens(m, count) for m in result.messages)
+    assert after == result.tokens_after
+    assert after <= limit or limit < floor, (after, limit, floor, total)
+    left = [n for n in result.transforms_applied if n.startswith("window:left_out")]
+    assert after <= limit or not left  # what cannot fit is not left out in vain
+    kept = [m for m in messages if m["role"] == "system"] + [messages[-1]]
+    assert all(m in result.messages for m in kept)
+    if left:
+        marked = [m for m in result.messages if "earlier messages left out" in json.dumps(m)]
+        assert marked
+        for m in marked:
+            (key,) = marker_hashes(json.dumps(m))
+            assert key in result.ccr_hashes
+            shown = json.loads(retrieve(key, store=store))
+            start = next(
+                i for i, m in enumerate(messages) if _skeleton([m]) == _skeleton(shown[:1])
+            )
+            for was, kept in zip(messages[start:], shown, strict=False):
+                if was != kept:  # stubbed before: its own marker names the original
+                    (inner,) = marker_hashes(json.dumps(kept))
+                    assert retrieve(inner, store=store) == was["content"]
+
+
+def test_what_cannot_fit_goes_out_as_it_was_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    messages = _small_conversation(random.Random(5), 200, anthropic=False)
+    config = CompressConfig(output_reserve=0)
+    with caplog.at_level(logging.WARNING, logger="headroom"):
+        result = compress(messages, model_limit=300, config=config)
+    assert result.messages == messages and not result.ccr_hashes
+    assert "fit the window" in caplog.text
+
+
+def test_leaving_out_turns_keeps_the_prefix_for_many_turns() -> None:
+    messages = _small_conversation(random.Random(9), 400, anthropic=False)
+    config = CompressConfig(output_reserve=0, recall=False)
+    limit = 12_000  # above what 400 turns cost with every earlier message left out
+    previous: list[dict[str, Any]] = []
+    over = breaks = 0
+    ends = [i for i, m in enumerate(messages) if m["role"] == "user"][40:]
+    for end in ends:
+        result = compress(messages[: end + 1], model_limit=limit, config=config)
+        assert result.tokens_after <= limit
+        if result.tokens_before > limit:
+            over += 1
+        if previous and _common(previous, result.messages) < len(previous):
+            breaks += 1
+        previous = result.messages
+    assert over >= 200 and breaks <= over // 5, (over, breaks)
+
+
+def test_turns_left_out_with_a_failing_store_name_no_hash() -> None:
+    class DownStore(InMemoryStore):
+        def put(self, key: str, original: str) -> None:
+            raise ConnectionError("down")
+
+    messages = _small_conversation(random.Random(2), 150, anthropic=False)
+    config = CompressConfig(output_reserve=0)
+    result = compress(messages, model_limit=6_000, config=config, store=DownStore())
+    assert any(n.startswith("window:left_out") for n in result.transforms_applied)
+    assert result.tokens_after <= 6_000 and not result.ccr_hashes
+    text = json.dumps(result.messages)
+    assert "earlier messages left out" in text and "headroom_retrieve" not in text
