@@ -29,12 +29,13 @@ from headroom.core.heuristics import (
     RETRIEVE_MAX_UNITS,
     RETRIEVE_PROJECTION_MAX,
 )
-from headroom.core.relevance import Relevance, split_identifier, stem
+from headroom.core.relevance import Relevance
 from headroom.core.transforms import grep
 from headroom.core.transforms.base import record_text
 from headroom.core.transforms.table_model import MISSING, Table, cell_text
 from headroom.core.transforms.table_requests import asked_rows
 from headroom.core.transforms.table_values import order_key, order_keys, ranked
+from headroom.core.words import split_identifier, stem
 
 __all__ = ["RECALL_MARK", "build_recall", "matching_parts", "units_of"]
 

@@ -19,7 +19,8 @@ from headroom.core.heuristics import (
     RANGE_ROWS_MAX,
     RANK_UNNAMED_ROWS_MAX,
 )
-from headroom.core.relevance import RangeRequest, RankRequest, Relevance, split_identifier, stem
+from headroom.core.relevance import Relevance
+from headroom.core.superlatives import RankRequest
 from headroom.core.transforms.table_facts import Facts
 from headroom.core.transforms.table_model import Table
 from headroom.core.transforms.table_values import (
@@ -30,6 +31,8 @@ from headroom.core.transforms.table_values import (
     parse_number,
     ranked,
 )
+from headroom.core.value_ranges import RangeRequest
+from headroom.core.words import split_identifier, stem
 
 __all__ = ["asked_rows", "named_sparse_columns", "range_rows", "rank_rows"]
 
