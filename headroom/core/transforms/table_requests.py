@@ -22,7 +22,7 @@ from headroom.core.heuristics import (
 from headroom.core.relevance import Relevance
 from headroom.core.superlatives import RankRequest
 from headroom.core.transforms.table_facts import Facts
-from headroom.core.transforms.table_model import Table
+from headroom.core.transforms.table_model import MISSING, Table
 from headroom.core.transforms.table_values import (
     CLOCK,
     is_empty,
@@ -34,7 +34,7 @@ from headroom.core.transforms.table_values import (
 from headroom.core.value_ranges import RangeRequest
 from headroom.core.words import split_identifier, stem
 
-__all__ = ["asked_rows", "named_sparse_columns", "range_rows", "rank_rows"]
+__all__ = ["asked_records", "asked_rows", "named_sparse_columns", "range_rows", "rank_rows"]
 
 #: Units of time as written after a number or at the end of a column's name (`wait_ms`).
 _TIME_UNITS = frozenset(
@@ -290,3 +290,12 @@ def _inside(
             )
             notes.append(f'{len(rows)} rows in the range asked for: query="{query}"')
     return inside
+
+
+def asked_records(relevance: Relevance, rows: list[dict[str, Any]]) -> list[int]:
+    """Rows the question asks for by rank ("the 4 slowest"), range or position."""
+    if not rows or not (relevance.ranks or relevance.ranges or relevance.positions):
+        return []
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    table = Table(columns, [[row.get(c, MISSING) for c in columns] for row in rows])
+    return asked_rows(table, relevance)
