@@ -21,7 +21,7 @@ from headroom.core.heuristics import (
 )
 from headroom.core.relevance import Relevance
 from headroom.core.transforms import grep
-from headroom.core.transforms.table_model import MISSING, cell_text
+from headroom.core.transforms.table_model import MISSING, cell_text, record_columns
 from headroom.core.words import split_identifier
 
 __all__ = ["Group", "group_block", "path_groups", "value_groups"]
@@ -134,7 +134,7 @@ def value_groups(relevance: Relevance, rows: Sequence[dict[str, Any]]) -> list[G
     held once is a single record, which relevance finds by itself.
     """
     n = len(rows)
-    columns = list(dict.fromkeys(key for row in rows for key in row))
+    columns = record_columns(rows)
     groups: list[Group] = []
     for column in columns:
         texts = [cell_text(row.get(column, MISSING)) for row in rows]

@@ -18,7 +18,7 @@ from headroom.core import transforms
 from headroom.core.heuristics import RETRIEVE_MAX_UNITS, RETRIEVE_PROJECTION_MAX
 from headroom.core.relevance import Relevance
 from headroom.core.transforms.base import record_text
-from headroom.core.transforms.table_model import cell_text
+from headroom.core.transforms.table_model import cell_text, record_columns
 from headroom.core.transforms.table_requests import asked_records
 from headroom.core.transforms.table_values import order_key, order_keys, ranked
 from headroom.core.words import split_identifier, stem
@@ -68,7 +68,7 @@ def _matches(cell: Any, op: str, value: str) -> bool:
 
 def _structured(rows: list[dict[str, Any]], query: str) -> tuple[list[int], str] | None:
     """Rows a structured query selects, best first, and a header; None if not structured."""
-    columns = list(dict.fromkeys(key for row in rows for key in row))
+    columns = record_columns(rows)
     top = _TOP.match(query)
     if top:
         column = _column(top.group(3), columns)
@@ -104,7 +104,7 @@ def _structured(rows: list[dict[str, Any]], query: str) -> tuple[list[int], str]
 
 def _projection(rows: list[dict[str, Any]], query: str) -> str | None:
     """A query naming only columns: those columns of every row (with the first column)."""
-    columns = list(dict.fromkeys(key for row in rows for key in row))
+    columns = record_columns(rows)
     names = [_column(part, columns) for part in _SPLIT.split(query.strip()) if part.strip()]
     if not names or any(n is None for n in names):
         return None

@@ -22,7 +22,7 @@ from headroom.core.heuristics import (
 from headroom.core.relevance import Relevance
 from headroom.core.superlatives import RankRequest
 from headroom.core.transforms.table_facts import Facts
-from headroom.core.transforms.table_model import MISSING, Table
+from headroom.core.transforms.table_model import MISSING, Table, record_columns
 from headroom.core.transforms.table_values import (
     CLOCK,
     is_empty,
@@ -296,6 +296,6 @@ def asked_records(relevance: Relevance, rows: list[dict[str, Any]]) -> list[int]
     """Rows the question asks for by rank ("the 4 slowest"), range or position."""
     if not rows or not (relevance.ranks or relevance.ranges or relevance.positions):
         return []
-    columns = list(dict.fromkeys(key for row in rows for key in row))
+    columns = record_columns(rows)
     table = Table(columns, [[row.get(c, MISSING) for c in columns] for row in rows])
     return asked_rows(table, relevance)
