@@ -87,7 +87,7 @@ def retrieve(hash: str, query: str | None = None, *, store: CCRStore | None = No
         raise RetrievalError(f"no original stored under hash {key!r} (unknown or expired)")
     if not query:
         return original
-    from headroom.core.recall import matching_parts
+    from headroom.core.retrieve_query import matching_parts
 
     parts = matching_parts(original, query)
     if parts:

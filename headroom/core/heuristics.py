@@ -78,7 +78,7 @@ __all__ = [
     "TEXT_MIN_LINES_FOR_TEMPLATES",
 ]
 
-# --- Records and relevance (tables.py, json_data.py, detect.py, relevance.py, recall.py) -------
+# --- Records, relevance and recall (tables, table_requests, relevance, words, recall*) ------
 
 #: Below this many rows a table is always shown whole: selection would save little.
 SELECT_MIN_ROWS = 24

@@ -28,10 +28,10 @@ from headroom.core.heuristics import (
     RARE_MAX_COUNT,
     RARE_SHARE,
 )
-from headroom.core.relevance import split_identifier
 from headroom.core.transforms.base import has_severity
 from headroom.core.transforms.table_model import LONG_VALUE, MISSING, Table, cell_text
 from headroom.core.transforms.table_values import order_keys, parse_number
+from headroom.core.words import split_identifier
 
 __all__ = ["Facts", "analyse", "capped", "group_labels", "omitted_summary"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ __all__ = [
     "Table",
     "cell_text",
     "parse_text_table",
+    "record_columns",
     "record_units",
     "render_rows",
     "render_table",
@@ -114,6 +115,11 @@ def render_table(table: Table, indices: Sequence[int] | None = None, title: str 
 def renders_table(text: str) -> bool:
     """Whether `text` starts as `render_table` writes a table (compressed already)."""
     return _HEAD.match(text) is not None
+
+
+def record_columns(rows: Iterable[dict[str, Any]]) -> list[str]:
+    """Every key of `rows` in the order first seen: the columns of records whose keys vary."""
+    return list(dict.fromkeys(key for row in rows for key in row))
 
 
 def record_units(rows: list[dict[str, Any]]) -> Units:
