@@ -63,12 +63,11 @@ class Fitter:
         self.total += size - self.sizes[i]
         self.sizes[i] = size
 
-    def _swap(self, slot: Slot, text: str, tokens: int) -> None:
-        """Put `text` in `slot`, whose current text costs `tokens`. A text is one piece
-        of its message's count, so the size moves by the difference: a re-sent history
-        stubs thousands of outputs without measuring a message again."""
-        i = slot.index
-        self.out[i] = replace_slots([self.out[i]], {(0, slot.path): text})[0]
+    def _swap(self, i: int, path: Path, text: str, tokens: int) -> None:
+        """Put `text` at `path` of message `i`, whose current text there costs `tokens`.
+        A text is one piece of its message's count, so the size moves by the difference:
+        a re-sent history stubs thousands of outputs without measuring a message again."""
+        self.out[i] = replace_slots([self.out[i]], {(0, path): text})[0]
         grown = self.count(text) - tokens
         self.sizes[i] += grown
         self.total += grown
@@ -107,7 +106,9 @@ class Fitter:
                 )
                 key = self._keep(slot)
                 summary = f"{what} ({len(slot.text)} chars) moved out {WINDOW_PHRASE}"
-                self._swap(slot, marker(summary, key if self.name_tool else None), tokens)
+                self._swap(
+                    slot.index, slot.path, marker(summary, key if self.name_tool else None), tokens
+                )
                 self.stubbed += 1
                 j += 1
 
@@ -192,11 +193,7 @@ class Fitter:
         if first is None:
             return
         note = marker(left_out_summary(len(undo)), key if self.name_tool else None)
-        path = paths[first][0]
-        self.out[first] = replace_slots([self.out[first]], {(0, path): note})[0]
-        grown = self.count(note) - self.left_out_tokens
-        self.sizes[first] += grown
-        self.total += grown
+        self._swap(first, paths[first][0], note, self.left_out_tokens)
 
     def undo(self, replaced: Sequence[tuple[int, Message, int]]) -> None:
         """Put back what `leave_out_turns` replaced (the earliest copy of each message)."""
