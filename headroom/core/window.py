@@ -26,6 +26,10 @@ message left out keeps its role, ids and tool calls, and its texts shrink to
 a few tokens, so the message count and every tool pairing are preserved. If
 even that cannot fit, whole-turn removal is undone and a warning is logged:
 the request goes out as the earlier steps left it.
+
+This module holds the order of the steps; `window_fitter` the edits and their
+token arithmetic, `window_turns` which messages stay and which go together,
+`window_texts` what replaces a text, `model_windows` the known windows.
 """
 
 from __future__ import annotations
