@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from headroom.client.streaming import AnthropicRelay, OpenAIChatRelay, StreamRelay
-from headroom.core import window
-from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveAdapter, is_retrieve_name
+from headroom.core.ccr import is_retrieve_name
+from headroom.core.model_windows import context_window
+from headroom.core.retrieval import RETRIEVE_ADAPTERS
+from headroom.core.retrieve_adapter import RetrieveAdapter
 from headroom.core.tokens import TokenCounter, counter_for_model
 from headroom.exceptions import ConfigurationError, ProviderError
 
@@ -63,7 +65,7 @@ class Provider(ABC):
         for key in (model, bare):
             if key in overrides:
                 return overrides[key]
-        return window.context_window(model)
+        return context_window(model)
 
     def sdk(self) -> Any:
         """The provider's SDK module.

@@ -13,7 +13,8 @@ from typing import Any
 
 from headroom.client.streaming import StreamRelay
 from headroom.core.ccr import handle_retrieve_call
-from headroom.core.retrieval import ObjectAdapter, RetrieveAdapter, RetrieveCall
+from headroom.core.retrieval import ObjectAdapter
+from headroom.core.retrieve_adapter import RetrieveAdapter, RetrieveCall
 from headroom.core.retrieve_loop import (
     arelay_with_retrieval,
     arun_with_retrieval,

@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from headroom.core.retrieval import is_retrieve_name
+from headroom.core.ccr import is_retrieve_name
 
 __all__ = [
     "AnthropicRelay",

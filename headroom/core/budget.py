@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 
 from headroom.core.config import CompressConfig
+from headroom.core.model_windows import context_window
 from headroom.core.result import CompressionResult
-from headroom.core.window import context_window
 
 __all__ = ["warn_if_over_budget"]
 

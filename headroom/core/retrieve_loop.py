@@ -34,13 +34,8 @@ from typing import Any, Protocol
 
 from headroom.core.ccr import handle_retrieve_call
 from headroom.core.options import DEFAULT_MAX_RETRIEVE_ROUNDS
-from headroom.core.retrieval import (
-    RETRIEVE_ADAPTERS,
-    RetrieveAdapter,
-    RetrieveCall,
-    RoundsSummary,
-    add_usage,
-)
+from headroom.core.retrieval import RETRIEVE_ADAPTERS
+from headroom.core.retrieve_adapter import RetrieveAdapter, RetrieveCall, RoundsSummary, add_usage
 from headroom.core.store import CCRStore
 
 __all__ = [

@@ -26,14 +26,9 @@ from typing import Any
 
 import httpx
 
-from headroom.core.ccr import parse_retrieve_arguments
-from headroom.core.retrieval import (
-    RETRIEVE_ADAPTERS,
-    RetrieveAdapter,
-    RetrieveCall,
-    add_usage,
-    is_retrieve_name,
-)
+from headroom.core.ccr import is_retrieve_name, parse_retrieve_arguments
+from headroom.core.retrieval import RETRIEVE_ADAPTERS
+from headroom.core.retrieve_adapter import RetrieveAdapter, RetrieveCall, add_usage
 from headroom.core.retrieve_loop import Answer, arelay_with_retrieval
 
 __all__ = ["STREAM_DIALECTS", "StreamDialect", "relay_stream"]

@@ -19,7 +19,8 @@ import httpx
 from starlette.responses import Response, StreamingResponse
 
 from headroom.core.ccr import handle_retrieve_call
-from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveAdapter, RetrieveCall
+from headroom.core.retrieval import RETRIEVE_ADAPTERS
+from headroom.core.retrieve_adapter import RetrieveAdapter, RetrieveCall
 from headroom.core.retrieve_loop import Answer, arun_with_retrieval
 from headroom.server.auth import Tenant
 from headroom.server.http import ApiError

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from headroom import InMemoryStore
-from headroom.core.ccr import content_hash
-from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveCall, is_retrieve_name
+from headroom.core.ccr import content_hash, is_retrieve_name
+from headroom.core.retrieval import RETRIEVE_ADAPTERS
+from headroom.core.retrieve_adapter import RetrieveCall
 from headroom.core.retrieve_loop import (
     arelay_with_retrieval,
     arun_with_retrieval,

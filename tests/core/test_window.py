@@ -18,7 +18,7 @@ from headroom.core.messages import find_slots, replace_slots
 from headroom.core.store import InMemoryStore
 from headroom.core.tokens import count_message_tokens, counter_for_model
 from headroom.core.transforms.base import marker_hashes
-from headroom.core.window import LEFT_OUT
+from headroom.core.window_texts import LEFT_OUT
 
 _WORDS = ["amber", "basalt", "cobalt", "dune", "ember", "fjord", "garnet", "heath", "iris"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from headroom.core.retrieval import RetrieveCall
+from headroom.core.retrieve_adapter import RetrieveCall
 from headroom.server.streaming import STREAM_DIALECTS, relay_stream
 from tests.server.fake_upstream import _chunk, _ev
 

@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult, LLMResult
 from langchain_core.runnables import RunnableConfig
 
-from headroom.core.retrieval import RoundsSummary
+from headroom.core.retrieve_adapter import RoundsSummary
 from headroom.core.retrieve_loop import (
     arun_with_retrieval,
     astream_with_retrieval,

@@ -28,7 +28,7 @@ from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from headroom.core.ccr import is_retrieve_name, parse_retrieve_arguments
-from headroom.core.retrieval import RetrieveAdapter, RetrieveCall, RoundsSummary
+from headroom.core.retrieve_adapter import RetrieveAdapter, RetrieveCall, RoundsSummary
 
 __all__ = [
     "ChatRequest",

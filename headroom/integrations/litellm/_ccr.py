@@ -13,15 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from headroom.core import CCRStore, handle_retrieve_call
-from headroom.core.retrieval import (
-    RETRIEVE_ADAPTERS,
-    ObjectAdapter,
-    RetrieveCall,
-    RoundsSummary,
-    add_usage,
-    as_json,
-    is_retrieve_name,
-)
+from headroom.core.ccr import is_retrieve_name
+from headroom.core.retrieval import RETRIEVE_ADAPTERS, ObjectAdapter, as_json
+from headroom.core.retrieve_adapter import RetrieveCall, RoundsSummary, add_usage
 from headroom.core.retrieve_loop import answer_calls
 from headroom.integrations.litellm._compressor import RequestCompressor
 from headroom.integrations.litellm._request import has_retrieve_tool

@@ -24,8 +24,8 @@ from headroom.core import (
     CompressionHooks,
     CompressionResult,
     compress,
+    model_windows,
 )
-from headroom.core import window as _window
 from headroom.core.messages import Message, validate_messages
 from headroom.core.tokens import count_message_tokens, counter_for_model
 from headroom.exceptions import ValidationError
@@ -61,7 +61,7 @@ def context_window(model: str) -> int | None:
             size = info.get("max_input_tokens") or info.get("max_tokens")
             if isinstance(size, int) and size > 0:
                 return size
-    return _window.context_window(model)
+    return model_windows.context_window(model)
 
 
 def remote_for(api_key: str | None, api_url: str | None, timeout: float) -> RemoteCompressor | None:

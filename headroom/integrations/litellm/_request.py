@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from headroom.core.messages import Message, find_slots
-from headroom.core.retrieval import RETRIEVE_ADAPTERS, RetrieveAdapter, as_json
+from headroom.core.retrieval import RETRIEVE_ADAPTERS, as_json
+from headroom.core.retrieve_adapter import RetrieveAdapter
 
 __all__ = [
     "CHAT_CALL_TYPES",
