@@ -1,6 +1,6 @@
 """RollingWindow: make a request fit the model's context window.
 
-Only when a request is over `model_limit - output_reserve`. Three steps, each
+Only when a request is over `model_limit - output_reserve`. Four steps, each
 only if the one before was not enough:
 
 1. The oldest tool results are replaced by retrievable stubs (their calls
@@ -12,14 +12,16 @@ only if the one before was not enough:
    the following requests (the same history plus a little) land on the same
    boundary: the stubbed prefix, and so the provider's prompt cache, holds for
    many turns after each cut instead of breaking on every turn.
-3. Then whole turns are left out, oldest first, in the same steps: a request
-   made of many small messages has no single text worth stubbing. A call and
-   its results go together; the system prompt and the latest user turn stay.
-   The first message left out names how many were and the CCR hash of their
-   originals (as JSON).
-4. What still does not fit, such as one output larger than the window in the
-   latest turn, is cut to its head and tail around a retrievable marker; then
-   the older exchanges of the latest turn are left out like whole turns.
+3. Then whole turns older than the kept tail (`keep_last_turns`) are left
+   out, oldest first, in the same steps: a request made of many small
+   messages has no single text worth stubbing. A call and its results go
+   together; the system prompt and the latest user turn stay. The first
+   message left out names how many were and the CCR hash of their originals
+   (as JSON).
+4. What still does not fit, such as one output larger than the window in a
+   kept turn, is cut to its head and tail around a retrievable marker; then
+   the kept turns before the latest question, then the older exchanges of the
+   latest turn, are left out like whole turns.
 
 No message is removed (every integration maps results back by position): a
 message left out keeps its role, ids and tool calls, and its texts shrink to
@@ -78,18 +80,26 @@ def _fit_small_messages(
     fitter: Fitter,
     slots: Sequence[Slot],
     old: Sequence[Slot],
+    kept_from: int,
     last_question: int,
     step: int,
 ) -> None:
-    """Leave out whole turns before the latest question, cut what is too large in the
-    latest turn, then leave out its older exchanges; undo the leaving out (with a
-    warning) when even all of it cannot fit, checked first without building anything."""
+    """Leave out whole turns older than the kept tail, cut what is too large in the
+    kept turns, then leave out the kept turns before the latest question and the
+    latest turn's older exchanges; undo the leaving out (with a warning) when even
+    all of it cannot fit, checked first without building anything.
+
+    Cutting comes before leaving out kept turns: a cut output keeps its head and
+    tail in place, while a left-out message keeps nothing the caller asked to keep.
+    """
     out = fitter.out
     head = next((i for i, m in enumerate(out) if m.get("role") not in KEPT_ROLES), len(out))
-    earlier = (head, max(head, last_question))
+    split = max(head, min(kept_from, last_question))
+    earlier = (head, split)  # older than the kept tail
+    kept = (split, max(split, last_question))  # kept turns before the latest question
     lo = max(head, last_question + 1)
     current = (lo, last_group_start(out, lo, len(out)))  # the latest exchange stays
-    spans = [span for span in (earlier, current) if span[0] < span[1]]
+    spans = [span for span in (earlier, kept, current) if span[0] < span[1]]
     # A bound from sizes alone first: a message left out still costs its framing,
     # so when those alone exceed the budget (100,000 tiny tool messages), no
     # message need be read.
@@ -104,19 +114,22 @@ def _fit_small_messages(
             left * MESSAGE_OVERHEAD,
         )
         spans = []
-        earlier = current = (lo, lo)
+        earlier = kept = current = (lo, lo)
     stubbed = {id(s) for s in old}
     recent: list[Slot] = []  # texts of slots not stubbed are unchanged
     floor = fitter.total  # the least the request can cost once all of it is done
     for s in slots:
         i = s.index
-        if earlier[0] <= i < earlier[1] or current[0] <= i < current[1]:
+        in_kept = kept[0] <= i < kept[1]
+        if in_kept or earlier[0] <= i < earlier[1] or current[0] <= i < current[1]:
             if out[i].get("role") not in KEPT_ROLES:
                 text = text_at(out[i], s.path) or ""
                 floor -= fitter.count(text) - fitter.left_out_tokens
-        elif s.kind in ("tool_output", "user_text") and id(s) not in stubbed:
-            recent.append(s)
-            if len(s.text) > MIN_CUT_TOKENS:
+            if not in_kept:
+                continue
+        if s.kind in ("tool_output", "user_text") and id(s) not in stubbed:
+            recent.append(s)  # kept turns' texts may be cut before they are left out
+            if not in_kept and len(s.text) > MIN_CUT_TOKENS:
                 floor -= max(0, fitter.count(s.text) - MIN_CUT_TOKENS)
     if floor > fitter.budget and spans:
         logger.warning(
@@ -140,6 +153,8 @@ def _fit_small_messages(
         fitter.cut_largest([s for s in recent if s.kind == "tool_output"])
     if fitter.over:
         fitter.cut_largest([s for s in recent if s.kind == "user_text"])
+    if fitter.over and kept in spans:
+        replaced += fitter.leave_out_turns(*kept, step, paths)
     if fitter.over and current in spans:
         replaced += fitter.leave_out_turns(*current, step, paths)
     if fitter.over and replaced:
@@ -205,7 +220,7 @@ def fit(
         if fitter.over:
             fitter.stub_in_steps(group, step)
     if fitter.over:
-        _fit_small_messages(fitter, slots, old, last_question, step)
+        _fit_small_messages(fitter, slots, old, stop, last_question, step)
     notes = []
     if fitter.stubbed:
         notes.append(f"window:stubbed {fitter.stubbed}")

@@ -117,6 +117,27 @@ def test_an_output_larger_than_the_window_is_cut_to_fit() -> None:
     assert result.messages[0] == messages[0] and "window:cut 1" in result.transforms_applied
 
 
+def test_a_kept_turn_s_large_output_is_cut_before_kept_turns_are_left_out() -> None:
+    # The large output sits in a kept turn before the latest question: cutting it
+    # keeps its head and tail; leaving the kept turn out would keep nothing.
+    lines = [f"line {i}: {_prose(i, 12)}" for i in range(3_000)]
+    huge = "\n".join(lines)
+    messages = [
+        {"role": "user", "content": "Read the dump."},
+        _call(0),
+        {"role": "tool", "tool_call_id": "c0", "content": huge},
+        {"role": "assistant", "content": "Read it."},
+        {"role": "user", "content": "What does its last line say?"},
+    ]
+    config = CompressConfig(output_reserve=0, keep_last_turns=2, cache_align=False)
+    result = compress(messages, model_limit=3_000, config=config, store=InMemoryStore())
+    assert result.tokens_after <= 3_000
+    assert "window:cut 1" in result.transforms_applied
+    assert not any(t.startswith("window:left_out") for t in result.transforms_applied)
+    assert result.messages[2]["content"].endswith(lines[-1])
+    assert result.messages[3:] == messages[3:]
+
+
 # -- requests of many small messages: whole turns are left out -----------------------
 
 _SMALL = ["ok", "checked", "the disk", "is fine", "retrying", "host", "db-2", "latency", "high"]
@@ -237,8 +258,15 @@ def test_small_messages_over_the_window_leave_out_whole_turns(
             (key,) = marker_hashes(json.dumps(m))
             assert key in result.ccr_hashes
             shown = json.loads(retrieve(key, store=store))
-            start = next(
-                i for i, m in enumerate(messages) if _skeleton([m]) == _skeleton(shown[:1])
+            # Where the block sat: the run of messages shaped like it that it matches
+            # best (several blocks can start with messages of the same shape).
+            fits = [
+                i
+                for i in range(len(messages) - len(shown) + 1)
+                if _skeleton(messages[i : i + len(shown)]) == _skeleton(shown)
+            ]
+            start = max(
+                fits, key=lambda i: sum(a == b for a, b in zip(messages[i:], shown, strict=False))
             )
             for was, kept in zip(messages[start:], shown, strict=False):
                 if was != kept:  # stubbed before: its own marker names the original
