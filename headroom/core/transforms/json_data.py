@@ -35,7 +35,8 @@ def flatten(record: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[st
     """Nested objects (two levels) as dotted keys: `{"a": {"b": 1}}` -> `{"a.b": 1}`."""
     flat: dict[str, Any] = {}
     for key, value in record.items():
-        name = f"{prefix}{key}"
+        # a top-level key is used as is: the parser shares one string per key across records
+        name = key if not prefix and isinstance(key, str) else f"{prefix}{key}"
         if isinstance(value, dict) and value and depth < 2:
             flat.update(flatten(value, f"{name}.", depth + 1))
         else:
