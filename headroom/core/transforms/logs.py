@@ -122,13 +122,11 @@ def _templates(lines: list[str], severe: list[bool]) -> list[str]:
     message stays a template of its own and is kept verbatim. Error lines need
     twice as many look-alikes: their words are what a question quotes.
     """
-    # one pass over the joined lines, not one per line; each stage's input is dropped
-    # as soon as the next exists, so at most two copies of the text are alive at once
-    tidy = _SPACES.sub(" ", "\n".join(line.strip() for line in lines))
-    tidy = _VARIABLE.sub("<*>", tidy)
-    tidy = _RUNS.sub("<*>", tidy)
-    base = tidy.split("\n")
-    del tidy
+    base: list[str] = []
+    for offset in range(0, len(lines), LOG_SCAN_CHUNK):  # one pass per chunk, not per line:
+        # no pattern crosses a line, and a chunk's copies are small next to the whole log
+        chunk = "\n".join(line.strip() for line in lines[offset : offset + LOG_SCAN_CHUNK])
+        base.extend(_RUNS.sub("<*>", _VARIABLE.sub("<*>", _SPACES.sub(" ", chunk))).split("\n"))
     df: Counter[str] = Counter()
     for line in base:  # split twice rather than hold every line's words at once
         df.update(set(line.split(" ")))
