@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,10 +157,9 @@ def parse_text_table(text: str) -> Table | None:
         return Table(header, rows, notes, preamble=[line.strip() for line in lines[:top]])
     del lines  # a copy of the text's lines: not needed to read CSV, and as large as the rows
     import csv
-    import io
 
     try:  # rows read one by one, blank ones dropped: one list of rows, never two
-        parsed = [r for r in csv.reader(io.StringIO(text)) if r]
+        parsed = [r for r in csv.reader(_lines_of(text)) if r]
     except csv.Error:
         return None
     for skip in range(3):  # a line or two of prose may precede the header, or follow the rows
@@ -169,11 +168,23 @@ def parse_text_table(text: str) -> Table | None:
         if width >= 2 and end - skip >= 3 and len(parsed) - end <= 3:
             preamble = [",".join(r) for r in parsed[:skip]]
             notes = [",".join(r) for r in parsed[end:]]
-            header = parsed[skip]
-            del parsed[end:]  # the rows themselves become the table's: no copy of each
+            header = list(parsed[skip])
+            del parsed[end:]  # the parsed list becomes the table's rows, without a second list
             del parsed[: skip + 1]
+            for k, row in enumerate(parsed):  # the reader's rows are over-allocated: exact copies,
+                parsed[k] = list(row)  # each replacing its original at once
             return Table(header, parsed, notes, preamble)
     return None
+
+
+def _lines_of(text: str) -> Iterator[str]:
+    """`text`'s lines with their "\\n", as `io.StringIO(text)` yields them, one at a time:
+    a StringIO holds the text again as four bytes per character."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start) + 1 or len(text)
+        yield text[start:end]
+        start = end
 
 
 def _split_pipe(line: str, bordered: bool = True) -> list[str]:
