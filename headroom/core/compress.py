@@ -301,7 +301,6 @@ def _recall(state: _Outcome, cfg: CompressConfig, tokens: Tokens) -> None:
         if not question.strip() or RECALL_MARK in question:
             continue
         question = clip(question)
-        earlier = [(e.ccr_hash, e.original, e.compressed, e.call) for e in recent]
         key = (
             "recall",
             memo.text_key(question),
@@ -311,6 +310,7 @@ def _recall(state: _Outcome, cfg: CompressConfig, tokens: Tokens) -> None:
         )
         text = memo.slot_memo.get(key)
         if text is None:
+            earlier = [(e.ccr_hash, e.original, e.compressed, e.call) for e in recent]
             text = build_recall(question, earlier, cfg.max_recall_tokens, tokens.text)
             memo.slot_memo.put(key, text, len(text))
         if text:

@@ -161,13 +161,18 @@ def parse_ndjson(text: str) -> list[object] | None:
 _CACHE: list[tuple[str, tuple[str, object, str] | None]] = []
 
 
-def parse_structured(text: str) -> tuple[str, object, str] | None:
+def parse_structured(text: str, *, keep: bool = True) -> tuple[str, object, str] | None:
     """(prose before, value, prose after) for JSON, NDJSON or a Python-printed list/dict.
 
     The last answer is cached: detection and the transform parse the same text.
+    With `keep=False` the answer leaves the cache (or never enters it), so the
+    caller holds the only reference and can free the parse, about four times
+    the text's size, as soon as it is done with it.
     """
     cached = _CACHE[0] if _CACHE else None  # one read: another thread may replace it
     if cached is not None and cached[0] is text:
+        if not keep:
+            _CACHE.clear()  # at worst drops another thread's newer entry: it is only a cache
         return cached[1]
     result: tuple[str, object, str] | None = None
     value = parse_json(text)
@@ -181,7 +186,8 @@ def parse_structured(text: str) -> tuple[str, object, str] | None:
                 value = parse_ndjson(text)
             if value is not None:
                 result = ("", value, "")
-    _CACHE[:] = [(text, result)]
+    if keep:
+        _CACHE[:] = [(text, result)]
     return result
 
 

@@ -187,3 +187,46 @@ def test_a_column_in_row_order_adds_no_rows_beyond_its_ends() -> None:
     shuffled = tables.Table(columns=table.columns, rows=[table.rows[i] for i in order])
     kept, _ = tables.select_rows(shuffled, job(""))
     assert order.index(n - 1) in kept and order.index(0) in kept
+
+
+def test_csv_lines_are_read_as_stringio_splits_them() -> None:
+    """CSV is fed to the reader line by line instead of through a StringIO copy: the
+    lines, quoted newlines and carriage returns included, must be the same."""
+    import io
+
+    from headroom.core.transforms.table_model import _lines_of
+
+    rng = random.Random(13)
+    alphabet = ["a", "1", ",", "\n", "\r", "\r\n", '"', " ", "\x0b", "\u2028", "é"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
+        assert list(_lines_of(text)) == list(io.StringIO(text))
+
+
+def test_csv_with_quoted_newlines_and_crlf_parses_as_before() -> None:
+    import csv
+    import io
+
+    rows = [["id", "note", "host"]] + [
+        [str(i), f'say "hi"\nline {i}', f"web-{i}"] for i in range(8)
+    ]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)  # "\r\n" endings, quoted multi-line cells
+    table = tables.parse_text_table(buffer.getvalue())
+    assert table is not None
+    assert [table.columns, *table.rows] == rows
+
+
+def test_json_transform_takes_its_parse_out_of_the_detection_cache() -> None:
+    """The transform owns the parsed document (so it can free it); detection's cache
+    does not keep it alive after the call, and the output is the same on a second call."""
+    from headroom.core import detect
+
+    text = json.dumps([{"id": i, "status": "ok" if i % 9 else "failed"} for i in range(300)])
+    assert detect_kind(text) == "json"
+    assert detect._CACHE and detect._CACHE[0][0] is text
+    job = Job(text, Relevance.from_texts([]), CompressConfig(), ccr_hash="")
+    first = json_data.compress_json(job)
+    assert not detect._CACHE
+    again = json_data.compress_json(job)
+    assert first is not None and again is not None and first.text == again.text

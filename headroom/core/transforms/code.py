@@ -139,12 +139,14 @@ def fact_lines(
     """
     found: list[list[tuple[int, int, str]]] = []
     bodies_per_shape: Counter[str] = Counter()
+    shapes: dict[str, str] = {}  # one string per distinct shape, however many lines have it
     for start, end in ranges:
         ranked = []
         for i in range(start, end):
             rank = _fact_rank(code[i])
             if rank is not None:
-                ranked.append((rank, i, template_of(code[i])))
+                shape = template_of(code[i])
+                ranked.append((rank, i, shapes.setdefault(shape, shape)))
         bodies_per_shape.update({shape for _, _, shape in ranked})
         found.append(ranked)
     picked: list[list[int]] = []

@@ -34,7 +34,13 @@ class Function:
 
 
 def split_numbering(lines: list[str]) -> tuple[list[str], list[str]]:
-    """(`cat -n` prefixes, code) per line; a line without numbering has prefix ""."""
+    """(`cat -n` prefixes, code) per line; a line without numbering has prefix "".
+
+    An unnumbered read (the common case) returns `lines` itself as the code: a
+    second list of the same lines would cost a pointer per line for nothing.
+    """
+    if not any(CAT_N.match(line) for line in lines):
+        return [""] * len(lines), lines
     prefixes: list[str] = []
     bodies: list[str] = []
     for line in lines:

@@ -112,9 +112,15 @@ def parse_grep(text: str) -> list[Match | str]:
     return out
 
 
-def _groups(items: list[Match | str]) -> list[list[int]]:
-    """Indices of items per group: adjacent lines of one file, split at `--` and gaps."""
-    groups: list[list[int]] = []
+def _groups(items: list[Match | str]) -> list[range]:
+    """Indices of items per group: adjacent lines of one file, split at `--` and gaps.
+
+    Any other item ends a group, so a group is a run of consecutive items: a
+    `range` holds it in constant space where a list of indices took a pointer
+    and an int per line.
+    """
+    groups: list[range] = []
+    start = end = -1
     last: Match | None = None
     for i, item in enumerate(items):
         if not isinstance(item, Match):
@@ -123,11 +129,14 @@ def _groups(items: list[Match | str]) -> list[list[int]]:
         adjacent = (
             last is not None and last.path == item.path and int(item.number) == int(last.number) + 1
         )
-        if adjacent:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
+        if not adjacent:
+            if start >= 0:
+                groups.append(range(start, end))
+            start = i
+        end = i + 1
         last = item
+    if start >= 0:
+        groups.append(range(start, end))
     return groups
 
 
@@ -226,7 +235,7 @@ def _select(items: list[Match | str], job: Job) -> list[bool]:
     return keep
 
 
-def _named_paths(items: list[Match | str], groups: list[list[int]], job: Job) -> set[int]:
+def _named_paths(items: list[Match | str], groups: list[range], job: Job) -> set[int]:
     """Groups under a path the request names by a word ("tests", "migrations").
 
     A word naming most of the groups (the repository's top directory) selects
@@ -253,7 +262,7 @@ def _named_paths(items: list[Match | str], groups: list[list[int]], job: Job) ->
     return {g for g, found in enumerate(named) if found & narrow}
 
 
-def _path(items: list[Match | str], members: list[int]) -> str:
+def _path(items: list[Match | str], members: range) -> str:
     first = items[members[0]]
     return first.path if isinstance(first, Match) else ""
 

@@ -35,7 +35,8 @@ def flatten(record: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[st
     """Nested objects (two levels) as dotted keys: `{"a": {"b": 1}}` -> `{"a.b": 1}`."""
     flat: dict[str, Any] = {}
     for key, value in record.items():
-        name = f"{prefix}{key}"
+        # a top-level key is used as is: the parser shares one string per key across records
+        name = key if not prefix and isinstance(key, str) else f"{prefix}{key}"
         if isinstance(value, dict) and value and depth < 2:
             flat.update(flatten(value, f"{name}.", depth + 1))
         else:
@@ -97,11 +98,15 @@ def _replace_at(value: Any, path: str, stand_in: str) -> Any:
     return copied
 
 
-def _records_block(items: list[Any], job: Job, title: str) -> tuple[str, bool]:
+def _table_of(items: list[Any]) -> Table:
     table = _as_table(items)
     if table is None:
         table = Table(["json"], [[x] for x in items], objects=[_minify(x) for x in items])
-    return compress_records(table, job, title=title)
+    return table
+
+
+def _records_block(items: list[Any], job: Job, title: str) -> tuple[str, bool]:
+    return compress_records(_table_of(items), job, title=title)
 
 
 def records_of(value: object, depth: int = 0) -> list[object]:
@@ -119,35 +124,50 @@ def records_of(value: object, depth: int = 0) -> list[object]:
 
 
 def compress_json(job: Job) -> Compressed | None:
-    parts = parse_structured(job.text)
+    # The parse is taken out of detection's cache: this call then holds the only
+    # reference, and a document that is one array of records is dropped as soon as
+    # it is a table (parsed, it is about four times the text).
+    parts = parse_structured(job.text, keep=False)
     if parts is None:
         return None
-    before, value, after = parts
-    inner = _compress_value(value, job)
+    before, after = parts[0], parts[2]
+    box = [parts[1]]
+    del parts
+    inner = _compress_value(box, job)
     if inner is None:
         return None
     return Compressed(f"{before}{inner.text}{after}", inner.name, inner.lossy)
 
 
-def _compress_value(value: Any, job: Job) -> Compressed | None:
+def _compress_value(box: list[Any], job: Job) -> Compressed | None:
+    """Compress the parsed value in `box`, taking it out (so it can be freed early)."""
+    value: Any = box.pop()
     try:
         lists = _record_lists(value)
         if not lists:
             return Compressed(_minify(value), "json:minify")
+        if lists[0][0] == "$":  # the whole document is one array of records
+            table = _table_of(value)
+            del lists
+            value = None  # the parsed records: the table holds their values
+            text, lossy = compress_records(table, job, title="")
+            return Compressed(text, "json:rows" if lossy else "json:table", lossy)
         lossy = False
         blocks: list[str] = []
         skeleton = value
-        for n, (path, items) in enumerate(lists, 1):
-            name = table_title(n) if len(lists) > 1 or path != "$" else ""
-            if path != "$":
-                skeleton = _replace_at(skeleton, path, f"<{name}: {len(items)} records below>")
-            text, was_lossy = _records_block(items, job, f"{name} " if name else "")
+        for n, (path, items) in enumerate(lists, 1):  # arrays inside an object
+            name = table_title(n)
+            skeleton = _replace_at(skeleton, path, f"<{name}: {len(items)} records below>")
+            text, was_lossy = _records_block(items, job, f"{name} ")
             lossy = lossy or was_lossy
             blocks.append(text)
-        parts = [] if lists[0][0] == "$" else [_minify(skeleton)]
+        parts = [_minify(skeleton)]
         parts.extend(blocks)
         return Compressed("\n".join(parts), "json:rows" if lossy else "json:table", lossy)
     except (RecursionError, ValueError, TypeError):
+        if value is None:  # already dropped: parse the text again
+            reparsed = parse_structured(job.text, keep=False)
+            value = reparsed[1] if reparsed is not None else None
         return Compressed(_minify(value), "json:minify")
 
 

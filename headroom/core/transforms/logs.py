@@ -122,8 +122,11 @@ def _templates(lines: list[str], severe: list[bool]) -> list[str]:
     message stays a template of its own and is kept verbatim. Error lines need
     twice as many look-alikes: their words are what a question quotes.
     """
-    tidy = _SPACES.sub(" ", "\n".join(line.strip() for line in lines))
-    base = _RUNS.sub("<*>", _VARIABLE.sub("<*>", tidy)).split("\n")  # one pass, not one per line
+    base: list[str] = []
+    for offset in range(0, len(lines), LOG_SCAN_CHUNK):  # one pass per chunk, not per line:
+        # no pattern crosses a line, and a chunk's copies are small next to the whole log
+        chunk = "\n".join(line.strip() for line in lines[offset : offset + LOG_SCAN_CHUNK])
+        base.extend(_RUNS.sub("<*>", _VARIABLE.sub("<*>", _SPACES.sub(" ", chunk))).split("\n"))
     df: Counter[str] = Counter()
     for line in base:  # split twice rather than hold every line's words at once
         df.update(set(line.split(" ")))
@@ -195,14 +198,10 @@ def compress_logs(job: Job) -> Compressed | None:
     heads = [lines[s] for s in starts]
     severe_line = _severe_lines(lines)
     severe = [any(severe_line[s:e]) for s, e in zip(starts, ends, strict=True)]
-    templates = _templates(heads, severe)
-    for r, (s, e) in enumerate(zip(starts, ends, strict=True)):
-        if e - s > 1:  # a block's template holds its continuations' shapes too
-            templates[r] += "".join("\n" + template_of(line) for line in lines[s + 1 : e])
-    counts = Counter(templates)
+    del severe_line
     n = len(starts)
     relevant: set[int] = set()
-    if job.relevance:
+    if job.relevance:  # before the templates: relevance's own copies and theirs never coexist
         records = ["\n".join(lines[s:e]) for s, e in zip(starts, ends, strict=True)]
         relevant = set(
             job.relevance.top(
@@ -210,6 +209,11 @@ def compress_logs(job: Job) -> Compressed | None:
             )
         )
         del records  # a copy of the whole log; not needed past this point
+    templates = _templates(heads, severe)
+    for r, (s, e) in enumerate(zip(starts, ends, strict=True)):
+        if e - s > 1:  # a block's template holds its continuations' shapes too
+            templates[r] += "".join("\n" + template_of(line) for line in lines[s + 1 : e])
+    counts = Counter(templates)
 
     rare_at = max(LOG_COLLAPSE_AT - 1, min(LOG_RARE_MAX, int(n * LOG_RARE_SHARE)))
     verbatim: set[int] = {0, n - 1} | relevant

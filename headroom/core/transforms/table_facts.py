@@ -131,6 +131,7 @@ def analyse(table: Table) -> Facts:
         common = ERROR_SHARE_MAX * n if status_like else min(ERROR_SHARE_MAX * n, max(3, n * 0.3))
         if severe and len(severe) <= common:
             errors.update(severe)
+        del short, severe  # per-column lists: not carried into the next column's analysis
         if parts & _SUCCESS_NAME_PARTS:
             failed = [i for i, t in enumerate(texts) if t.lower() in _NEGATIVE]
             if failed and len(failed) <= ERROR_SHARE_MAX * n:
@@ -158,16 +159,22 @@ def analyse(table: Table) -> Facts:
         elif keys is None and len(counts) > CATEGORY_MAX_DISTINCT:
             # Free text (messages, paths): its templates, numbers and ids masked, may be
             # categorical; a rare template is an unusual event.
-            masked = [_MASK.sub("#", t) if len(t) <= LONG_VALUE else "" for t in texts]
-            template_counts = Counter(masked)
-            if _is_categorical(template_counts, n):
-                rare = {v for v, k in template_counts.items() if k <= limit and v != ""}
-                if rare and len(rare) < len(template_counts):
-                    for value, rows in _rows_of(masked, rare).items():
-                        facts.rare_values[f"{name}~{value}"] = rows
+            _free_text_facts(facts, name, texts, limit)
     facts.error_total = len(errors)
     facts.error_rows = set(sorted(errors)[:ERROR_ROWS_MAX])
     return facts
+
+
+def _free_text_facts(facts: Facts, name: str, texts: list[str], limit: int) -> None:
+    """Rare templates of a free-text column (its own function: the masked copy of the
+    column is freed on return, not held through the next column's analysis)."""
+    masked = [_MASK.sub("#", t) if len(t) <= LONG_VALUE else "" for t in texts]
+    template_counts = Counter(masked)
+    if _is_categorical(template_counts, len(texts)):
+        rare = {v for v, k in template_counts.items() if k <= limit and v != ""}
+        if rare and len(rare) < len(template_counts):
+            for value, rows in _rows_of(masked, rare).items():
+                facts.rare_values[f"{name}~{value}"] = rows
 
 
 def _rows_of(values: list[str], wanted: set[str]) -> dict[str, list[int]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,23 +161,36 @@ def parse_text_table(text: str) -> Table | None:
                 return None
             rows.append(list(cells))
         return Table(header, rows, notes, preamble=[line.strip() for line in lines[:top]])
+    del lines  # a copy of the text's lines: not needed to read CSV, and as large as the rows
     import csv
-    import io
 
-    try:
-        parsed = list(csv.reader(io.StringIO(text)))
+    try:  # rows read one by one, blank ones dropped: one list of rows, never two
+        parsed = [r for r in csv.reader(_lines_of(text)) if r]
     except csv.Error:
         return None
-    parsed = [r for r in parsed if r]
     for skip in range(3):  # a line or two of prose may precede the header, or follow the rows
-        body = parsed[skip:]
-        width = len(body[0]) if body else 0
-        end = next((k for k, r in enumerate(body) if len(r) != width), len(body))
-        if width >= 2 and end >= 3 and len(body) - end <= 3:
+        width = len(parsed[skip]) if skip < len(parsed) else 0
+        end = next((k for k in range(skip, len(parsed)) if len(parsed[k]) != width), len(parsed))
+        if width >= 2 and end - skip >= 3 and len(parsed) - end <= 3:
             preamble = [",".join(r) for r in parsed[:skip]]
-            notes = [",".join(r) for r in body[end:]]
-            return Table(list(body[0]), [list(r) for r in body[1:end]], notes, preamble)
+            notes = [",".join(r) for r in parsed[end:]]
+            header = list(parsed[skip])
+            del parsed[end:]  # the parsed list becomes the table's rows, without a second list
+            del parsed[: skip + 1]
+            for k, row in enumerate(parsed):  # the reader's rows are over-allocated: exact copies,
+                parsed[k] = list(row)  # each replacing its original at once
+            return Table(header, parsed, notes, preamble)
     return None
+
+
+def _lines_of(text: str) -> Iterator[str]:
+    """`text`'s lines with their "\\n", as `io.StringIO(text)` yields them, one at a time:
+    a StringIO holds the text again as four bytes per character."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start) + 1 or len(text)
+        yield text[start:end]
+        start = end
 
 
 def _split_pipe(line: str, bordered: bool = True) -> list[str]:
