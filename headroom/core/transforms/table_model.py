@@ -13,13 +13,14 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from headroom.core.transforms.base import Units, record_text
 
 __all__ = [
     "LONG_VALUE",
     "MISSING",
+    "RowLines",
     "Table",
     "cell_text",
     "parse_text_table",
@@ -51,15 +52,13 @@ class Table:
     notes: list[str] = field(default_factory=list)
     preamble: list[str] = field(default_factory=list)
     objects: list[str] | None = None
-    _lines: list[str] | None = field(default=None, repr=False)
 
-    def lines(self) -> list[str]:
-        """Each row rendered once as its `|`-separated line."""
-        if self._lines is None and self.objects is not None:
-            self._lines = self.objects
-        if self._lines is None:
-            self._lines = ["|".join([cell_text(v) for v in row]) for row in self.rows]
-        return self._lines
+    def lines(self) -> Sequence[str]:
+        """Each row as its `|`-separated line, written when read: the whole rendering,
+        as large as the rows' text again, is never held."""
+        if self.objects is not None:
+            return self.objects
+        return RowLines(self.rows)
 
     def column(self, c: int) -> list[Any]:
         return [row[c] if c < len(row) else MISSING for row in self.rows]
@@ -80,6 +79,34 @@ def cell_text(value: Any) -> str:
     if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
         return repr(value)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class RowLines(Sequence[str]):
+    """Rows as their rendered lines, each one written when it is read."""
+
+    def __init__(self, rows: list[list[Any]]) -> None:
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [_row_line(row) for row in self._rows[index]]
+        return _row_line(self._rows[index])
+
+    def __iter__(self) -> Iterator[str]:
+        return map(_row_line, self._rows)
+
+
+def _row_line(row: list[Any]) -> str:
+    return "|".join([cell_text(v) for v in row])
 
 
 def render_rows(table: Table, indices: Sequence[int]) -> list[str]:

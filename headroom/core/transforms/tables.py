@@ -157,18 +157,22 @@ def _shorten_long_values(table: Table, job: Job, rows: Sequence[int]) -> tuple[T
     """Cut long text values (passages, bodies) in rows the request does not match."""
     if table.objects is not None:
         return table, 0  # rows written as objects keep their values whole
+    long_rows = [
+        i for i in rows if any(isinstance(v, str) and len(v) > LONG_VALUE for v in table.rows[i])
+    ]
+    if not long_rows:
+        return table, 0  # nothing to cut: the request's matches need not be scored
     matched = (
         set(job.relevance.top(table.lines(), len(rows), max_share=0.3)) if job.relevance else set()
     )
     cut = 0
     new_rows = list(table.rows)
-    for i in rows:
+    for i in long_rows:
         if i in matched:
             continue
         row = table.rows[i]
-        if any(isinstance(v, str) and len(v) > LONG_VALUE for v in row):
-            new_rows[i] = [_shorten(v) for v in row]
-            cut += sum(1 for v in row if isinstance(v, str) and len(v) > LONG_VALUE)
+        new_rows[i] = [_shorten(v) for v in row]
+        cut += sum(1 for v in row if isinstance(v, str) and len(v) > LONG_VALUE)
     if not cut:
         return table, 0
     return Table(table.columns, new_rows, table.notes, table.preamble), cut
