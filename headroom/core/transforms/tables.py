@@ -157,8 +157,12 @@ def _shorten_long_values(table: Table, job: Job, rows: Sequence[int]) -> tuple[T
     """Cut long text values (passages, bodies) in rows the request does not match."""
     if table.objects is not None:
         return table, 0  # rows written as objects keep their values whole
+    # Every row (sorted, distinct indices as long as the table) is read in one pass.
+    picked = iter(table.rows) if len(rows) == len(table.rows) else (table.rows[i] for i in rows)
     long_rows = [
-        i for i in rows if any(isinstance(v, str) and len(v) > LONG_VALUE for v in table.rows[i])
+        i
+        for i, row in zip(rows, picked, strict=True)
+        if any(isinstance(v, str) and len(v) > LONG_VALUE for v in row)
     ]
     if not long_rows:
         return table, 0  # nothing to cut: the request's matches need not be scored
