@@ -26,7 +26,7 @@ This module is the selection; the table model and text-table parsing are in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from headroom.core.detect import Kind
@@ -188,6 +188,17 @@ def _shorten(value: Any) -> Any:
     return value
 
 
+def _at_least(lines: Iterable[str], size: int) -> bool:
+    """Whether `lines` hold `size` characters: read only until they do (rows are
+    rendered as they are read)."""
+    total = 0
+    for line in lines:
+        total += len(line)
+        if total >= size:
+            return True
+    return False
+
+
 def compress_records(table: Table, job: Job, title: str = "") -> tuple[str, bool]:
     """Render `table`, selecting rows when it is large. Returns (text, lossy)."""
     n = len(table.rows)
@@ -195,8 +206,7 @@ def compress_records(table: Table, job: Job, title: str = "") -> tuple[str, bool
         return render_table(table, title=title), False
     kept = list(range(n))
     reasons: list[str] = []
-    full_size = sum(len(line) for line in table.lines())
-    if n >= SELECT_MIN_ROWS and full_size >= SELECT_MIN_CHARS:
+    if n >= SELECT_MIN_ROWS and _at_least(table.lines(), SELECT_MIN_CHARS):
         selected, why, facts = _select(table, job)
         if len(selected) < n * SELECT_MAX_KEPT_SHARE:
             kept = selected
