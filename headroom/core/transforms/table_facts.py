@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,14 +212,18 @@ def _clip(text: str, size: int = 48) -> str:
 
 def omitted_summary(table: Table, kept: set[int], facts: Facts) -> tuple[str, list[str]]:
     """Per dimension, what the omitted rows hold; and example retrieve queries."""
-    omitted = [i for i in range(len(table.rows)) if i not in kept]
+    n = len(table.rows)
+
+    def omitted() -> Iterator[int]:  # read afresh per column: a list of them is n int objects
+        return (i for i in range(n) if i not in kept)
+
     parts: list[str] = []
     examples: list[str] = []
     for c, name in enumerate(table.columns):
         if len(parts) >= MARKER_DIMENSIONS_MAX:
             break
         if c in facts.categorical and c not in facts.orderable:
-            counts = Counter(facts.categorical[c][i] for i in omitted)
+            counts = Counter(facts.categorical[c][i] for i in omitted())
             if not counts or (len(counts) == 1 and "" in counts):
                 continue  # nothing to say: every omitted row leaves it empty
             listed = [
@@ -233,11 +238,13 @@ def omitted_summary(table: Table, kept: set[int], facts: Facts) -> tuple[str, li
                     examples.append(f"{name}={value}")
         elif c in facts.orderable:
             keys = facts.orderable[c][0]
-            values = [(keys[i], i) for i in omitted if keys[i] is not None]
-            if not values:
+            # The first row holding the least and the greatest key, as `min`/`max` pick them.
+            low = min(
+                (i for i in omitted() if keys[i] is not None), key=keys.__getitem__, default=None
+            )
+            if low is None:
                 continue
-            low = min(values, key=lambda p: p[0])[1]
-            high = max(values, key=lambda p: p[0])[1]
+            high = max((i for i in omitted() if keys[i] is not None), key=keys.__getitem__)
             parts.append(f"{name} {cell_text(table.rows[low][c])}…{cell_text(table.rows[high][c])}")
             if not any(e.startswith("top ") for e in examples):
                 examples.append(f"top 20 by {name}")
