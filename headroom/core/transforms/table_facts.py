@@ -148,7 +148,10 @@ def analyse(table: Table) -> Facts:
             facts.orderable[c] = keys
         counts = Counter(texts)
         if _is_categorical(counts, n):
-            facts.categorical[c] = texts
+            # One object per distinct value, not the column's own cells (read afresh per
+            # column, each its own string): the labels are held until the marker is written.
+            canonical = {v: v for v in counts}
+            facts.categorical[c] = [canonical[t] for t in texts]
             rare = {v for v, k in counts.items() if k <= limit and v != ""}
             if rare and len(rare) < len(counts):
                 for value, rows in _rows_of(texts, rare).items():

@@ -144,14 +144,22 @@ def in_row_order(keys: Sequence[Any]) -> bool:
 
 
 def ranked(keys: Sequence[Any], k: int, descending: bool) -> list[int]:
-    """Rows of the k highest (or lowest) keys, best first; ties at the cut-off kept when few."""
-    indexed = [(v, i) for i, v in enumerate(keys) if v is not None]
-    if len(indexed) <= k:
-        return [i for _, i in sorted(indexed, key=lambda p: p[0], reverse=descending)]
+    """Rows of the k highest (or lowest) keys, best first; ties at the cut-off kept when few.
+
+    Rows are picked by index with their key looked up, not from a list of (key, row)
+    pairs: that list is ~100 bytes a row. Ties keep row order, as a stable sort does."""
+    present = (i for i, v in enumerate(keys) if v is not None)
+    key = keys.__getitem__
+    if sum(1 for v in keys if v is not None) <= k:
+        return sorted(present, key=key, reverse=descending)
     pick = heapq.nlargest if descending else heapq.nsmallest
-    order = pick(k, indexed, key=lambda p: p[0])  # O(n log k), not a full sort
-    cutoff = order[-1][0]
-    tied = [i for v, i in indexed if (v >= cutoff if descending else v <= cutoff)]
+    order = pick(k, present, key=key)  # O(n log k), not a full sort
+    cutoff = keys[order[-1]]
+    tied = [
+        i
+        for i, v in enumerate(keys)
+        if v is not None and (v >= cutoff if descending else v <= cutoff)
+    ]
     if len(tied) <= 2 * k:
-        return sorted(tied, key=lambda i: keys[i], reverse=descending)
-    return [i for _, i in order]
+        return sorted(tied, key=key, reverse=descending)
+    return order
