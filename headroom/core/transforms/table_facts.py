@@ -120,19 +120,18 @@ def analyse(table: Table) -> Facts:
             flagged = [i for i, t in enumerate(texts) if t.lower() not in _FALSY]
             if flagged and len(flagged) <= ERROR_SHARE_MAX * n:
                 errors.update(flagged)
-        short = [
+        severe = [  # short text values holding an error word (no list of the short ones)
             i
             for i, (v, t) in enumerate(zip(column, texts, strict=True))
-            if isinstance(v, str) and 0 < len(t) <= CATEGORY_VALUE_MAX_CHARS
+            if isinstance(v, str) and 0 < len(t) <= CATEGORY_VALUE_MAX_CHARS and has_severity(t)
         ]
-        severe = [i for i in short if has_severity(texts[i])]
         status_like = bool(parts & _STATUS_NAME_PARTS)
         # In a status column a failure value is the signal however many there are (up to half
         # the rows); elsewhere an error word in many values is the column's ordinary content.
         common = ERROR_SHARE_MAX * n if status_like else min(ERROR_SHARE_MAX * n, max(3, n * 0.3))
         if severe and len(severe) <= common:
             errors.update(severe)
-        del short, severe  # per-column lists: not carried into the next column's analysis
+        del severe  # per-column lists: not carried into the next column's analysis
         if parts & _SUCCESS_NAME_PARTS:
             failed = [i for i, t in enumerate(texts) if t.lower() in _NEGATIVE]
             if failed and len(failed) <= ERROR_SHARE_MAX * n:
