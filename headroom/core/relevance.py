@@ -31,6 +31,8 @@ from headroom.core.words import PUNCT, question_terms, split_identifier, stem
 __all__ = ["Relevance"]
 
 _TOKEN = re.compile(r"[^\W_]+")
+#: Units lowered and searched at a time: bounds the lowered copy, not the output.
+_CHUNK = 4096
 
 
 def _needles(term: str) -> list[str]:
@@ -41,9 +43,18 @@ def _needles(term: str) -> list[str]:
     return [base] if base in term else [base, term]
 
 
-def _find(lowered: str, starts: list[int], needles: list[str], digits: bool, cap: int) -> list[int]:
-    """Indices of the units (starting at `starts` in `lowered`) holding any needle."""
-    where: set[int] = set()
+def _find(
+    lowered: str,
+    starts: list[int],
+    needles: list[str],
+    digits: bool,
+    cap: int,
+    where: set[int],
+    offset: int,
+) -> None:
+    """Add to `where` the indices (from `offset`) of the units starting at `starts` in
+    `lowered` that hold any needle; a needle stops being scanned once more than `cap`
+    units are found."""
     for needle in needles:
         at = lowered.find(needle)
         while at != -1:
@@ -52,11 +63,10 @@ def _find(lowered: str, starts: list[int], needles: list[str], digits: bool, cap
                 (at == 0 or not lowered[at - 1].isdigit())
                 and (end >= len(lowered) or not lowered[end].isdigit())
             ):
-                where.add(bisect.bisect_right(starts, at) - 1)
+                where.add(offset + bisect.bisect_right(starts, at) - 1)
                 if len(where) > cap:
                     break  # too common to score: stop scanning
             at = lowered.find(needle, end)
-    return sorted(where)
 
 
 def _variants(term: str) -> set[str]:
@@ -136,35 +146,44 @@ class Relevance:
         found: dict[str, list[int]] = {}
         if not units:
             return found
-        # One lowered copy of the output, not a list of lowered units beside it (the
-        # list costs ~2x the text in object headers). Lowering maps each character
-        # to one or more, so an unchanged total length means every unit kept its own.
-        lowered = "\n".join(units).lower()
-        sized: Sequence[str] = units
-        if len(lowered) != sum(map(len, units)) + len(units) - 1:
-            sized = [unit.lower() for unit in units]  # lowering changed a length
-            lowered = "\n".join(sized)
-        starts: list[int] = []
-        position = 0
-        for unit in sized:
-            starts.append(position)
-            position += len(unit) + 1
-        if direct:
+        needles = {term: _needles(term) for term in direct}
+        where: dict[str, set[int]] = {term: set() for term in direct}
+        forms: dict[str, list[str]] = {}  # an inflected form -> the terms it stands for
+        for term in rest:
+            for form in _variants(term):
+                forms.setdefault(form, []).append(term)
+        wanted = forms.keys()
+        by_form: dict[str, list[int]] = {}
+        for first in range(0, len(units), _CHUNK):
+            # A lowered copy of one chunk at a time, never of the whole output (nor a list
+            # of lowered units: it costs ~2x the text in object headers). Lowering maps
+            # each character to one or more, so an unchanged total length means every unit
+            # kept its own. Units are joined by "\n", so no needle spans two of them.
+            chunk = units[first : first + _CHUNK]
+            lowered = "\n".join(chunk).lower()
+            sized: Sequence[str] = chunk
+            if len(lowered) != sum(map(len, chunk)) + len(chunk) - 1:
+                sized = [unit.lower() for unit in chunk]  # lowering changed a length
+                lowered = "\n".join(sized)
+            starts: list[int] = []
+            position = 0
+            for unit in sized:
+                starts.append(position)
+                position += len(unit) + 1
             for term in direct:
-                where = _find(lowered, starts, _needles(term), term.isdigit(), cap)
-                if where:
-                    found[term] = where
-        if rest:
-            forms: dict[str, list[str]] = {}  # an inflected form -> the terms it stands for
-            for term in rest:
-                for form in _variants(term):
-                    forms.setdefault(form, []).append(term)
-            wanted = forms.keys()
-            for i, start in enumerate(starts):
-                unit = lowered[start : start + len(sized[i])]
-                common = wanted & set(_TOKEN.findall(unit))
-                for term in {term for form in common for term in forms[form]}:
-                    found.setdefault(term, []).append(i)
+                if len(where[term]) <= cap:
+                    _find(lowered, starts, needles[term], term.isdigit(), cap, where[term], first)
+            if rest:
+                for i, start in enumerate(starts):
+                    unit = lowered[start : start + len(sized[i])]
+                    common = wanted & set(_TOKEN.findall(unit))
+                    for term in {term for form in common for term in forms[form]}:
+                        by_form.setdefault(term, []).append(first + i)
+            del chunk, sized, lowered, starts
+        for term in direct:
+            if where[term]:
+                found[term] = sorted(where[term])
+        found.update(by_form)
         return found
 
     def scores(self, units: Sequence[str], max_share: float = 0.2) -> list[float]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,78 +98,110 @@ def analyse(table: Table) -> Facts:
     limit = _rare_limit(n)
     errors: set[int] = set()
     for c, name in enumerate(table.columns):
-        column = table.column(c)
-        # Shapes: a type or an absence that is rare in this column.
-        classes = [_class(v) for v in column]
-        class_counts = Counter(classes)
-        if len(class_counts) > 1:
-            usual = class_counts.most_common(1)[0][0]
-            rare_classes = [cls for cls, count in class_counts.items() if count <= limit]
-            for cls in rare_classes:
-                if cls == "missing":
-                    label = f"no {name}"
-                elif usual == "missing":
-                    label = f"with {name}"
-                else:
-                    label = f"{name} {cls}"
-                facts.shapes[label] = [i for i, x in enumerate(classes) if x == cls]
-        # Error signals by key name, by status value, by error words in short values.
-        parts = set(split_identifier(name))
-        texts = [cell_text(v) for v in column]
-        if parts & _ERROR_NAME_PARTS:
-            flagged = [i for i, t in enumerate(texts) if t.lower() not in _FALSY]
-            if flagged and len(flagged) <= ERROR_SHARE_MAX * n:
-                errors.update(flagged)
-        short = [
-            i
-            for i, (v, t) in enumerate(zip(column, texts, strict=True))
-            if isinstance(v, str) and 0 < len(t) <= CATEGORY_VALUE_MAX_CHARS
-        ]
-        severe = [i for i in short if has_severity(texts[i])]
-        status_like = bool(parts & _STATUS_NAME_PARTS)
-        # In a status column a failure value is the signal however many there are (up to half
-        # the rows); elsewhere an error word in many values is the column's ordinary content.
-        common = ERROR_SHARE_MAX * n if status_like else min(ERROR_SHARE_MAX * n, max(3, n * 0.3))
-        if severe and len(severe) <= common:
-            errors.update(severe)
-        del short, severe  # per-column lists: not carried into the next column's analysis
-        if parts & _SUCCESS_NAME_PARTS:
-            failed = [i for i, t in enumerate(texts) if t.lower() in _NEGATIVE]
-            if failed and len(failed) <= ERROR_SHARE_MAX * n:
-                errors.update(failed)
-        if parts & {"status", "code"}:
-            codes = [parse_number(v) for v in column]
-            http = [i for i, x in enumerate(codes) if x is not None and 400 <= x[0] < 600]
-            if http and sum(1 for x in codes if x is not None and 100 <= x[0] < 400) > n / 2:
-                errors.update(http)
-        # Orderable columns and categories.
-        keys = order_keys(column)
-        if keys is not None:
-            facts.orderable[c] = keys
-        counts = Counter(texts)
-        if _is_categorical(counts, n):
-            facts.categorical[c] = texts
-            rare = {v for v, k in counts.items() if k <= limit and v != ""}
-            if rare and len(rare) < len(counts):
-                for value, rows in _rows_of(texts, rare).items():
-                    facts.rare_values[f"{name}={value}"] = rows
-            sizable = sum(1 for k in counts.values() if k >= GROUP_MIN_ROWS)
-            if len(counts) <= GROUP_MAX_DISTINCT and sizable >= 2 and keys is None:
-                # A label, not a quantity: years or sizes with few values are ranked, not grouped.
-                facts.groups.append(c)
-        elif keys is None and len(counts) > CATEGORY_MAX_DISTINCT:
-            # Free text (messages, paths): its templates, numbers and ids masked, may be
-            # categorical; a rare template is an unusual event.
-            _free_text_facts(facts, name, texts, limit)
+        # A function per column: its lists (the cells, their texts, classes, counts) are
+        # freed before the next column is read, not held while it is.
+        _analyse_column(facts, errors, table.column(c), c, name, n, limit)
     facts.error_total = len(errors)
     facts.error_rows = set(sorted(errors)[:ERROR_ROWS_MAX])
     return facts
 
 
+def _analyse_column(
+    facts: Facts, errors: set[int], column: list[Any], c: int, name: str, n: int, limit: int
+) -> None:
+    """Add what column `c` holds to `facts` and its error rows to `errors`."""
+    # Shapes: a type or an absence that is rare in this column.
+    classes = [_class(v) for v in column]
+    class_counts = Counter(classes)
+    if len(class_counts) > 1:
+        usual = class_counts.most_common(1)[0][0]
+        rare_classes = [cls for cls, count in class_counts.items() if count <= limit]
+        for cls in rare_classes:
+            if cls == "missing":
+                label = f"no {name}"
+            elif usual == "missing":
+                label = f"with {name}"
+            else:
+                label = f"{name} {cls}"
+            facts.shapes[label] = [i for i, x in enumerate(classes) if x == cls]
+    # Error signals by key name, by status value, by error words in short values.
+    parts = set(split_identifier(name))
+    texts = [cell_text(v) for v in column]
+    if parts & _ERROR_NAME_PARTS:
+        flagged = [i for i, t in enumerate(texts) if t.lower() not in _FALSY]
+        if flagged and len(flagged) <= ERROR_SHARE_MAX * n:
+            errors.update(flagged)
+    severe = [  # short text values holding an error word (no list of the short ones)
+        i
+        for i, (v, t) in enumerate(zip(column, texts, strict=True))
+        if isinstance(v, str) and 0 < len(t) <= CATEGORY_VALUE_MAX_CHARS and has_severity(t)
+    ]
+    status_like = bool(parts & _STATUS_NAME_PARTS)
+    # In a status column a failure value is the signal however many there are (up to half
+    # the rows); elsewhere an error word in many values is the column's ordinary content.
+    common = ERROR_SHARE_MAX * n if status_like else min(ERROR_SHARE_MAX * n, max(3, n * 0.3))
+    if severe and len(severe) <= common:
+        errors.update(severe)
+    del severe  # not held through the rest of this column's analysis
+    if parts & _SUCCESS_NAME_PARTS:
+        failed = [i for i, t in enumerate(texts) if t.lower() in _NEGATIVE]
+        if failed and len(failed) <= ERROR_SHARE_MAX * n:
+            errors.update(failed)
+    if parts & {"status", "code"}:
+        codes = [parse_number(v) for v in column]
+        http = [i for i, x in enumerate(codes) if x is not None and 400 <= x[0] < 600]
+        if http and sum(1 for x in codes if x is not None and 100 <= x[0] < 400) > n / 2:
+            errors.update(http)
+    # Orderable columns and categories.
+    keys = order_keys(column)
+    if keys is not None:
+        facts.orderable[c] = keys
+    counts = _counts(texts)
+    if _is_categorical(counts, n):
+        # One object per distinct value, not the column's own cells (read afresh per
+        # column, each its own string): the labels are held until the marker is written.
+        canonical = {v: v for v in counts}
+        facts.categorical[c] = [canonical[t] for t in texts]
+        rare = {v for v, k in counts.items() if k <= limit and v != ""}
+        if rare and len(rare) < len(counts):
+            for value, rows in _rows_of(texts, rare).items():
+                facts.rare_values[f"{name}={value}"] = rows
+        sizable = sum(1 for k in counts.values() if k >= GROUP_MIN_ROWS)
+        if len(counts) <= GROUP_MAX_DISTINCT and sizable >= 2 and keys is None:
+            # A label, not a quantity: years or sizes with few values are ranked, not grouped.
+            facts.groups.append(c)
+    elif keys is None and len(counts) > CATEGORY_MAX_DISTINCT:
+        # Free text (messages, paths): its templates, numbers and ids masked, may be
+        # categorical; a rare template is an unusual event.
+        _free_text_facts(facts, name, texts, limit)
+
+
+#: Values counted at a time: a column with more distinct values than any category has
+#: stops being counted (a count of every distinct value is as large as the column).
+_COUNT_CHUNK = 4096
+
+
+def _counts(texts: list[str]) -> Counter[str]:
+    """Counts of a column's values; only partial once more than `CATEGORY_MAX_DISTINCT`
+    are seen (then all that is asked is that there are more)."""
+    counts: Counter[str] = Counter()
+    for start in range(0, len(texts), _COUNT_CHUNK):
+        counts.update(texts[start : start + _COUNT_CHUNK])
+        if len(counts) > CATEGORY_MAX_DISTINCT:
+            break
+    return counts
+
+
 def _free_text_facts(facts: Facts, name: str, texts: list[str], limit: int) -> None:
     """Rare templates of a free-text column (its own function: the masked copy of the
     column is freed on return, not held through the next column's analysis)."""
-    masked = [_MASK.sub("#", t) if len(t) <= LONG_VALUE else "" for t in texts]
+    # One object per template, not one per row: a template repeats, its rows are many.
+    templates: dict[str, str] = {}
+    masked = [
+        templates.setdefault(m, m)
+        for m in (_MASK.sub("#", t) if len(t) <= LONG_VALUE else "" for t in texts)
+    ]
+    del templates
     template_counts = Counter(masked)
     if _is_categorical(template_counts, len(texts)):
         rare = {v for v, k in template_counts.items() if k <= limit and v != ""}
@@ -211,14 +244,18 @@ def _clip(text: str, size: int = 48) -> str:
 
 def omitted_summary(table: Table, kept: set[int], facts: Facts) -> tuple[str, list[str]]:
     """Per dimension, what the omitted rows hold; and example retrieve queries."""
-    omitted = [i for i in range(len(table.rows)) if i not in kept]
+    n = len(table.rows)
+
+    def omitted() -> Iterator[int]:  # read afresh per column: a list of them is n int objects
+        return (i for i in range(n) if i not in kept)
+
     parts: list[str] = []
     examples: list[str] = []
     for c, name in enumerate(table.columns):
         if len(parts) >= MARKER_DIMENSIONS_MAX:
             break
         if c in facts.categorical and c not in facts.orderable:
-            counts = Counter(facts.categorical[c][i] for i in omitted)
+            counts = Counter(facts.categorical[c][i] for i in omitted())
             if not counts or (len(counts) == 1 and "" in counts):
                 continue  # nothing to say: every omitted row leaves it empty
             listed = [
@@ -233,11 +270,13 @@ def omitted_summary(table: Table, kept: set[int], facts: Facts) -> tuple[str, li
                     examples.append(f"{name}={value}")
         elif c in facts.orderable:
             keys = facts.orderable[c][0]
-            values = [(keys[i], i) for i in omitted if keys[i] is not None]
-            if not values:
+            # The first row holding the least and the greatest key, as `min`/`max` pick them.
+            low = min(
+                (i for i in omitted() if keys[i] is not None), key=keys.__getitem__, default=None
+            )
+            if low is None:
                 continue
-            low = min(values, key=lambda p: p[0])[1]
-            high = max(values, key=lambda p: p[0])[1]
+            high = max((i for i in omitted() if keys[i] is not None), key=keys.__getitem__)
             parts.append(f"{name} {cell_text(table.rows[low][c])}…{cell_text(table.rows[high][c])}")
             if not any(e.startswith("top ") for e in examples):
                 examples.append(f"top 20 by {name}")

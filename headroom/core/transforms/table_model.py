@@ -8,18 +8,21 @@ as a header and one `|`-separated line per row (what the model reads);
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from headroom.core.transforms.base import Units, record_text
 
 __all__ = [
     "LONG_VALUE",
     "MISSING",
+    "CsvRows",
+    "RowLines",
     "Table",
     "cell_text",
     "parse_text_table",
@@ -47,19 +50,17 @@ class Table:
     """
 
     columns: list[str]
-    rows: list[list[Any]]
+    rows: Sequence[list[Any]]
     notes: list[str] = field(default_factory=list)
     preamble: list[str] = field(default_factory=list)
     objects: list[str] | None = None
-    _lines: list[str] | None = field(default=None, repr=False)
 
-    def lines(self) -> list[str]:
-        """Each row rendered once as its `|`-separated line."""
-        if self._lines is None and self.objects is not None:
-            self._lines = self.objects
-        if self._lines is None:
-            self._lines = ["|".join([cell_text(v) for v in row]) for row in self.rows]
-        return self._lines
+    def lines(self) -> Sequence[str]:
+        """Each row as its `|`-separated line, written when read: the whole rendering,
+        as large as the rows' text again, is never held."""
+        if self.objects is not None:
+            return self.objects
+        return RowLines(self.rows)
 
     def column(self, c: int) -> list[Any]:
         return [row[c] if c < len(row) else MISSING for row in self.rows]
@@ -82,8 +83,38 @@ def cell_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+class RowLines(Sequence[str]):
+    """Rows as their rendered lines, each one written when it is read."""
+
+    def __init__(self, rows: Sequence[list[Any]]) -> None:
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [_row_line(row) for row in self._rows[index]]
+        return _row_line(self._rows[index])
+
+    def __iter__(self) -> Iterator[str]:
+        return map(_row_line, self._rows)
+
+
+def _row_line(row: list[Any]) -> str:
+    return "|".join([cell_text(v) for v in row])
+
+
 def render_rows(table: Table, indices: Sequence[int]) -> list[str]:
     lines = table.lines()
+    if isinstance(indices, range) and indices == range(len(lines)):
+        return list(lines)  # every row: read in one pass, not one by one
     return [lines[i] for i in indices]
 
 
@@ -162,35 +193,80 @@ def parse_text_table(text: str) -> Table | None:
             rows.append(list(cells))
         return Table(header, rows, notes, preamble=[line.strip() for line in lines[:top]])
     del lines  # a copy of the text's lines: not needed to read CSV, and as large as the rows
-    import csv
-
-    try:  # rows read one by one, blank ones dropped: one list of rows, never two
-        parsed = [r for r in csv.reader(_lines_of(text)) if r]
+    source = _Lines(text)
+    records: list[str] = []  # each record's own text, not its cells (see `CsvRows`)
+    widths: list[int] = []
+    start = 0
+    try:  # read once, blank records dropped; the reader never reads past a record's last line
+        for row in csv.reader(source):
+            if row:
+                records.append(text[start : source.end])
+                widths.append(len(row))
+            start = source.end
     except csv.Error:
         return None
+    n = len(records)
     for skip in range(3):  # a line or two of prose may precede the header, or follow the rows
-        width = len(parsed[skip]) if skip < len(parsed) else 0
-        end = next((k for k in range(skip, len(parsed)) if len(parsed[k]) != width), len(parsed))
-        if width >= 2 and end - skip >= 3 and len(parsed) - end <= 3:
-            preamble = [",".join(r) for r in parsed[:skip]]
-            notes = [",".join(r) for r in parsed[end:]]
-            header = list(parsed[skip])
-            del parsed[end:]  # the parsed list becomes the table's rows, without a second list
-            del parsed[: skip + 1]
-            for k, row in enumerate(parsed):  # the reader's rows are over-allocated: exact copies,
-                parsed[k] = list(row)  # each replacing its original at once
-            return Table(header, parsed, notes, preamble)
+        width = widths[skip] if skip < n else 0
+        end = next((k for k in range(skip, n) if widths[k] != width), n)
+        if width >= 2 and end - skip >= 3 and n - end <= 3:
+            read = CsvRows(records)
+            preamble = [",".join(r) for r in read[:skip]]
+            notes = [",".join(r) for r in read[end:]]
+            header = read[skip]
+            del records[end:]  # the records become the table's rows, without a second list
+            del records[: skip + 1]
+            return Table(header, CsvRows(records), notes, preamble)
     return None
 
 
-def _lines_of(text: str) -> Iterator[str]:
-    """`text`'s lines with their "\\n", as `io.StringIO(text)` yields them, one at a time:
-    a StringIO holds the text again as four bytes per character."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start) + 1 or len(text)
-        yield text[start:end]
-        start = end
+class _Lines:
+    """`text`'s lines with their "\\n", as `io.StringIO(text)` yields them, one at a time
+    (a StringIO holds the text again as four bytes per character); `end` is where the
+    last line read ends."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.end = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        start = self.end
+        if start >= len(self.text):
+            raise StopIteration
+        self.end = self.text.find("\n", start) + 1 or len(self.text)
+        return self.text[start : self.end]
+
+
+class CsvRows(Sequence[list[str]]):
+    """CSV rows kept as their records' text and read into cells when used.
+
+    A list of cells per row costs ~7x the text (an object per cell); the record's
+    text ~2x. A record read alone gives the cells it gave in the whole text: the
+    reader starts every record afresh, and a quoted newline is a character either way.
+    """
+
+    def __init__(self, records: list[str]) -> None:
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, index: int) -> list[str]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[list[str]]: ...
+
+    def __getitem__(self, index: int | slice) -> list[str] | list[list[str]]:
+        if isinstance(index, slice):
+            return list(csv.reader(self._records[index]))
+        return next(csv.reader((self._records[index],)))
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return csv.reader(self._records)
 
 
 def _split_pipe(line: str, bordered: bool = True) -> list[str]:

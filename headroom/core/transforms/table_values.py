@@ -10,7 +10,7 @@ import heapq
 import math
 import re
 from collections.abc import Sequence
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Any
 
 from headroom.core.heuristics import ORDERABLE_MIN_DISTINCT, ORDERABLE_MIN_SHARE
@@ -100,10 +100,11 @@ def order_keys(values: Sequence[Any]) -> tuple[list[Any], str] | None:
     and durations ("0:42:07", kind "clock", so a bound written as one finds them),
     ISO dates and timestamps are orderable; a few unparsable cells ("N/A") are tolerated.
     """
-    present = [v for v in values if not is_empty(v)]
-    if len(present) < max(2, 0.5 * len(values)):
+    present = sum(1 for v in values if not is_empty(v))  # a count: no second list of the cells
+    if present < max(2, 0.5 * len(values)):
         return None
-    sample = present[:64]  # most columns are plainly not orderable: tell from a sample
+    # Most columns are plainly not orderable: tell from a sample.
+    sample = list(islice((v for v in values if not is_empty(v)), 64))
     numeric = sum(1 for v in sample if parse_number(v) is not None) >= 0.5 * len(sample)
     if not numeric:
         if sum(1 for v in sample if _date(v) is not None) < 0.5 * len(sample):
@@ -118,40 +119,57 @@ def order_keys(values: Sequence[Any]) -> tuple[list[Any], str] | None:
         else:
             keys.append(x[0])
             units.add(x[1])
-    if len(keys) - keys.count(None) >= ORDERABLE_MIN_SHARE * len(present):
-        if len(units) == 1 and len({k for k in keys if k is not None}) >= ORDERABLE_MIN_DISTINCT:
+    if len(keys) - keys.count(None) >= ORDERABLE_MIN_SHARE * present:
+        if len(units) == 1 and _distinct_at_least(keys, ORDERABLE_MIN_DISTINCT):
             return keys, "clock" if units == {"clock"} else "number"
         return None
     return _date_keys(values, present)
 
 
-def _date_keys(values: Sequence[Any], present: list[Any]) -> tuple[list[Any], str] | None:
+def _date_keys(values: Sequence[Any], present: int) -> tuple[list[Any], str] | None:
     dates = [_date(v) for v in values]
-    found = [d for d in dates if d is not None]
-    if (
-        len(found) >= ORDERABLE_MIN_SHARE * len(present)
-        and len(set(found)) >= ORDERABLE_MIN_DISTINCT
-    ):
+    found = len(dates) - dates.count(None)
+    if found >= ORDERABLE_MIN_SHARE * present and _distinct_at_least(dates, ORDERABLE_MIN_DISTINCT):
         return dates, "date"
     return None
+
+
+def _distinct_at_least(keys: Sequence[Any], count: int) -> bool:
+    """Whether `keys` hold `count` distinct values other than None: read only until they
+    do (a set of every key is as large as the keys)."""
+    seen: set[Any] = set()
+    for key in keys:
+        if key is not None:
+            seen.add(key)
+            if len(seen) >= count:
+                return True
+    return False
 
 
 def in_row_order(keys: Sequence[Any]) -> bool:
     """Whether a column's keys rise (or fall) with the rows, as a log's timestamps do."""
     present = [key for key in keys if key is not None]
-    pairs = list(pairwise(present))
-    return all(a <= b for a, b in pairs) or all(a >= b for a, b in pairs)
+    # Read twice as pairs, never held as them (a tuple per row).
+    return all(a <= b for a, b in pairwise(present)) or all(a >= b for a, b in pairwise(present))
 
 
 def ranked(keys: Sequence[Any], k: int, descending: bool) -> list[int]:
-    """Rows of the k highest (or lowest) keys, best first; ties at the cut-off kept when few."""
-    indexed = [(v, i) for i, v in enumerate(keys) if v is not None]
-    if len(indexed) <= k:
-        return [i for _, i in sorted(indexed, key=lambda p: p[0], reverse=descending)]
+    """Rows of the k highest (or lowest) keys, best first; ties at the cut-off kept when few.
+
+    Rows are picked by index with their key looked up, not from a list of (key, row)
+    pairs: that list is ~100 bytes a row. Ties keep row order, as a stable sort does."""
+    present = (i for i, v in enumerate(keys) if v is not None)
+    key = keys.__getitem__
+    if sum(1 for v in keys if v is not None) <= k:
+        return sorted(present, key=key, reverse=descending)
     pick = heapq.nlargest if descending else heapq.nsmallest
-    order = pick(k, indexed, key=lambda p: p[0])  # O(n log k), not a full sort
-    cutoff = order[-1][0]
-    tied = [i for v, i in indexed if (v >= cutoff if descending else v <= cutoff)]
+    order = pick(k, present, key=key)  # O(n log k), not a full sort
+    cutoff = keys[order[-1]]
+    tied = [
+        i
+        for i, v in enumerate(keys)
+        if v is not None and (v >= cutoff if descending else v <= cutoff)
+    ]
     if len(tied) <= 2 * k:
-        return sorted(tied, key=lambda i: keys[i], reverse=descending)
-    return [i for _, i in order]
+        return sorted(tied, key=key, reverse=descending)
+    return order

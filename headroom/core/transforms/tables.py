@@ -26,7 +26,7 @@ This module is the selection; the table model and text-table parsing are in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from headroom.core.detect import Kind
@@ -157,18 +157,26 @@ def _shorten_long_values(table: Table, job: Job, rows: Sequence[int]) -> tuple[T
     """Cut long text values (passages, bodies) in rows the request does not match."""
     if table.objects is not None:
         return table, 0  # rows written as objects keep their values whole
+    # Every row (sorted, distinct indices as long as the table) is read in one pass.
+    picked = iter(table.rows) if len(rows) == len(table.rows) else (table.rows[i] for i in rows)
+    long_rows = [
+        i
+        for i, row in zip(rows, picked, strict=True)
+        if any(isinstance(v, str) and len(v) > LONG_VALUE for v in row)
+    ]
+    if not long_rows:
+        return table, 0  # nothing to cut: the request's matches need not be scored
     matched = (
         set(job.relevance.top(table.lines(), len(rows), max_share=0.3)) if job.relevance else set()
     )
     cut = 0
     new_rows = list(table.rows)
-    for i in rows:
+    for i in long_rows:
         if i in matched:
             continue
         row = table.rows[i]
-        if any(isinstance(v, str) and len(v) > LONG_VALUE for v in row):
-            new_rows[i] = [_shorten(v) for v in row]
-            cut += sum(1 for v in row if isinstance(v, str) and len(v) > LONG_VALUE)
+        new_rows[i] = [_shorten(v) for v in row]
+        cut += sum(1 for v in row if isinstance(v, str) and len(v) > LONG_VALUE)
     if not cut:
         return table, 0
     return Table(table.columns, new_rows, table.notes, table.preamble), cut
@@ -180,6 +188,17 @@ def _shorten(value: Any) -> Any:
     return value
 
 
+def _at_least(lines: Iterable[str], size: int) -> bool:
+    """Whether `lines` hold `size` characters: read only until they do (rows are
+    rendered as they are read)."""
+    total = 0
+    for line in lines:
+        total += len(line)
+        if total >= size:
+            return True
+    return False
+
+
 def compress_records(table: Table, job: Job, title: str = "") -> tuple[str, bool]:
     """Render `table`, selecting rows when it is large. Returns (text, lossy)."""
     n = len(table.rows)
@@ -187,8 +206,7 @@ def compress_records(table: Table, job: Job, title: str = "") -> tuple[str, bool
         return render_table(table, title=title), False
     kept = list(range(n))
     reasons: list[str] = []
-    full_size = sum(len(line) for line in table.lines())
-    if n >= SELECT_MIN_ROWS and full_size >= SELECT_MIN_CHARS:
+    if n >= SELECT_MIN_ROWS and _at_least(table.lines(), SELECT_MIN_CHARS):
         selected, why, facts = _select(table, job)
         if len(selected) < n * SELECT_MAX_KEPT_SHARE:
             kept = selected
