@@ -354,4 +354,11 @@ def _fit_window(
     state.messages = fitted.messages
     state.applied.extend(fitted.notes)
     state.hashes.extend(fitted.hashes)
+    if sum(fitted.sizes) > budget:  # every caller (adapter, server, client) reads it here
+        logger.warning(
+            "headroom: request to %s is %d tokens after compression and does not fit the"
+            " window: over its budget of %d (model_limit %d minus output_reserve %d); the"
+            " provider may reject it",
+            model, sum(fitted.sizes), budget, limit, cfg.output_reserve,
+        )  # fmt: skip
     return fitted.sizes

@@ -105,7 +105,7 @@ def _fit_small_messages(
     # message need be read.
     left = sum(1 for a, b in spans for i in range(a, b) if out[i].get("role") not in KEPT_ROLES)
     if spans and left * MESSAGE_OVERHEAD > fitter.budget:
-        logger.warning(
+        logger.info(  # why; compress() warns once that the request is over
             "headroom: the request cannot fit the window's %d tokens even with earlier"
             " turns left out (%d messages cost at least %d tokens of framing); sending it"
             " without leaving them out",
@@ -132,7 +132,7 @@ def _fit_small_messages(
             if not in_kept and len(s.text) > MIN_CUT_TOKENS:
                 floor -= max(0, fitter.count(s.text) - MIN_CUT_TOKENS)
     if floor > fitter.budget and spans:
-        logger.warning(
+        logger.info(  # why; compress() warns once that the request is over
             "headroom: the request cannot fit the window's %d tokens even with earlier"
             " turns left out (at least %d); sending it without leaving them out",
             fitter.budget,
@@ -158,7 +158,7 @@ def _fit_small_messages(
     if fitter.over and current in spans:
         replaced += fitter.leave_out_turns(*current, step, paths)
     if fitter.over and replaced:
-        logger.warning(
+        logger.info(  # why; compress() warns once that the request is over
             "headroom: %d tokens do not fit the window's %d even with earlier turns left out;"
             " sending them without leaving them out",
             fitter.total,

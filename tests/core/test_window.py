@@ -315,3 +315,37 @@ def test_turns_left_out_with_a_failing_store_name_no_hash() -> None:
     assert result.tokens_after <= 6_000 and not result.ccr_hashes
     text = json.dumps(result.messages)
     assert "earlier messages left out" in text and "headroom_retrieve" not in text
+
+
+# -- a request still over its budget is logged once, by compress() -------------------
+
+
+@pytest.mark.parametrize("limit", [2_000, 200_000])
+def test_a_request_still_over_its_budget_is_logged_with_its_figures(
+    limit: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Many short turns: nothing is large enough to stub or cut, and their framing
+    # alone is over the smaller limit.
+    messages = _small_conversation(random.Random(3), 400, anthropic=False)
+    config = CompressConfig(output_reserve=500)
+    with caplog.at_level(logging.WARNING, logger="headroom"):
+        result = compress(messages, model_limit=limit, config=config)
+    over = result.tokens_after > limit - 500
+    assert over is (limit == 2_000)
+    assert ("over its budget" in caplog.text) is over
+    if over:
+        assert f"model_limit {limit}" in caplog.text and str(result.tokens_after) in caplog.text
+        assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
+
+
+def test_the_models_window_is_the_default_limit(caplog: pytest.LogCaptureFixture) -> None:
+    tiny = [{"role": "user", "content": "go"}] + [
+        {"role": "assistant", "content": f"ok {i}"} for i in range(30_000)
+    ]  # ~5 tokens of framing each: over gpt-4o's 128k window whatever is done
+    with caplog.at_level(logging.WARNING, logger="headroom"):
+        compress(tiny, model="gpt-4o")
+    assert "over its budget" in caplog.text and "model_limit 128000" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="headroom"):
+        compress(tiny, model="a-model-nobody-knows")
+    assert "over its budget" not in caplog.text

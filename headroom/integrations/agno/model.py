@@ -30,7 +30,6 @@ from headroom.core import (
     compress,
     counter_for_model,
 )
-from headroom.core.budget import warn_if_over_budget
 from headroom.core.counters import Counters
 from headroom.core.options import DEFAULT_MAX_RETRIEVE_ROUNDS, RetrieveTool
 from headroom.integrations.agno.ccr import RetrieveInLoop, offer_retrieve, retrieve_rounds
@@ -192,7 +191,6 @@ class HeadroomAgnoModel(RetrieveInLoop, metaclass=Wrapping):
                 raise
             logger.warning("headroom: agno request sent uncompressed after an error", exc_info=True)
             return list(messages), None
-        warn_if_over_budget(result, self.id, self.headroom_model_limit, config)
         return out, result
 
     def _headroom_prepare(
